@@ -1,0 +1,48 @@
+"""ocula: offline-first AI on images.
+
+    >>> import ocula
+    >>> facts = ocula.analyze("photo.jpg")
+    >>> facts.labels[0].name
+    'tabby cat'
+
+Heavy modules load on first use, so ``import ocula`` is cheap.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_API = {
+    "analyze": "ocula.tasks.analyze", "analyze_many": "ocula.tasks.analyze",
+    "classify": "ocula.tasks.classify", "ocr": "ocula.tasks.ocr", "faces": "ocula.tasks.faces",
+    "colors": "ocula.tasks.colors", "quality": "ocula.tasks.quality", "metadata": "ocula.tasks.metadata",
+    "moderate": "ocula.tasks.moderate", "describe": "ocula.tasks.describe",
+    "load_image": "ocula.image", "LoadedImage": "ocula.image",
+    "Settings": "ocula.config", "get_settings": "ocula.config", "load_settings": "ocula.config",
+    "OculaError": "ocula.errors", "InvalidImage": "ocula.errors", "ModelUnavailable": "ocula.errors",
+    "UnknownModel": "ocula.errors", "InvalidArgument": "ocula.errors", "OfflineError": "ocula.errors",
+    "MissingDependency": "ocula.errors",
+}
+
+__all__ = sorted(_API) + ["__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _API.get(name)
+    if module is None:
+        raise AttributeError(f"module 'ocula' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+if TYPE_CHECKING:  # for editors and type checkers
+    from .config import Settings, get_settings, load_settings
+    from .errors import (InvalidArgument, InvalidImage, MissingDependency, ModelUnavailable, OculaError,
+                         OfflineError, UnknownModel)
+    from .image import LoadedImage, load_image
+    from .tasks.analyze import analyze, analyze_many

@@ -1,0 +1,421 @@
+"""Safe image loading, used by every task.
+
+Any input (path, bytes, file object, PIL image, numpy array) becomes a ``LoadedImage``:
+an RGB PIL image with EXIF orientation applied, plus what was learned on the way
+(format, original size, alpha, EXIF). Limits on bytes and pixels are checked from the
+header, before any pixel is decoded. Every failure is an ``InvalidImage`` naming the
+input and the cause.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Union
+
+import numpy as np
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+
+from .config import Settings, get_settings
+from .errors import InvalidImage
+
+ImageInput = Union[str, os.PathLike, bytes, bytearray, memoryview, IO[bytes], Image.Image, np.ndarray, "LoadedImage"]
+
+# Formats ocula decodes. Anything else Pillow happens to know (PSD, EPS, ICO...) is refused
+# with a clear message rather than half-supported.
+SUPPORTED_FORMATS = {"JPEG", "MPO", "PNG", "WEBP", "GIF", "BMP", "TIFF", "HEIF", "AVIF"}
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".gif", ".bmp", ".dib",
+                  ".tif", ".tiff", ".heic", ".heif", ".avif", ".mpo"}
+
+ImageFile.LOAD_TRUNCATED_IMAGES = False  # a truncated file is an error, not grey pixels
+_heif_registered = False
+
+
+def _register_heif() -> None:
+    global _heif_registered
+    if not _heif_registered:
+        try:
+            import pillow_heif
+
+            pillow_heif.register_heif_opener()
+        except ImportError:  # HEIC simply stays unsupported
+            pass
+        _heif_registered = True
+
+
+@dataclass
+class LoadedImage:
+    """A decoded image and what is known about it. ``image`` is always mode RGB."""
+
+    image: Image.Image
+    source: str
+    format: str | None
+    original_size: tuple[int, int]
+    original_mode: str
+    has_alpha: bool = False
+    alpha: Image.Image | None = None
+    frames: int = 1
+    exif: Image.Exif | None = None
+    icc_profile: bytes | None = None
+    path: Path | None = None
+    byte_size: int | None = None
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.image.size
+
+    @property
+    def width(self) -> int:
+        return self.image.size[0]
+
+    @property
+    def height(self) -> int:
+        return self.image.size[1]
+
+    def resized(self, max_side: int) -> Image.Image:
+        """A copy whose longer side is at most ``max_side`` (cached; never upscaled)."""
+        key = ("resized", max_side)
+        if key not in self._cache:
+            w, h = self.image.size
+            scale = max_side / max(w, h)
+            if scale >= 1:
+                self._cache[key] = self.image
+            else:
+                size = (max(1, round(w * scale)), max(1, round(h * scale)))
+                self._cache[key] = self.image.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
+        return self._cache[key]
+
+    def array(self, max_side: int | None = None) -> np.ndarray:
+        """HxWx3 uint8 RGB array (cached)."""
+        key = ("array", max_side)
+        if key not in self._cache:
+            img = self.image if max_side is None else self.resized(max_side)
+            self._cache[key] = np.asarray(img)
+        return self._cache[key]
+
+    def gray(self, max_side: int | None = None) -> np.ndarray:
+        """HxW uint8 luminance (cached)."""
+        key = ("gray", max_side)
+        if key not in self._cache:
+            img = self.image if max_side is None else self.resized(max_side)
+            self._cache[key] = np.asarray(img.convert("L"))
+        return self._cache[key]
+
+    def info(self) -> dict[str, Any]:
+        return {
+            "source": self.source, "format": self.format, "width": self.original_size[0],
+            "height": self.original_size[1], "mode": self.original_mode, "has_alpha": self.has_alpha,
+            "frames": self.frames, "bytes": self.byte_size,
+        }
+
+
+def _describe_bytes(head: bytes) -> str:
+    """A short guess at what a non-image file is, for the error message."""
+    if not head.strip():
+        return "it contains only whitespace or zero bytes"
+    if head.startswith(b"%PDF"):
+        return "it is a PDF document, not an image"
+    if head.startswith(b"PK\x03\x04"):
+        return "it is a ZIP archive (or an Office document), not an image"
+    if head.lstrip().startswith((b"<svg", b"<?xml")) and b"<svg" in head:
+        return "it is an SVG drawing; ocula reads raster images only"
+    if head.lstrip()[:1] in (b"<",) and b"html" in head[:200].lower():
+        return "it is an HTML page, not an image"
+    try:
+        head.decode("utf-8")
+        return "it is a text file, not an image"
+    except UnicodeDecodeError:
+        return "its content is not a recognised image format"
+
+
+def _source_name(src: Any) -> str:
+    if isinstance(src, (str, os.PathLike)):
+        return str(src)
+    name = getattr(src, "name", None)
+    if isinstance(name, str):
+        return name
+    return f"<{type(src).__name__}>"
+
+
+def _open_bytes(src: Any, name: str, settings: Settings) -> tuple[IO[bytes], Path | None, int | None]:
+    """Resolve the input to a seekable binary stream, checking existence and byte limits."""
+    if isinstance(src, (str, os.PathLike)):
+        path = Path(src).expanduser()
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            raise InvalidImage(name, "no such file") from None
+        except PermissionError:
+            raise InvalidImage(name, "permission denied") from None
+        except OSError as e:
+            raise InvalidImage(name, f"cannot be read ({e.strerror or e})") from None
+        if path.is_dir():
+            raise InvalidImage(name, "is a folder, not an image file")
+        if st.st_size == 0:
+            raise InvalidImage(name, "empty file (0 bytes)")
+        if st.st_size > settings.max_bytes:
+            raise InvalidImage(name, f"file is {st.st_size / 2**20:.1f} MiB, over the limit of "
+                                     f"{settings.max_bytes / 2**20:.0f} MiB (OCULA_MAX_BYTES)")
+        try:
+            fh = open(path, "rb")
+        except PermissionError:
+            raise InvalidImage(name, "permission denied") from None
+        except OSError as e:
+            raise InvalidImage(name, f"cannot be read ({e.strerror or e})") from None
+        return fh, path, st.st_size
+    if isinstance(src, (bytes, bytearray, memoryview)):
+        data = bytes(src)
+    elif hasattr(src, "read"):
+        try:
+            data = src.read(settings.max_bytes + 1)
+        except Exception as e:  # a broken stream is still the caller's input problem
+            raise InvalidImage(name, f"could not read from the file object ({e})") from None
+        if isinstance(data, str):
+            raise InvalidImage(name, "file object is in text mode; open it with 'rb'")
+    else:
+        raise InvalidImage(name, f"unsupported input type {type(src).__name__}; pass a path, "
+                                 "bytes, a binary file object, a PIL image or a numpy array")
+    if len(data) == 0:
+        raise InvalidImage(name, "empty input (0 bytes)")
+    if len(data) > settings.max_bytes:
+        raise InvalidImage(name, f"input is over the limit of {settings.max_bytes / 2**20:.0f} MiB "
+                                 "(OCULA_MAX_BYTES)")
+    return io.BytesIO(data), None, len(data)
+
+
+def _to_rgb(img: Image.Image) -> tuple[Image.Image, Image.Image | None]:
+    """Convert any Pillow mode to RGB (alpha composited on white), returning the alpha too."""
+    mode = img.mode
+    if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
+        arr = np.asarray(img)
+        if mode == "I":
+            hi = int(arr.max()) if arr.size else 0
+            div = 257.0 if hi > 255 else 1.0  # 'I' often carries 16-bit data
+        else:
+            div = 257.0
+        arr8 = np.clip(arr.astype(np.float32) / div + 0.5, 0, 255).astype(np.uint8)
+        return Image.fromarray(arr8, "L").convert("RGB"), None
+    if mode == "F":
+        arr = np.asarray(img, dtype=np.float32)
+        hi = float(np.nanmax(arr)) if arr.size else 0.0
+        scale = 255.0 if hi <= 1.0 else 1.0
+        arr8 = np.clip(np.nan_to_num(arr) * scale + 0.5, 0, 255).astype(np.uint8)
+        return Image.fromarray(arr8, "L").convert("RGB"), None
+    if mode == "P":
+        img = img.convert("RGBA" if "transparency" in img.info else "RGB")
+    elif mode in ("LA", "La", "PA", "RGBa"):
+        img = img.convert("RGBA")
+    if img.mode == "RGBA":
+        alpha = img.getchannel("A")
+        if alpha.getextrema() == (255, 255):
+            return img.convert("RGB"), None
+        bg = Image.new("RGB", img.size, (255, 255, 255))
+        bg.paste(img.convert("RGB"), mask=alpha)
+        return bg, alpha
+    if img.mode != "RGB":
+        img = img.convert("RGB")  # L, 1, CMYK (Pillow undoes Adobe's inversion), YCbCr, LAB
+    return img, None
+
+
+def _apply_icc(img: Image.Image, icc: bytes | None) -> Image.Image:
+    """Convert from an embedded colour profile to sRGB, so colours mean the same everywhere."""
+    if not icc:
+        return img
+    try:
+        from PIL import ImageCms
+
+        src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        desc = (ImageCms.getProfileDescription(src) or "").lower()
+        if "srgb" in desc:
+            return img
+        if img.mode not in ("RGB", "CMYK", "L"):
+            return img
+        out_mode = "RGB"
+        return ImageCms.profileToProfile(img, src, ImageCms.createProfile("sRGB"), outputMode=out_mode)
+    except Exception:  # a broken profile must not make a readable image unreadable
+        return img
+
+
+def _from_array(arr: np.ndarray, name: str, settings: Settings) -> LoadedImage:
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[:, :, 0]
+    if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (3, 4)):
+        raise InvalidImage(name, f"array of shape {arr.shape} is not an image; expected HxW, HxWx3 (RGB) or HxWx4 (RGBA)")
+    h, w = arr.shape[:2]
+    if h == 0 or w == 0:
+        raise InvalidImage(name, f"array of shape {arr.shape} has no pixels")
+    if h * w > settings.max_pixels:
+        raise InvalidImage(name, f"{w}x{h} is {w * h / 1e6:.0f} megapixels, over the limit of "
+                                 f"{settings.max_pixels / 1e6:.0f} (OCULA_MAX_PIXELS)")
+    if arr.dtype == np.uint8:
+        a8 = arr
+    elif arr.dtype == np.uint16:
+        a8 = (arr.astype(np.float32) / 257.0 + 0.5).astype(np.uint8)
+    elif arr.dtype == np.bool_:
+        a8 = arr.astype(np.uint8) * 255
+    elif np.issubdtype(arr.dtype, np.floating):
+        a = np.nan_to_num(arr.astype(np.float32))
+        if a.size and float(a.max()) <= 1.0:
+            a = a * 255.0
+        a8 = np.clip(a + 0.5, 0, 255).astype(np.uint8)
+    elif np.issubdtype(arr.dtype, np.integer):
+        a8 = np.clip(arr, 0, 255).astype(np.uint8)
+    else:
+        raise InvalidImage(name, f"array dtype {arr.dtype} is not an image type")
+    mode = "L" if a8.ndim == 2 else ("RGB" if a8.shape[2] == 3 else "RGBA")
+    pil = Image.fromarray(np.ascontiguousarray(a8), mode)
+    rgb, alpha = _to_rgb(pil)
+    return LoadedImage(rgb, name, None, (w, h), f"array:{arr.dtype}", alpha is not None, alpha)
+
+
+def _from_pil(img: Image.Image, name: str, settings: Settings) -> LoadedImage:
+    w, h = img.size
+    if w * h > settings.max_pixels:
+        raise InvalidImage(name, f"{w}x{h} is {w * h / 1e6:.0f} megapixels, over the limit of "
+                                 f"{settings.max_pixels / 1e6:.0f} (OCULA_MAX_PIXELS)")
+    if w == 0 or h == 0:
+        raise InvalidImage(name, "image has no pixels")
+    try:
+        img.load()
+        exif = img.getexif()
+        oriented = ImageOps.exif_transpose(img) or img
+        rgb, alpha = _to_rgb(oriented)
+    except (OSError, ValueError, SyntaxError) as e:
+        raise InvalidImage(name, f"image could not be decoded ({e})") from None
+    return LoadedImage(rgb, name, img.format, rgb.size, img.mode, alpha is not None, alpha,
+                       exif=exif or None, icc_profile=img.info.get("icc_profile"))
+
+
+def load_image(src: ImageInput, *, max_side: int | None = None, settings: Settings | None = None,
+               name: str | None = None) -> LoadedImage:
+    """Load any supported input as a ``LoadedImage``.
+
+    ``max_side``: the caller needs at most this many pixels on the longer side. JPEGs are then
+    decoded at a reduced scale (Pillow draft: 2-8x faster, far less memory); the result is
+    still at least ``max_side`` on its longer side when the file is, never resized further here.
+    Numpy arrays are taken as RGB(A) (convert OpenCV's BGR first).
+    """
+    if isinstance(src, LoadedImage):
+        return src
+    settings = settings or get_settings()
+    name = name or _source_name(src)
+    if isinstance(src, np.ndarray):
+        return _from_array(src, name, settings)
+    if isinstance(src, Image.Image):
+        return _from_pil(src, name, settings)
+    _register_heif()
+    fh, path, nbytes = _open_bytes(src, name, settings)
+    try:
+        return _decode(fh, name, path, nbytes, max_side, settings)
+    finally:
+        fh.close()
+
+
+def _decode(fh: IO[bytes], name: str, path: Path | None, nbytes: int | None, max_side: int | None,
+            settings: Settings) -> LoadedImage:
+    head = fh.read(512)
+    fh.seek(0)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None  # we check the limit ourselves
+            try:
+                img = Image.open(fh)
+            finally:
+                Image.MAX_IMAGE_PIXELS = saved
+    except UnidentifiedImageError:
+        raise InvalidImage(name, _describe_bytes(head)) from None
+    except (OSError, SyntaxError, ValueError) as e:
+        raise InvalidImage(name, f"not a readable image ({e})") from None
+    fmt = img.format
+    if fmt not in SUPPORTED_FORMATS:
+        raise InvalidImage(name, f"{fmt} images are not supported; use one of "
+                                 "JPEG, PNG, WebP, GIF, BMP, TIFF, HEIC, AVIF")
+    w, h = img.size
+    if w <= 0 or h <= 0:
+        raise InvalidImage(name, f"header says the image is {w}x{h}")
+    if w * h > settings.max_pixels:
+        raise InvalidImage(name, f"{w}x{h} is {w * h / 1e6:.0f} megapixels, over the limit of "
+                                 f"{settings.max_pixels / 1e6:.0f} (OCULA_MAX_PIXELS); not decoded")
+    frames = getattr(img, "n_frames", 1) or 1
+    if frames > settings.max_frames:
+        raise InvalidImage(name, f"{frames} frames, over the limit of {settings.max_frames}")
+    original_mode = img.mode
+    icc = img.info.get("icc_profile")
+    try:
+        with warnings.catch_warnings():  # "Corrupt EXIF data" is our problem to report, not print
+            warnings.simplefilter("ignore")
+            exif = img.getexif()
+    except Exception:  # broken EXIF should not cost the pixels
+        exif = None
+    try:
+        if frames > 1:
+            img.seek(0)  # GIF/TIFF/WebP animations: the first frame
+        if max_side and fmt in ("JPEG", "MPO") and max(w, h) > max_side:
+            # draft keeps at least the requested size; orientation may swap sides, so ask square
+            img.draft("RGB", (max_side, max_side))
+        img.load()
+        oriented = _orient(img, exif)
+        if icc:
+            oriented = _apply_icc(oriented, icc)
+        rgb, alpha = _to_rgb(oriented)
+    except InvalidImage:
+        raise
+    except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as e:
+        msg = str(e)
+        if "truncated" in msg or isinstance(e, EOFError) or "premature" in msg.lower():
+            raise InvalidImage(name, f"truncated {fmt} file: the data ends before the image does") from None
+        raise InvalidImage(name, f"corrupt {fmt} data ({msg})") from None
+    except MemoryError:
+        raise InvalidImage(name, "not enough memory to decode this image") from None
+    ow, oh = (h, w) if _swaps_axes(exif) else (w, h)  # header size, as displayed
+    return LoadedImage(rgb, name, fmt, (ow, oh), original_mode, alpha is not None, alpha, frames,
+                       exif or None, icc, path, nbytes)
+
+
+def _swaps_axes(exif: Image.Exif | None) -> bool:
+    return bool(exif) and exif.get(0x0112) in (5, 6, 7, 8)
+
+
+def _orient(img: Image.Image, exif: Image.Exif | None) -> Image.Image:
+    if not exif or exif.get(0x0112, 1) == 1:
+        return img
+    return ImageOps.exif_transpose(img) or img
+
+
+def iter_image_files(paths: list[str | os.PathLike], *, recursive: bool = True,
+                     include_hidden: bool = False) -> list[Path]:
+    """Expand files and folders into image files (folders: by suffix, sorted, loop-safe).
+
+    Files named explicitly are kept whatever their suffix, so that the loader can say why a
+    file is not an image; inside folders only image suffixes are taken.
+    """
+    out: list[Path] = []
+    seen_dirs: set[tuple[int, int]] = set()
+    for p in paths:
+        path = Path(p).expanduser()
+        if not path.is_dir():
+            out.append(path)
+            continue
+        for root, dirs, files in os.walk(path, followlinks=True):
+            try:
+                st = os.stat(root)
+            except OSError:
+                continue
+            if (st.st_dev, st.st_ino) in seen_dirs:  # symlink loop
+                dirs[:] = []
+                continue
+            seen_dirs.add((st.st_dev, st.st_ino))
+            dirs[:] = sorted(d for d in dirs if include_hidden or not d.startswith("."))
+            if not recursive:
+                dirs[:] = []
+            for f in sorted(files):
+                if not include_hidden and f.startswith("."):
+                    continue
+                if Path(f).suffix.lower() in IMAGE_SUFFIXES:
+                    out.append(Path(root) / f)
+    return out

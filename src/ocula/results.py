@@ -1,0 +1,636 @@
+"""Typed results. Every task returns one of these; the CLI prints them, the server returns
+them as JSON, the web page renders them. ``render()`` gives the human-readable form."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+
+
+class Result(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    def render(self) -> list[str]:
+        """Human-readable lines for the terminal (override per result)."""
+        return [self.model_dump_json(indent=2)]
+
+
+class ImageInfo(Result):
+    source: str
+    format: str | None = None
+    width: int
+    height: int
+    mode: str | None = None
+    has_alpha: bool = False
+    frames: int = 1
+    bytes: int | None = None
+
+    @classmethod
+    def of(cls, loaded) -> "ImageInfo":
+        return cls(**loaded.info())
+
+
+# --- classification -------------------------------------------------------------------
+
+Category = Literal["animal", "person", "vehicle", "food", "plant", "building", "clothing",
+                   "furniture", "electronics", "instrument", "tool", "sport", "scene", "object"]
+
+
+class Label(Result):
+    index: int = Field(description="class index in the model's label set")
+    name: str = Field(description="readable English name")
+    name_zh: str | None = Field(None, description="Chinese name")
+    category: str = Field("object", description="coarse category: animal, vehicle, food ...")
+    score: float = Field(ge=0, le=1)
+
+
+class Classification(Result):
+    image: ImageInfo
+    model: str
+    labels: list[Label]
+
+    def render(self) -> list[str]:
+        out = [f"{self.image.source}  ({self.model})"]
+        for lab in self.labels:
+            zh = f" / {lab.name_zh}" if lab.name_zh else ""
+            out.append(f"  {lab.score:6.1%}  {lab.name}{zh}  [{lab.category}]")
+        return out
+
+
+# --- OCR ------------------------------------------------------------------------------
+
+class TextLine(Result):
+    text: str
+    confidence: float = Field(ge=0, le=1)
+    box: list[tuple[float, float]] = Field(description="4 corner points, clockwise from top-left, in pixels")
+    bbox: tuple[int, int, int, int] = Field(description="x, y, width, height of the enclosing rectangle")
+    order: int = Field(description="reading order, 0-based")
+    language: str = Field("und", description="en, zh, mixed or und (undetermined)")
+
+
+class OCRResult(Result):
+    image: ImageInfo
+    engine: str
+    lines: list[TextLine] = Field(default_factory=list)
+    text: str = Field("", description="lines joined in reading order, one per line")
+    language: str = "und"
+
+    def render(self) -> list[str]:
+        out = [f"{self.image.source}  ({self.engine}, {len(self.lines)} lines, {self.language})"]
+        for ln in self.lines:
+            out.append(f"  {ln.confidence:5.0%}  {ln.text}")
+        if not self.lines:
+            out.append("  no text found")
+        return out
+
+
+# --- faces ----------------------------------------------------------------------------
+
+class Face(Result):
+    box: tuple[int, int, int, int] = Field(description="x, y, width, height in pixels")
+    score: float = Field(ge=0, le=1)
+    landmarks: dict[str, tuple[float, float]] | None = Field(
+        None, description="left_eye, right_eye, nose, mouth_left, mouth_right (image's left/right)")
+
+
+class FacesResult(Result):
+    image: ImageInfo
+    model: str
+    faces: list[Face]
+
+    @property
+    def count(self) -> int:
+        return len(self.faces)
+
+    def render(self) -> list[str]:
+        out = [f"{self.image.source}  ({self.model}): {len(self.faces)} face(s)"]
+        for f in self.faces:
+            x, y, w, h = f.box
+            lm = " + landmarks" if f.landmarks else ""
+            out.append(f"  {f.score:5.0%}  at x={x} y={y} {w}x{h}{lm}")
+        return out
+
+
+# --- colours --------------------------------------------------------------------------
+
+class Color(Result):
+    hex: str
+    rgb: tuple[int, int, int]
+    fraction: float = Field(ge=0, le=1, description="share of the image's pixels")
+    name: str = Field(description="basic colour name in English")
+    name_zh: str = Field(description="basic colour name in Chinese")
+
+
+class ColorsResult(Result):
+    image: ImageInfo
+    colors: list[Color]
+    is_grayscale: bool = False
+    brightness: float = Field(description="mean luminance 0..1")
+    colorfulness: float = Field(description="Hasler-Suesstrunk colourfulness (0 grey .. ~150 vivid)")
+
+    def render(self) -> list[str]:
+        out = [f"{self.image.source}" + ("  (greyscale)" if self.is_grayscale else "")]
+        for c in self.colors:
+            out.append(f"  {c.fraction:5.0%}  {c.hex}  {c.name} / {c.name_zh}")
+        return out
+
+
+# --- quality --------------------------------------------------------------------------
+
+class QualityResult(Result):
+    image: ImageInfo
+    megapixels: float
+    sharpness: float = Field(description="variance of the Laplacian on a grey copy at most 1024 px long "
+                                         "(smaller images at their own size); < ~100 looks soft")
+    relative_sharpness: float = Field(description="sharpness / variance of the grey copy: the same measure "
+                                                  "without the effect of contrast; < 0.05 looks blurry")
+    exposure: float = Field(description="mean luminance 0..1")
+    shadows_clipped: float = Field(description="share of pixels at pure black (<= 2 of 255)")
+    highlights_clipped: float = Field(description="share of pixels at pure white (>= 253 of 255)")
+    contrast: float = Field(description="RMS contrast of luminance 0..1")
+    noise: float = Field(description="estimated noise sigma in 8-bit levels, on the same grey copy")
+    brisque: float | None = Field(None, description="BRISQUE score, 0 best .. 100 worst; None if unavailable")
+    verdict: Literal["good", "acceptable", "poor"]
+    issues: list[str] = Field(default_factory=list, description="plain words: blurry, dark, noisy ...")
+
+    def render(self) -> list[str]:
+        b = f"{self.brisque:.1f}" if self.brisque is not None else "n/a"
+        out = [f"{self.image.source}: {self.verdict}" + (f" ({', '.join(self.issues)})" if self.issues else ""),
+               f"  {self.image.width}x{self.image.height} ({self.megapixels:.1f} MP)  sharpness {self.sharpness:.0f}"
+               f"  exposure {self.exposure:.2f}  contrast {self.contrast:.2f}  noise {self.noise:.1f}  BRISQUE {b}"]
+        return out
+
+
+# --- metadata -------------------------------------------------------------------------
+
+class GPS(Result):
+    latitude: float
+    longitude: float
+    altitude: float | None = None
+
+
+class MetadataResult(Result):
+    image: ImageInfo
+    camera_make: str | None = None
+    camera_model: str | None = None
+    lens: str | None = None
+    datetime_original: str | None = Field(None, description="ISO 8601, as the camera recorded it")
+    software: str | None = None
+    artist: str | None = None
+    copyright: str | None = None
+    description: str | None = None
+    orientation: int | None = None
+    iso: int | None = None
+    f_number: float | None = None
+    exposure_time: str | None = None
+    focal_length_mm: float | None = None
+    has_gps: bool = False
+    gps: GPS | None = Field(None, description="only filled when asked for (privacy)")
+    icc_profile: str | None = None
+
+    def render(self) -> list[str]:
+        out = [self.image.source]
+        for k, v in self.model_dump(exclude={"image"}, exclude_none=True).items():
+            if k == "has_gps" and self.gps is not None:
+                continue
+            out.append(f"  {k}: {v}")
+        return out
+
+
+# --- moderation -----------------------------------------------------------------------
+
+class Detection(Result):
+    label: str
+    score: float = Field(ge=0, le=1)
+    box: tuple[int, int, int, int]
+
+
+class ModerationResult(Result):
+    image: ImageInfo
+    model: str
+    scores: dict[str, float] = Field(description="highest score per category")
+    unsafe: bool = Field(description="any explicit category at or above the threshold")
+    threshold: float
+    detections: list[Detection] = Field(default_factory=list)
+
+    def render(self) -> list[str]:
+        out = [f"{self.image.source}  ({self.model}): {'UNSAFE' if self.unsafe else 'safe'}"]
+        for k, v in sorted(self.scores.items(), key=lambda kv: -kv[1])[:8]:
+            out.append(f"  {v:5.0%}  {k}")
+        return out
+
+
+# --- analyze --------------------------------------------------------------------------
+
+class Analysis(Result):
+    """All the facts about one image, gathered in one pass."""
+
+    image: ImageInfo
+    labels: list[Label] = Field(default_factory=list)
+    classifier: str | None = None
+    text: OCRResult | None = None
+    faces: FacesResult | None = None
+    colors: ColorsResult | None = None
+    quality: QualityResult | None = None
+    metadata: MetadataResult | None = None
+    moderation: ModerationResult | None = None
+    timings: dict[str, float] = Field(default_factory=dict, description="seconds per step")
+    warnings: list[str] = Field(default_factory=list, description="steps that were skipped and why")
+
+    def render(self) -> list[str]:
+        i = self.image
+        out = [f"{i.source}  {i.width}x{i.height} {i.format or ''}".rstrip()]
+        if self.labels:
+            top = ", ".join(f"{lab.name} ({lab.score:.0%})" for lab in self.labels[:3])
+            out.append(f"  labels:  {top}")
+        if self.faces is not None:
+            out.append(f"  faces:   {len(self.faces.faces)}")
+        if self.text is not None and self.text.text:
+            t = self.text.text.replace("\n", " / ")
+            out.append(f"  text:    {t[:100]}{'…' if len(t) > 100 else ''}")
+        if self.colors is not None:
+            out.append("  colours: " + ", ".join(f"{c.name} {c.fraction:.0%}" for c in self.colors.colors[:4]))
+        if self.quality is not None:
+            q = self.quality
+            out.append(f"  quality: {q.verdict}" + (f" ({', '.join(q.issues)})" if q.issues else ""))
+        if self.metadata is not None and (self.metadata.camera_model or self.metadata.datetime_original):
+            cam = " ".join(x for x in (self.metadata.camera_make, self.metadata.camera_model) if x)
+            out.append(f"  camera:  {cam or '?'} {self.metadata.datetime_original or ''}".rstrip())
+        if self.moderation is not None:
+            out.append(f"  safety:  {'unsafe' if self.moderation.unsafe else 'safe'}")
+        for w in self.warnings:
+            out.append(f"  note:    {w}")
+        return out
+
+
+# --- describe -------------------------------------------------------------------------
+
+class Description(Result):
+    """Text written from an image's facts for a purpose (alt text, caption, product copy,
+    social post, news caption, keywords). The written text is under ``text``."""
+
+    image: ImageInfo
+    text: str
+    purpose: Literal["alt", "caption", "product", "social", "news", "tags"]
+    language: Literal["en", "zh"]
+    length: Literal["short", "medium", "long"] = "medium"
+    tone: Literal["neutral", "friendly", "formal", "playful"] = "neutral"
+    title: str | None = Field(None, description="product title (purpose product)")
+    bullets: list[str] = Field(default_factory=list, description="product bullets (purpose product)")
+    hashtags: list[str] = Field(default_factory=list, description="hashtags (purpose social)")
+    tags: list[str] = Field(default_factory=list, description="ranked keywords in the chosen language")
+    confidence: float = Field(ge=0, le=1, description="how sure the facts behind the text are")
+    writer: str = Field(description="the writer that actually wrote the text (after any fallback)")
+    warnings: list[str] = Field(default_factory=list)
+    facts: Analysis | None = Field(None, description="the facts the text was written from")
+
+    def render(self) -> list[str]:
+        return self.text.splitlines() or [""]
+
+
+# --- enhance: upscale, denoise, inpaint, restore, blur-faces, strip -----------------
+
+class ImageEdit(Result):
+    """A new image made from an input. ``pil`` holds it in memory (not serialised);
+    ``output`` is the file it was written to, when it was written."""
+
+    image: ImageInfo = Field(description="the input")
+    output: str | None = Field(None, description="path of the written file")
+    width: int = Field(description="output width in pixels")
+    height: int = Field(description="output height in pixels")
+    seconds: float = 0.0
+    notes: list[str] = Field(default_factory=list, description="what the user should know about the output")
+    provenance: dict | None = Field(None, description="signing / watermarking of the output, when asked for")
+    _pil: Any = PrivateAttr(None)
+    _icc: bytes | None = PrivateAttr(None)  # colour profile to embed when saving
+
+    @property
+    def pil(self) -> Any:
+        """The output as a PIL image (None for byte-level edits such as a lossless strip)."""
+        return self._pil
+
+    def save(self, path: str, *, overwrite: bool = False, quality: int | None = None) -> str:
+        """Write the output image to ``path`` (never over the input; see ocula.output)."""
+        from .output import save_image
+
+        if self._pil is None:
+            raise ValueError("this result holds no image in memory")
+        saved = save_image(self._pil, path, inputs=[self.image.source], overwrite=overwrite, quality=quality,
+                           icc_profile=self._icc)
+        self.output = str(saved.path)
+        self.notes.extend(n for n in saved.notes if n not in self.notes)
+        return self.output
+
+    def _head(self, what: str) -> list[str]:
+        dest = self.output or "(not written)"
+        out = [f"{self.image.source} -> {dest}  {what}"]
+        out += [f"  note: {n}" for n in self.notes]
+        if self.provenance:
+            out.append("  provenance: " + ", ".join(f"{k}={v}" for k, v in self.provenance.items()
+                                                    if isinstance(v, (str, int, float, bool))))
+        return out
+
+
+class UpscaleResult(ImageEdit):
+    model: str
+    scale: int = Field(description="output size / input size")
+    tile: int = Field(description="tile side in input pixels (0 = whole image at once)")
+    tile_pad: int = Field(description="overlap on each side of a tile, in input pixels")
+    tiles: int = Field(description="network calls made")
+    peak_memory_mb: float = Field(description="peak resident memory above the level at the start, in MiB")
+    alpha: bool = Field(False, description="the input's transparency was carried over")
+
+    def render(self) -> list[str]:
+        i = self.image
+        return self._head(f"{i.width}x{i.height} -> {self.width}x{self.height} ({self.scale}x, {self.model}, "
+                          f"{self.tiles} tile(s), {self.seconds:.1f} s, peak {self.peak_memory_mb:.0f} MiB)")
+
+
+class DenoiseResult(ImageEdit):
+    noise_before: float = Field(description="estimated noise sigma of the input, grey levels")
+    noise_after: float = Field(description="the same estimate on the output")
+    h: float = Field(description="luminance filter strength used by non-local means")
+    h_color: float = Field(description="colour filter strength")
+    skipped: bool = Field(False, description="the input was too clean to denoise; the output is a copy")
+
+    def render(self) -> list[str]:
+        what = ("already clean, copied" if self.skipped else
+                f"noise {self.noise_before:.1f} -> {self.noise_after:.1f} (h={self.h:.1f}, {self.seconds:.1f} s)")
+        return self._head(what)
+
+
+class InpaintResult(ImageEdit):
+    method: str
+    filled_pixels: int
+    filled_fraction: float
+    region: tuple[int, int, int, int] = Field(description="x, y, width, height around the filled pixels")
+
+    def render(self) -> list[str]:
+        x, y, w, h = self.region
+        return self._head(f"{self.method}: filled {self.filled_pixels} px ({self.filled_fraction:.1%}) "
+                          f"in {w}x{h} at x={x} y={y} ({self.seconds:.1f} s)")
+
+
+class RestoreStep(Result):
+    name: str = Field(description="exposure, white_balance, contrast or clahe")
+    applied: bool
+    detail: str = Field(description="what was measured and done, in words")
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class RestoreResult(ImageEdit):
+    steps: list[RestoreStep]
+    before: dict[str, float] = Field(description="exposure, contrast, colour cast of the input")
+    after: dict[str, float] = Field(description="the same measures on the output")
+
+    def render(self) -> list[str]:
+        done = [s.name for s in self.steps if s.applied]
+        out = self._head(("applied " + ", ".join(done)) if done else "nothing needed changing")
+        for s in self.steps:
+            out.append(f"  {'+' if s.applied else '-'} {s.name}: {s.detail}")
+        return out
+
+
+class BlurFacesResult(ImageEdit):
+    model: str
+    method: Literal["blur", "pixelate"]
+    faces: list[Face] = Field(description="faces found, with their detected boxes")
+    regions: list[tuple[int, int, int, int]] = Field(description="boxes blurred (enlarged face boxes), x, y, w, h")
+
+    def render(self) -> list[str]:
+        out = self._head(f"{len(self.regions)} face(s) {'pixelated' if self.method == 'pixelate' else 'blurred'}"
+                         f" ({self.model})")
+        for x, y, w, h in self.regions:
+            out.append(f"  x={x} y={y} {w}x{h}")
+        return out
+
+
+class StripResult(ImageEdit):
+    removed: list[str] = Field(description="metadata removed, in words (EXIF tags, GPS, XMP, IPTC, comments...)")
+    kept: list[str] = Field(default_factory=list, description="what was kept on purpose (colour profile...)")
+    orientation_applied: int | None = Field(None, description="EXIF orientation baked into the pixels")
+    reencoded: bool = Field(description="pixels were decoded and encoded again (lossy for JPEG)")
+    quality: str | None = Field(None, description="how a JPEG was re-encoded, when it was")
+    bytes_before: int
+    bytes_after: int
+
+    def render(self) -> list[str]:
+        how = "re-encoded" if self.reencoded else "pixels untouched"
+        out = self._head(f"{how}, {self.bytes_before} -> {self.bytes_after} bytes")
+        out += [f"  removed: {r}" for r in self.removed] or ["  removed: nothing (no metadata found)"]
+        out += [f"  kept: {k}" for k in self.kept]
+        if self.orientation_applied:
+            out.append(f"  orientation {self.orientation_applied} applied to the pixels")
+        return out
+
+
+# --- provenance: watermark, sign, verify ----------------------------------------------
+
+class WatermarkDetection(Result):
+    """What an invisible-watermark reader found in an image."""
+
+    image: ImageInfo | None = Field(None, description="the image read (absent inside a verify report)")
+    found: bool = Field(description="a payload was read and its check held")
+    method: str = Field(description="dwtDctSvd (64 bits) or rivaGan (32 bits)")
+    payload: str | None = Field(None, description="the text, when it was short enough to be stored verbatim")
+    payload_hash: str | None = Field(None, description="hex of the hash stored for a longer text; pass the "
+                                                       "text as a candidate to check it")
+    matches: bool | None = Field(None, description="whether the payload is the candidate text given")
+    confidence: float = Field(ge=0, le=1, description="strength of the bit votes: 0 = chance, 1 = every block agrees")
+    check: Literal["ok", "failed"] = Field(description="CRC-16 over the payload bits")
+    corrected_bits: int = Field(0, description="weak bits flipped to make the check hold (at most 3)")
+    bits: int = Field(description="bits the method carries, check included")
+
+    def render(self) -> list[str]:
+        head = f"{self.image.source}: " if self.image else ""
+        if not self.found:
+            return [f"{head}no watermark ({self.method}, confidence {self.confidence:.2f}, check {self.check})"]
+        what = repr(self.payload) if self.payload is not None else f"hash {self.payload_hash}"
+        out = [f"{head}watermark {what} ({self.method}, confidence {self.confidence:.2f}"
+               + (f", {self.corrected_bits} weak bit(s) corrected" if self.corrected_bits else "") + ")"]
+        if self.matches is not None:
+            out.append(f"  candidate payload: {'matches' if self.matches else 'does NOT match'}")
+        return out
+
+
+class WatermarkEmbedResult(Result):
+    image: ImageInfo = Field(description="the input")
+    output: str = Field(description="the marked file")
+    method: str
+    payload: str = Field(description="the text asked for")
+    stored_as: Literal["text", "hash"] = Field(description="text: verbatim; hash: too long, a hash of it is stored")
+    payload_hash: str | None = Field(None, description="hex of the stored hash when stored_as is hash")
+    bits: int
+    psnr: float = Field(description="PSNR of the marked pixels against the input's, in dB (higher: less visible)")
+    verified: bool = Field(description="the payload was read back from the written file")
+    confidence: float = Field(ge=0, le=1, description="strength of that read-back")
+    seconds: float = 0.0
+    notes: list[str] = Field(default_factory=list)
+
+    def render(self) -> list[str]:
+        what = repr(self.payload) + (" (as a 48-bit hash)" if self.stored_as == "hash" and self.bits == 64
+                                     else " (as a hash)" if self.stored_as == "hash" else "")
+        out = [f"{self.image.source} -> {self.output}  watermark {what}, {self.method}, PSNR {self.psnr:.1f} dB",
+               f"  read back: {'ok' if self.verified else 'FAILED'} (confidence {self.confidence:.2f})"]
+        out += [f"  note: {n}" for n in self.notes]
+        return out
+
+
+class ManifestAction(Result):
+    action: str = Field(description="C2PA action name, e.g. c2pa.edited")
+    description: str | None = None
+    software_agent: str | None = None
+    digital_source_type: str | None = Field(None, description="IPTC digital source type URI, when given")
+    ocula_action: str | None = Field(None, description="ocula's name for it (upscaled, denoised ...), when ocula wrote it")
+
+
+class ManifestIngredient(Result):
+    title: str | None = None
+    format: str | None = None
+    relationship: str | None = Field(None, description="parentOf, componentOf or inputTo")
+    has_manifest: bool = Field(False, description="the ingredient carried its own content credentials")
+
+
+class SignerInfo(Result):
+    subject: str | None = Field(None, description="the signing certificate's subject, e.g. CN=..., O=...")
+    issuer: str | None = Field(None, description="the certificate's issuer")
+    common_name: str | None = None
+    serial: str | None = None
+    algorithm: str | None = None
+    not_after: str | None = Field(None, description="end of the certificate's validity, ISO 8601")
+    development: bool = Field(False, description="ocula's local development certificate: proves nothing to others")
+
+
+class ValidationIssue(Result):
+    code: str = Field(description="C2PA validation status code, e.g. assertion.dataHash.mismatch")
+    explanation: str | None = None
+
+
+class ManifestReport(Result):
+    state: Literal["none", "valid", "invalid", "trusted"] = Field(
+        description="none: no content credentials; valid: intact and correctly signed, signer not in "
+                    "your trust list; trusted: valid and the signer chains to a trust anchor you "
+                    "configured; invalid: altered after signing, or the manifest is broken")
+    title: str | None = None
+    claim_generator: str | None = None
+    actions: list[ManifestAction] = Field(default_factory=list)
+    ingredients: list[ManifestIngredient] = Field(default_factory=list)
+    signer: SignerInfo | None = None
+    generated: bool = Field(False, description="an action declares AI-generated (trainedAlgorithmicMedia) content")
+    failures: list[ValidationIssue] = Field(default_factory=list, description="why it is invalid")
+    warnings: list[str] = Field(default_factory=list)
+    manifests: int = Field(0, description="manifests in the store (the active one plus its ingredients')")
+
+    @property
+    def action_names(self) -> list[str]:
+        return [a.action for a in self.actions]
+
+    def render(self) -> list[str]:
+        out = [f"  content credentials: {self.state}"]
+        if self.signer is not None:
+            s = self.signer
+            dev = "  (ocula development certificate: untrusted)" if s.development else ""
+            out.append(f"    signed by: {s.subject or s.common_name or '?'}; issuer {s.issuer or '?'}{dev}")
+        for a in self.actions:
+            extra = "; ".join(x for x in (a.description, a.software_agent and f"by {a.software_agent}",
+                                          a.digital_source_type and a.digital_source_type.rsplit('/', 1)[-1]) if x)
+            out.append(f"    action: {a.action}" + (f" ({extra})" if extra else ""))
+        for i in self.ingredients:
+            cr = ", has its own credentials" if i.has_manifest else ""
+            out.append(f"    ingredient: {i.title or '?'} ({i.relationship or '?'}, {i.format or '?'}{cr})")
+        for f in self.failures:
+            out.append(f"    FAILED: {f.code}" + (f": {f.explanation}" if f.explanation else ""))
+        out += [f"    warning: {w}" for w in self.warnings]
+        return out
+
+
+class SignResult(Result):
+    image: ImageInfo = Field(description="the input")
+    output: str = Field(description="the signed file")
+    format: str = Field(description="MIME type signed as")
+    actions: list[ManifestAction] = Field(default_factory=list, description="actions recorded (besides "
+                                                                           "c2pa.opened, added for a parent)")
+    ingredient: str | None = Field(None, description="file recorded as the parent ingredient")
+    generated: bool = False
+    signer: SignerInfo
+    manifest_bytes: int = Field(0, description="size of the manifest store written")
+    seconds: float = 0.0
+    notes: list[str] = Field(default_factory=list)
+
+    def render(self) -> list[str]:
+        acts = ", ".join(a.action + (f" ({a.ocula_action})" if a.ocula_action and a.ocula_action not in a.action
+                                     else "") for a in self.actions) or "none"
+        s = self.signer
+        out = [f"{self.image.source} -> {self.output}  signed ({self.format}, {self.manifest_bytes} bytes of manifest)",
+               f"  actions: {acts}" + ("; AI-generated content declared" if self.generated else ""),
+               f"  parent ingredient: {self.ingredient or 'none'}",
+               f"  signer: {s.subject or s.common_name}"]
+        if s.development:
+            out.append("  warning: signed with ocula's local development certificate: anyone can make one, so "
+                       "verifiers will say 'untrusted'; pass --cert/--key for a certificate others trust")
+        out += [f"  note: {n}" for n in self.notes]
+        return out
+
+
+class VerifyResult(Result):
+    image: ImageInfo
+    ok: bool = Field(description="no check failed: the manifest is not invalid (none, valid or trusted)")
+    manifest: ManifestReport
+    watermark: WatermarkDetection | None = None
+    metadata: MetadataResult | None = None
+    notes: list[str] = Field(default_factory=list)
+
+    def render(self) -> list[str]:
+        out = [f"{self.image.source}: {'ok' if self.ok else 'FAILED'}"]
+        out += self.manifest.render()
+        if self.watermark is not None:
+            out += ["  " + line for line in self.watermark.render()]
+        m = self.metadata
+        if m is not None:
+            cam = " ".join(x for x in (m.camera_make, m.camera_model) if x)
+            bits = [f"camera {cam}" if cam else None, f"software {m.software}" if m.software else None,
+                    f"taken {m.datetime_original}" if m.datetime_original else None,
+                    "has GPS" if m.has_gps else None]
+            out.append("  metadata: " + ("; ".join(b for b in bits if b) or "no camera metadata"))
+        out += [f"  note: {n}" for n in self.notes]
+        return out
+
+
+class ProvenanceReport(Result):
+    """What ``mark_output`` did to a file ocula wrote: watermark first, then the signature."""
+
+    output: str
+    watermarked: bool = False
+    watermark_method: str | None = None
+    watermark_payload: str | None = None
+    watermark_verified: bool | None = Field(None, description="read back from the written file")
+    signed: bool = False
+    actions: list[str] = Field(default_factory=list, description="C2PA actions recorded")
+    signer: str | None = Field(None, description="subject of the signing certificate")
+    development_certificate: bool = False
+    notes: list[str] = Field(default_factory=list)
+
+    def render(self) -> list[str]:
+        out = []
+        if self.watermarked:
+            ok = "read back ok" if self.watermark_verified else "NOT read back"
+            out.append(f"  watermark: {self.watermark_payload!r} ({self.watermark_method}, {ok})")
+        if self.signed:
+            dev = " (untrusted development certificate)" if self.development_certificate else ""
+            out.append(f"  signed: {', '.join(self.actions)} by {self.signer}{dev}")
+        out += [f"  note: {n}" for n in self.notes]
+        return out
+
+
+# --- batches --------------------------------------------------------------------------
+
+class Failure(Result):
+    source: str
+    error: str = Field(description="what went wrong, in one line")
+    kind: str = Field("InvalidImage", description="error class")
+
+
+class BatchResult(Result):
+    results: list[dict] = Field(default_factory=list)
+    failures: list[Failure] = Field(default_factory=list)

@@ -1,0 +1,84 @@
+"""What the image-editing tasks share: finishing a result (saving it safely) and measuring
+peak memory. Not a task itself."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from typing import Any
+
+from PIL import Image
+
+from ..output import check_output, output_icc, save_image
+
+
+def precheck_output(output: str | os.PathLike | None, loaded: Any, overwrite: bool) -> None:
+    """Fail before the work, not after it, when the output path cannot be used."""
+    if output is not None:
+        check_output(output, [loaded.path], overwrite=overwrite)
+
+
+def finish(result: Any, pil: Image.Image, loaded: Any, *, output: str | os.PathLike | None,
+           overwrite: bool, quality: int | None) -> Any:
+    """Attach the image to ``result`` and write it when ``output`` is given."""
+    result._pil = pil
+    result._icc = output_icc(loaded.icc_profile)
+    if output is not None:
+        saved = save_image(pil, output, inputs=[loaded.path], overwrite=overwrite, quality=quality,
+                           icc_profile=result._icc)
+        result.output = str(saved.path)
+        result.notes.extend(saved.notes)
+    return result
+
+
+def with_alpha(rgb: Image.Image, alpha: Image.Image | None) -> Image.Image:
+    if alpha is None:
+        return rgb
+    out = rgb.convert("RGBA")
+    out.putalpha(alpha.resize(rgb.size, Image.Resampling.LANCZOS) if alpha.size != rgb.size else alpha)
+    return out
+
+
+class PeakMemory:
+    """Peak resident memory of this process above its level at the start, in MiB.
+
+    Native runtimes (ncnn, onnxruntime, torch) allocate outside Python's allocator, where
+    tracemalloc cannot see, so the resident set size is sampled from a thread every 5 ms;
+    ``sample()`` may be called at known high points (after each tile) too.
+    """
+
+    INTERVAL = 0.005
+
+    def __init__(self) -> None:
+        import psutil
+
+        self._proc = psutil.Process()
+        self._stop = threading.Event()
+        self.start = self.peak = self._rss()
+        self._thread = threading.Thread(target=self._run, name="ocula-peak-memory", daemon=True)
+
+    def _rss(self) -> int:
+        return self._proc.memory_info().rss
+
+    def sample(self) -> None:
+        self.peak = max(self.peak, self._rss())
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.INTERVAL):
+            self.sample()
+
+    def __enter__(self) -> "PeakMemory":
+        self._t0 = time.perf_counter()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.sample()
+        self.seconds = time.perf_counter() - self._t0
+
+    @property
+    def mib(self) -> float:
+        return max(0, self.peak - self.start) / 2**20

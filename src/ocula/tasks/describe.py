@@ -1,0 +1,243 @@
+"""describe: text written from an image for a purpose (alt text, caption, product copy, social
+post, news caption, keywords) in English or Chinese.
+
+Facts come from ``analyze`` (or are passed in); a writer turns them into text: ``builtin``
+(offline, from the facts), ``llm`` / ``vlm`` (OpenAI-compatible server) or ``captioner``
+(transformers). When an llm/vlm/captioner writer fails, the builtin writer writes instead and
+the result says so in ``warnings``, except for one case: a single image, that writer asked for
+by name, and it cannot be used at all (server down, model missing): then one clear error.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from ..config import Settings, get_settings
+from ..errors import InvalidArgument, InvalidImage, OculaError
+from ..image import ImageInput, LoadedImage, load_image
+from ..results import Analysis, Description, Failure, ImageInfo
+from ..writing import LANGUAGES, LENGTHS, PURPOSES, TONES, WRITERS, get_writer
+from ..writing.base import DescribeRequest, Draft, Writer, WriterError, WriterUnavailable
+
+MAX_SIDE: int | None = None  # set by the analyze steps it runs (decode_side)
+VISION_SIDE = 1024           # what the vlm/captioner writers get at most
+
+_LANG_ALIASES = {"en": "en", "en-us": "en", "en-gb": "en", "english": "en", "eng": "en", "英文": "en",
+                 "zh": "zh", "zh-cn": "zh", "zh-hans": "zh", "zh-sg": "zh", "cn": "zh", "chinese": "zh",
+                 "chi": "zh", "zho": "zh", "中文": "zh", "汉语": "zh"}
+
+
+def _choice(value: str | None, valid: tuple[str, ...], what: str, default: str) -> str:
+    v = (value or default).strip().lower()
+    if v not in valid:
+        raise InvalidArgument(f"unknown {what} {value!r}; choose one of: {', '.join(valid)}")
+    return v
+
+
+def make_request(purpose: str = "alt", language: str = "en", length: str = "medium", tone: str = "neutral",
+                 context: str | None = None) -> DescribeRequest:
+    """A validated request; bad values raise InvalidArgument naming the valid ones."""
+    lang = _LANG_ALIASES.get((language or "en").strip().lower())
+    if lang is None:
+        raise InvalidArgument(f"unknown language {language!r}; choose one of: {', '.join(LANGUAGES)}")
+    ctx = " ".join(context.split()) if context and context.strip() else None
+    if ctx and len(ctx) > 2000:
+        raise InvalidArgument(f"context is {len(ctx)} characters; keep it under 2000")
+    return DescribeRequest(purpose=_choice(purpose, PURPOSES, "purpose", "alt"), language=lang,
+                           length=_choice(length, LENGTHS, "length", "medium"),
+                           tone=_choice(tone, TONES, "tone", "neutral"), context=ctx)
+
+
+def _writer_name(writer: str | None) -> str:
+    name = (writer or "builtin").strip().lower()
+    if name not in WRITERS:
+        raise InvalidArgument(f"unknown writer {writer!r}; choose one of: {', '.join(WRITERS)}")
+    return name
+
+
+def analyze_steps(steps: Iterable[str] | None = None) -> tuple[str, ...]:
+    """The analyze steps describe runs: the given ones, or every default step installed."""
+    from .analyze import default_steps
+
+    chosen = tuple(steps) if steps is not None else default_steps()
+    return tuple(s for s in chosen if importlib.util.find_spec(f"ocula.tasks.{s}") is not None)
+
+
+def _facts(image: ImageInput, steps: tuple[str, ...], settings: Settings) -> tuple[Analysis, LoadedImage]:
+    from .analyze import analyze, decode_side
+
+    loaded = load_image(image, max_side=decode_side(steps) if steps else 64, settings=settings)
+    if not steps:
+        return Analysis(image=ImageInfo.of(loaded), warnings=["no analyze steps are installed"]), loaded
+    return analyze(loaded, steps=steps, settings=settings), loaded
+
+
+class _Writers:
+    """The chosen writer plus the builtin fallback; remembers a writer that is down so that a
+    batch does not knock on a dead server for every image."""
+
+    def __init__(self, name: str, settings: Settings, options: dict[str, Any]):
+        from ..writing.builtin import BuiltinWriter
+
+        self.name = name
+        self.builtin = BuiltinWriter(settings)
+        self.primary: Writer | None = None
+        self.down: str | None = None
+        self._lock = threading.Lock()
+        if name != "builtin":
+            try:
+                self.primary = get_writer(name, settings, **options)
+            except WriterUnavailable as e:
+                self.down = str(e)
+
+    @property
+    def needs_image(self) -> bool:
+        return self.name in ("vlm", "captioner") and self.down is None
+
+    def write(self, facts: Analysis, request: DescribeRequest, image: LoadedImage | None,
+              strict: bool) -> tuple[Draft, str]:
+        """(draft, name of the writer that wrote it). ``strict``: a writer that cannot be
+        used at all raises instead of falling back."""
+        if self.name == "builtin":
+            return self.builtin.write(facts, request, image), "builtin"
+        note = None
+        if self.down is not None:
+            if strict:
+                raise WriterUnavailable(self.down)
+            note = f"the {self.name} writer is not usable ({self.down}); the builtin writer wrote this instead"
+        else:
+            try:
+                return self.primary.write(facts, request, image), self.primary.name
+            except WriterUnavailable as e:
+                if strict:
+                    raise
+                with self._lock:
+                    self.down = str(e)
+                note = f"the {self.name} writer is not usable ({e}); the builtin writer wrote this instead"
+            except WriterError as e:
+                note = f"the {self.name} writer failed ({e}); the builtin writer wrote this instead"
+        draft = self.builtin.write(facts, request, image)
+        draft.warnings.insert(0, note)
+        return draft, "builtin"
+
+
+def _to_description(facts: Analysis, request: DescribeRequest, draft: Draft, writer: str,
+                    builtin) -> Description:
+    tags = draft.tags
+    if not tags:  # keywords are cheap from the facts; sidecars need them whoever wrote the text
+        tags = builtin.write(facts, request.model_copy(update={"purpose": "tags"}), None).tags
+    return Description(
+        image=facts.image, text=draft.text.strip(), purpose=request.purpose, language=request.language,
+        length=request.length, tone=request.tone, title=draft.title, bullets=list(draft.bullets),
+        hashtags=list(draft.hashtags), tags=list(tags), confidence=min(1.0, max(0.0, float(draft.confidence))),
+        writer=writer, warnings=list(dict.fromkeys(draft.warnings)), facts=facts)
+
+
+def describe(image: ImageInput, *, purpose: str = "alt", language: str = "en", length: str = "medium",
+             tone: str = "neutral", context: str | None = None, writer: str = "builtin",
+             facts: Analysis | None = None, steps: Iterable[str] | None = None, llm_url: str | None = None,
+             llm_model: str | None = None, settings: Settings | None = None) -> Description:
+    """Write text about one image.
+
+    ``facts``: an Analysis already computed (the image is then not analysed again; with the
+    builtin writer it is not even read). ``steps``: the analyze steps to run (default: all
+    installed). ``llm_url``/``llm_model`` override the settings for the llm/vlm writers.
+    """
+    settings = settings or get_settings()
+    request = make_request(purpose, language, length, tone, context)
+    name = _writer_name(writer)
+    writers = _Writers(name, settings, {"url": llm_url, "model": llm_model})
+    if writers.down is not None:
+        raise WriterUnavailable(writers.down)
+    loaded: LoadedImage | None = None
+    if facts is None:
+        facts, loaded = _facts(image, analyze_steps(steps), settings)
+    if writers.needs_image and loaded is None:
+        loaded = load_image(image, max_side=VISION_SIDE, settings=settings)
+    draft, used = writers.write(facts, request, loaded, strict=True)
+    return _to_description(facts, request, draft, used, writers.builtin)
+
+
+def describe_many(images: list[ImageInput], *, purpose: str = "alt", language: str = "en",
+                  length: str = "medium", tone: str = "neutral", context: str | None = None,
+                  writer: str = "builtin", steps: Iterable[str] | None = None, jobs: int | None = None,
+                  llm_url: str | None = None, llm_model: str | None = None, settings: Settings | None = None,
+                  on_done: Callable[[Any, Description | Failure], None] | None = None,
+                  ) -> Iterator[tuple[Any, Description | Failure]]:
+    """Describe many images in input order, yielding (input, Description or Failure).
+
+    Bad files become Failures and the batch goes on. A writer that fails falls back to the
+    builtin writer with a warning (a server found down is not asked again in this batch).
+    ``jobs``: images decoded ahead in parallel, and llm/vlm requests in flight at once.
+    """
+    from .analyze import analyze_many
+
+    settings = settings or get_settings()
+    request = make_request(purpose, language, length, tone, context)
+    name = _writer_name(writer)
+    writers = _Writers(name, settings, {"url": llm_url, "model": llm_model})
+    chosen = analyze_steps(steps)
+    jobs = max(1, jobs or settings.jobs)
+    images = list(images)
+
+    def write_one(src: Any, facts: Analysis) -> Description | Failure:
+        try:
+            loaded = load_image(src, max_side=VISION_SIDE, settings=settings) if writers.needs_image else None
+            draft, used = writers.write(facts, request, loaded, strict=False)
+            return _to_description(facts, request, draft, used, writers.builtin)
+        except InvalidImage as e:
+            return Failure(source=e.source, error=e.reason, kind="InvalidImage")
+        except OculaError as e:
+            return Failure(source=str(src), error=str(e), kind=type(e).__name__)
+
+    def analysed() -> Iterator[tuple[Any, Analysis | Failure]]:
+        if not chosen:
+            for src in images:
+                try:
+                    yield src, _facts(src, chosen, settings)[0]
+                except InvalidImage as e:
+                    yield src, Failure(source=e.source, error=e.reason)
+            return
+        yield from zip(images, analyze_many(images, steps=chosen, jobs=jobs, settings=settings))
+
+    def finish(src: Any, item: Description | Failure) -> tuple[Any, Description | Failure]:
+        if on_done is not None:
+            on_done(src, item)
+        return src, item
+
+    if name == "builtin" or jobs == 1:
+        for src, facts in analysed():
+            yield finish(src, facts if isinstance(facts, Failure) else write_one(src, facts))
+        return
+    # a remote writer waits on the network: keep up to ``jobs`` requests in flight, in order
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        pending: list[tuple[Any, Any]] = []
+        for src, facts in analysed():
+            pending.append((src, facts if isinstance(facts, Failure) else pool.submit(write_one, src, facts)))
+            while len(pending) > jobs:
+                s, f = pending.pop(0)
+                yield finish(s, f if isinstance(f, Failure) else f.result())
+        for s, f in pending:
+            yield finish(s, f if isinstance(f, Failure) else f.result())
+
+
+def alt_text_for(desc: Description) -> str | None:
+    """The alt text that goes with a description: its own text for purpose alt, otherwise one
+    written by the builtin writer from the same facts (cheap, no model runs)."""
+    if desc.purpose == "alt":
+        return desc.text
+    if desc.facts is None:
+        return None
+    from ..writing.builtin import BuiltinWriter
+
+    req = DescribeRequest(purpose="alt", language=desc.language, length="medium", tone="neutral")
+    return BuiltinWriter().write(desc.facts, req, None).text
+
+
+def source_path(src: Any) -> Path | None:
+    return Path(src) if isinstance(src, (str, Path)) else None

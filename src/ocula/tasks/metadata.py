@@ -1,0 +1,196 @@
+"""Camera metadata from EXIF: camera, lens, time, exposure, author fields, and GPS on request.
+
+Location is private: ``has_gps`` says whether the file carries coordinates, but they are only
+read out with ``gps=True``. Broken EXIF never fails the call: each field that cannot be read
+is left empty and the rest is returned.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import math
+import re
+import warnings
+from typing import Any, Callable
+
+from ..config import Settings
+from ..image import ImageInput, load_image
+from ..results import GPS, ImageInfo, MetadataResult
+
+log = logging.getLogger(__name__)
+
+# Pixels are not needed; JPEGs are decoded at 1/8 scale (Pillow draft), others at full size.
+MAX_SIDE = 64
+
+EXIF_IFD = 0x8769
+GPS_IFD = 0x8825
+
+# IFD0
+_MAKE, _MODEL, _SOFTWARE, _ARTIST, _COPYRIGHT = 0x010F, 0x0110, 0x0131, 0x013B, 0x8298
+_DESCRIPTION, _ORIENTATION, _DATETIME = 0x010E, 0x0112, 0x0132
+# Exif sub-IFD
+_EXPOSURE, _FNUMBER, _ISO, _DT_ORIGINAL, _DT_DIGITIZED = 0x829A, 0x829D, 0x8827, 0x9003, 0x9004
+_OFFSET_ORIGINAL, _FOCAL, _LENS_MAKE, _LENS_MODEL = 0x9011, 0x920A, 0xA433, 0xA434
+# GPS IFD
+_LAT_REF, _LAT, _LON_REF, _LON, _ALT_REF, _ALT = 1, 2, 3, 4, 5, 6
+
+_DT = re.compile(r"^\s*(\d{4})[:\-](\d{2})[:\-](\d{2})[ T](\d{2}):(\d{2}):(\d{2})")
+_OFFSET = re.compile(r"^[+-]\d{2}:\d{2}$")
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", errors="replace")
+    if isinstance(value, (tuple, list)):  # some writers store strings as byte tuples
+        try:
+            value = bytes(value).decode("utf-8", errors="replace")
+        except (TypeError, ValueError):
+            return None
+    text = str(value).replace("\x00", " ").strip()
+    return text or None
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, (tuple, list)):
+        value = value[0] if value else None
+    if value is None:
+        return None
+    try:
+        x = float(value)  # IFDRational, int, float; a zero denominator gives nan
+    except (TypeError, ValueError, ZeroDivisionError):
+        return None
+    return x if math.isfinite(x) else None
+
+
+def _iso_datetime(value: Any, offset: Any = None) -> str | None:
+    text = _text(value)
+    m = _DT.match(text or "")
+    if not m or m.group(1) == "0000":  # "0000:00:00 00:00:00" means unset
+        return None
+    y, mo, d, h, mi, s = m.groups()
+    out = f"{y}-{mo}-{d}T{h}:{mi}:{s}"
+    off = _text(offset)
+    if off and _OFFSET.match(off):
+        out += off
+    return out
+
+
+def exposure_string(seconds: float) -> str:
+    """Shutter time the way photographers write it: "1/250", "0.5", "2" (exiftool's rule)."""
+    if 0 < seconds < 0.25001:
+        return f"1/{int(0.5 + 1 / seconds)}"
+    return f"{seconds:.1f}".removesuffix(".0")
+
+
+def _dms(value: Any) -> float | None:
+    """(degrees, minutes, seconds) rationals -> decimal degrees."""
+    if not isinstance(value, (tuple, list)) or not value:
+        return _number(value)
+    parts = [_number(v) for v in value[:3]]
+    if any(p is None for p in parts):
+        return None
+    parts += [0.0] * (3 - len(parts))
+    return parts[0] + parts[1] / 60 + parts[2] / 3600
+
+
+def _gps(gps: dict) -> GPS | None:
+    lat, lon = _dms(gps.get(_LAT)), _dms(gps.get(_LON))
+    if lat is None or lon is None or abs(lat) > 90 or abs(lon) > 180:
+        return None
+    if (_text(gps.get(_LAT_REF)) or "N").upper().startswith("S"):
+        lat = -lat
+    if (_text(gps.get(_LON_REF)) or "E").upper().startswith("W"):
+        lon = -lon
+    alt = _number(gps.get(_ALT))
+    if alt is not None:
+        ref = gps.get(_ALT_REF)
+        if isinstance(ref, bytes):
+            ref = ref[:1] == b"\x01"
+        if ref in (1, True):  # 1 = below sea level
+            alt = -alt
+        alt = round(alt, 2)
+    return GPS(latitude=round(lat, 7), longitude=round(lon, 7), altitude=alt)
+
+
+def _icc_description(icc: bytes | None) -> str | None:
+    if not icc:
+        return None
+    try:
+        from PIL import ImageCms
+
+        return _text(ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(icc))))
+    except Exception:  # an unreadable profile is just an absent description
+        return None
+
+
+def _safe(fn: Callable[[], Any]) -> Any:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Pillow warns on each corrupt tag; we skip them quietly
+            return fn()
+    except Exception as e:  # one broken tag must not hide the others
+        log.debug("unreadable EXIF field: %s: %s", type(e).__name__, e)
+        return None
+
+
+def _ifd(exif: Any, tag: int) -> dict:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return dict(exif.get_ifd(tag) or {})
+    except Exception as e:  # bad offsets, truncated IFDs
+        log.debug("unreadable EXIF IFD %#x: %s: %s", tag, type(e).__name__, e)
+        return {}
+
+
+def metadata(image: ImageInput, *, gps: bool = False, settings: Settings | None = None) -> MetadataResult:
+    """EXIF fields and the colour profile's name; GPS coordinates only with ``gps=True``."""
+    loaded = load_image(image, max_side=MAX_SIDE, settings=settings)
+    info = ImageInfo.of(loaded)
+    icc = _icc_description(loaded.icc_profile)
+    exif = loaded.exif
+    if not exif:
+        return MetadataResult(image=info, icc_profile=icc)
+    base = _safe(lambda: dict(exif)) or {}
+    sub = _ifd(exif, EXIF_IFD)
+    gps_ifd = _ifd(exif, GPS_IFD)
+
+    def pick(tag: int) -> Any:  # most tags belong in the Exif IFD, some writers put them in IFD0
+        return sub.get(tag, base.get(tag))
+
+    fields: dict[str, Any] = {
+        "camera_make": _safe(lambda: _text(base.get(_MAKE))),
+        "camera_model": _safe(lambda: _text(base.get(_MODEL))),
+        "software": _safe(lambda: _text(base.get(_SOFTWARE))),
+        "artist": _safe(lambda: _text(base.get(_ARTIST))),
+        "copyright": _safe(lambda: _text(base.get(_COPYRIGHT))),
+        "description": _safe(lambda: _text(base.get(_DESCRIPTION))),
+        "lens": _safe(lambda: _text(pick(_LENS_MODEL))),
+        "datetime_original": _safe(lambda: _iso_datetime(pick(_DT_ORIGINAL), pick(_OFFSET_ORIGINAL))
+                                   or _iso_datetime(pick(_DT_DIGITIZED)) or _iso_datetime(base.get(_DATETIME))),
+    }
+    orientation = _safe(lambda: _number(base.get(_ORIENTATION)))
+    if orientation is not None and orientation in range(1, 9):
+        fields["orientation"] = int(orientation)
+    iso = _safe(lambda: _number(pick(_ISO)))
+    if iso is not None and iso > 0:
+        fields["iso"] = int(iso)
+    f_number = _safe(lambda: _number(pick(_FNUMBER)))
+    if f_number is not None and f_number > 0:
+        fields["f_number"] = round(f_number, 1)
+    exposure = _safe(lambda: _number(pick(_EXPOSURE)))
+    if exposure is not None and exposure > 0:
+        fields["exposure_time"] = exposure_string(exposure)
+    focal = _safe(lambda: _number(pick(_FOCAL)))
+    if focal is not None and focal > 0:
+        fields["focal_length_mm"] = round(focal, 1)
+    if fields["lens"] is None:
+        fields["lens"] = _safe(lambda: _text(pick(_LENS_MAKE)))
+
+    fields["has_gps"] = _LAT in gps_ifd and _LON in gps_ifd
+    if gps and fields["has_gps"]:
+        fields["gps"] = _safe(lambda: _gps(gps_ifd))
+    return MetadataResult(image=info, icc_profile=icc, **{k: v for k, v in fields.items() if v is not None})

@@ -1,0 +1,289 @@
+"""Captioner writer: a hub captioning model (BLIP, Florence-2) on transformers writes one
+English sentence about the picture; the facts fill in the rest for each purpose.
+
+Models come from the catalogue (``blip-base``, ``florence-2-base``: hub repos at pinned
+revisions, fetched by ``ocula models pull``) or from a local folder (``file:/path`` or a
+path) holding a ``save_pretrained`` model and processor. Only native transformers classes
+are used (never trust_remote_code), and the PIL image processors, so torchvision is not
+needed. Nothing is downloaded here: a model missing from the cache is ModelUnavailable.
+
+Both models write English only: a Chinese request raises WriterError and describe()
+falls back to the builtin writer, which writes Chinese natively, with a warning.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..backends import cached_model, configure_threads
+from ..config import Settings, get_settings
+from ..errors import ModelUnavailable
+from ..results import Analysis
+from . import validate
+from .base import DescribeRequest, Draft, WriterError, WriterUnavailable
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from ..image import LoadedImage
+
+FAMILIES = {"blip": "BlipForConditionalGeneration", "florence2": "Florence2ForConditionalGeneration"}
+# new tokens per length; Florence-2 also picks its task by length
+MAX_NEW_TOKENS = {"blip": {"short": 20, "medium": 30, "long": 40},
+                  "florence2": {"short": 24, "medium": 64, "long": 128}}
+FLORENCE_TASKS = {"short": "<CAPTION>", "medium": "<DETAILED_CAPTION>", "long": "<MORE_DETAILED_CAPTION>"}
+INPUT_MAX_SIDE = 1024  # both processors resize to <= 768; a smaller copy is cheaper to hand over
+
+
+@dataclass
+class Caption:
+    text: str
+    tokens: int          # new tokens generated
+    score: float         # geometric mean token probability of the chosen sequence, 0..1
+    model: str
+
+
+def resolve_source(name: str, settings: Settings) -> tuple[str, Path]:
+    """(display name, local folder) for a catalogue name, ``file:PATH`` or a folder path.
+    Raises UnknownModel / ModelUnavailable with the fix."""
+    if name.startswith("file:") or Path(name).expanduser().is_dir():
+        path = Path(name[5:] if name.startswith("file:") else name).expanduser()
+        if not (path / "config.json").is_file():
+            raise ModelUnavailable(name, f"no model folder at {path} (config.json missing)",
+                                   "point --model at a folder written by save_pretrained")
+        return str(path), path
+    from ..models import require
+
+    return name, require(name, "caption", settings)
+
+
+def _family(name: str, path: Path) -> str:
+    try:
+        model_type = json.loads((path / "config.json").read_text(encoding="utf-8")).get("model_type")
+    except (OSError, ValueError) as e:
+        raise ModelUnavailable(name, f"unreadable config.json in {path}: {e}") from None
+    if model_type not in FAMILIES:
+        raise ModelUnavailable(name, f"model type {model_type!r} is not a captioner ocula runs "
+                                     f"(supported: {', '.join(FAMILIES)})")
+    return model_type
+
+
+class Captioner:
+    """A loaded captioning model and its processor. Thread-safe: generation is serialised
+    (torch models are not re-entrant while generating)."""
+
+    def __init__(self, name: str, path: Path, settings: Settings):
+        import torch
+        import transformers
+
+        configure_threads(settings.threads)
+        self.name = name
+        self.family = _family(name, path)
+        self.device = settings.device
+        cls = getattr(transformers, FAMILIES[self.family])
+        try:
+            # backend="pil": the torchvision processors are the default in transformers 5,
+            # and torchvision does not import beside the CPU torch here
+            self.processor = transformers.AutoProcessor.from_pretrained(path, local_files_only=True, backend="pil")
+            self.model = cls.from_pretrained(path, local_files_only=True).to(self.device).eval()
+        except (OSError, ValueError, KeyError) as e:
+            raise ModelUnavailable(name, f"could not load from {path}: {str(e).splitlines()[0]}",
+                                   f"ocula models pull {name}" if "/" not in name else None) from None
+        self._torch = torch
+        self._lock = threading.Lock()
+
+    def caption(self, image: "Image.Image", *, length: str = "medium", max_new_tokens: int | None = None,
+                num_beams: int = 3) -> Caption:
+        torch = self._torch
+        max_new = max_new_tokens or MAX_NEW_TOKENS[self.family][length]
+        if self.family == "florence2":
+            inputs = self.processor(text=FLORENCE_TASKS[length], images=image, return_tensors="pt")
+        else:
+            inputs = self.processor(images=image, return_tensors="pt")
+        inputs = {k: v.to(self.device) for k, v in inputs.items()}
+        with self._lock, torch.inference_mode():
+            out = self.model.generate(**inputs, max_new_tokens=max_new, num_beams=num_beams, do_sample=False,
+                                      early_stopping=num_beams > 1, output_scores=True,
+                                      return_dict_in_generate=True)
+        seq = out.sequences[0]
+        if num_beams > 1 and getattr(out, "sequences_scores", None) is not None:
+            logp = float(out.sequences_scores[0])  # length-normalised log probability
+        else:
+            trans = self.model.compute_transition_scores(out.sequences, out.scores, normalize_logits=True)
+            logp = float(trans[0].mean()) if trans.numel() else 0.0
+        text = self.processor.batch_decode(seq[None], skip_special_tokens=True)[0]
+        # the first position is the decoder's start token (BLIP: [DEC], Florence-2: </s>)
+        return Caption(text=clean_caption(text), tokens=int(seq.shape[-1]) - 1,
+                       score=float(min(1.0, max(0.0, torch.tensor(logp).exp().item()))), model=self.name)
+
+
+def load_captioner(name: str | None = None, settings: Settings | None = None) -> Captioner:
+    """The captioner ``name`` (default: settings.captioner), loaded once per process."""
+    settings = settings or get_settings()
+    name = name or settings.captioner
+    display, path = resolve_source(name, settings)
+    return cached_model(("captioner", str(path.resolve()), settings.device),
+                        lambda: Captioner(display, path, settings))
+
+
+# --- from a caption to a draft ----------------------------------------------------------
+
+# BLIP's training captions leave these artefacts ("arafed cat"); they are not words
+_ARTEFACTS = re.compile(r"\b(?:ar+af+e?d?|araf+e|arafly|arafe)\b\s*", re.I)
+_STOP = {"a", "an", "the", "of", "on", "in", "at", "with", "and", "is", "are", "to", "its", "it", "there",
+         "this", "that", "by", "for", "from", "into", "over", "under", "near", "next", "top", "front", "while",
+         "up", "down", "some", "two", "three", "very", "out", "his", "her", "their", "has", "have", "be",
+         "image", "picture", "photo", "close", "view", "shows", "showing", "sitting", "laying", "lying",
+         "standing", "looking", "holding", "being", "other", "each", "one"}
+
+
+def clean_caption(text: str) -> str:
+    text = _ARTEFACTS.sub("", text)
+    text = re.sub(r"\s+", " ", text).strip(" .,;")
+    text = re.sub(r"^(?:there is|there are|this is)\s+", "", text, flags=re.I)
+    text = re.sub(r"^(?:the image shows|the image is|in this image,?|in this picture,?)\s+", "", text, flags=re.I)
+    return text
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    if not text:
+        return text
+    text = text[0].upper() + text[1:]
+    return text if text[-1] in ".!?" else text + "."
+
+
+def _trim(text: str, limit: int) -> str:
+    """At most ``limit`` characters, cut at a word boundary, ending in a full stop."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit - 1]
+    cut = cut[:cut.rfind(" ")] if " " in cut else cut
+    return cut.rstrip(" ,;:-") + "."
+
+
+def _ocr_text(facts: Analysis, limit: int = 60) -> str:
+    if facts.text is None:
+        return ""
+    t = re.sub(r"\s+", " ", facts.text.text).strip()
+    return t if 0 < len(t) <= limit else ""
+
+
+def _content_words(caption: str) -> list[str]:
+    words = re.findall(r"[a-z][a-z'-]+", caption.lower())
+    return list(dict.fromkeys(w for w in words if w not in _STOP and not w.endswith("ing")))
+
+
+def caption_draft(caption: Caption, facts: Analysis, request: DescribeRequest) -> Draft:
+    """The Draft for a purpose: the caption is the main sentence, facts give the rest."""
+    c = caption.text
+    main = _sentence(c)
+    ocr = _ocr_text(facts)
+    quoted = f'"{ocr}"' if ocr and ocr.lower() not in c.lower() else ""
+    faces = facts.faces.count if facts.faces is not None else 0
+    colours = [col.name for col in facts.colors.colors[:3]] if facts.colors is not None else []
+    labels = [lab.name for lab in facts.labels if lab.score >= 0.1]
+    context = (request.context or "").strip().rstrip(".")
+    title = bullets = None
+    hashtags: list[str] = []
+    tags = list(dict.fromkeys(_content_words(c)[:3] + labels))[:5]
+    if request.purpose == "alt":
+        text = main
+        if quoted and len(main) + len(quoted) + 16 <= validate.ALT_MAX:
+            text = f"{main[:-1]}, with the text {quoted}."
+        text = _trim(text, validate.ALT_MAX)
+    elif request.purpose in ("caption", "social"):
+        parts = [main]
+        if request.length != "short" or request.purpose == "social":
+            if quoted:
+                parts.append(f"The text reads {quoted}.")
+            if context:
+                parts.append(_sentence(context))
+        if request.length == "long" and colours:
+            parts.append(f"The main colours are {', '.join(colours[:-1]) + ' and ' if len(colours) > 1 else ''}"
+                         f"{colours[-1]}.")
+        text = " ".join(parts)
+        if request.purpose == "social":
+            words = _content_words(c) + [w for lab in labels for w in lab.lower().split() if w not in _STOP]
+            hashtags = ["#" + w.replace("-", "").replace("'", "") for w in dict.fromkeys(words)][:5] or ["#photo"]
+    elif request.purpose == "product":
+        title = _trim(re.sub(r"^(?:a|an|the)\s+", "", c, flags=re.I).strip(), 60).rstrip(".")
+        title = " ".join(w if w.lower() in _STOP else w[:1].upper() + w[1:] for w in title.split())
+        title = title[:1].upper() + title[1:]
+        text = main + (f" {_sentence(context)}" if context else "")
+        bullets = [f"As pictured: {c}"]
+        if labels:
+            bullets.append(f"Type: {labels[0]}")
+        if colours:
+            bullets.append(f"Colours: {', '.join(colours)}")
+        if quoted:
+            bullets.append(f"Printed text: {quoted}")
+        if context:
+            bullets.append(_sentence(context))
+        if len(bullets) < 3:
+            bullets.append(f"Photo: {facts.image.width} × {facts.image.height} px")
+        if len(bullets) < 3:
+            bullets.append("Details as shown in the photo")
+        bullets = bullets[:5]
+    elif request.purpose == "news":
+        md = facts.metadata
+        date = ""
+        if md is not None and md.datetime_original:
+            date = md.datetime_original[:10]
+        lead = main[:-1]
+        if not context:
+            lead += " at [WHERE]"
+            if faces:
+                lead = f"[WHO] — {lead[0].lower()}{lead[1:]}"
+        if date:
+            lead += f", {date}"
+        text = lead + "." + (f" {_sentence(context)}" if context else "")
+    else:  # tags
+        n = validate.TAG_COUNTS[request.length]
+        tags = list(dict.fromkeys(_content_words(c) + [lab.lower() for lab in labels] + colours))[:n]
+        text = ", ".join(tags)
+    return Draft(text=text, title=title, bullets=bullets or [], hashtags=hashtags, tags=tags,
+                 confidence=round(caption.score, 3))
+
+
+class CaptionerWriter:
+    """Writer over a captioning model; English only (Chinese falls back to builtin)."""
+
+    name = "captioner"
+
+    def __init__(self, settings: Settings | None = None, *, model: str | None = None, num_beams: int = 3,
+                 max_new_tokens: int | None = None, **_: Any):
+        self.settings = settings or get_settings()
+        self.model_name = model or self.settings.captioner
+        self.num_beams = num_beams
+        self.max_new_tokens = max_new_tokens  # None: by the requested length
+
+    def load(self) -> Captioner:
+        try:
+            return load_captioner(self.model_name, self.settings)
+        except ModelUnavailable as e:
+            raise WriterUnavailable(str(e)) from e
+
+    def write(self, facts: Analysis, request: DescribeRequest, image: "LoadedImage | None" = None) -> Draft:
+        if request.language != "en":
+            raise WriterError(f"the captioner ({self.model_name}) writes English only; "
+                              f"{request.language} text comes from the builtin writer")
+        if image is None:
+            raise WriterError("the captioner writer needs the image itself, not only its facts")
+        captioner = self.load()
+        pil = image.resized(INPUT_MAX_SIDE) if max(image.size) > INPUT_MAX_SIDE else image.image
+        cap = captioner.caption(pil, length=request.length, max_new_tokens=self.max_new_tokens,
+                                num_beams=self.num_beams)
+        if not cap.text:
+            raise WriterError(f"the captioner ({captioner.name}) wrote nothing for this image")
+        draft = caption_draft(cap, facts, request)
+        problems = validate.check_draft(draft, facts, request)
+        if problems:
+            raise WriterError(f'the caption "{cap.text}" from {captioner.name} was rejected: '
+                              f"{validate.first_problem(problems)}")
+        return draft
