@@ -219,8 +219,13 @@ def test_hub_model_not_downloaded(monkeypatch, tmp_path):
         load_captioner("blip-base", settings)
     assert "not" in e.value.reason and "ocula models pull blip-base" in str(e.value)
     with pytest.raises(WriterUnavailable, match="ocula models pull blip-base"):
-        CaptionerWriter(settings).write(facts_for(load_image(SAMPLES / "coffee.jpg")), DescribeRequest(),
-                                        load_image(SAMPLES / "coffee.jpg"))
+        CaptionerWriter(settings)  # known before any image is read
+    from ocula.tasks.describe import describe, describe_many
+
+    with pytest.raises(WriterUnavailable, match="blip-base.* is not usable"):
+        describe(SAMPLES / "coffee.jpg", writer="captioner", steps=["colors"], settings=settings)
+    (_, desc), = describe_many([SAMPLES / "coffee.jpg"], writer="captioner", steps=["colors"], settings=settings)
+    assert desc.writer == "builtin" and "ocula models pull blip-base" in desc.warnings[0]
 
 
 def test_unknown_and_wrong_models(tmp_path):

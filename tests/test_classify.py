@@ -182,3 +182,13 @@ def test_features_are_normalised_and_meaningful():
     assert sim[0, 2] > 0.8 > sim[0, 1]  # the mirrored cat is near the cat, far from the coffee
     logits, feats2 = efficientnet.forward(imgs[:1])
     assert logits.shape == (1, 1000) and np.allclose(feats2[0], feats[0], atol=1e-5)
+
+
+def test_unusable_device_is_a_clear_error():
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    from ocula.errors import ModelUnavailable
+
+    with pytest.raises(ModelUnavailable, match="OCULA_DEVICE=cpu"):
+        classify(SAMPLES / "chelsea.jpg", settings=load_settings(env={}, device="cuda"))

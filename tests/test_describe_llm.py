@@ -57,6 +57,10 @@ class FakeLLM:
                 rf = (body.get("response_format") or {}).get("type")
                 if rf in step.get("reject_formats", ()):
                     return self._send(400, {"error": {"message": f"response_format {rf} is not supported"}})
+                for param in step.get("reject_params", ()):
+                    if param in body:
+                        return self._send(400, {"error": {"message": f"Unsupported parameter: '{param}' is "
+                                                                     f"not supported with this model."}})
                 if step.get("delay"):
                     time.sleep(step["delay"])
                 status = step.get("status", 200)
@@ -166,7 +170,7 @@ def test_good_answer_is_used_and_request_is_grounded(llm):
     draft = w.write(cat_facts(), DescribeRequest(purpose="alt"), None)
     assert draft.text == GOOD_ALT["text"]
     assert 0 < draft.confidence <= 1 and draft.warnings == []
-    assert "tabby cat" in draft.tags
+    assert draft.tags == []  # describe() adds the builtin writer's ranked keywords
     req = llm.requests[0]
     assert req["path"] == "/v1/chat/completions"
     assert req["headers"]["Authorization"] == "Bearer sk-test"
@@ -181,11 +185,14 @@ def test_good_answer_is_used_and_request_is_grounded(llm):
     assert facts["faces"] == 0 and facts["text"] == "" and facts["colors"][0]["name"] == "brown"
 
 
-def test_openai_api_key_from_environment(llm, monkeypatch):
+def test_openai_api_key_only_goes_to_openai(llm, monkeypatch):
+    # OPENAI_API_KEY must not leak to whatever server llm_url names
     monkeypatch.setenv("OPENAI_API_KEY", "sk-env")
     llm.script = [{"content": GOOD_ALT}]
     writer(llm).write(cat_facts(), DescribeRequest(), None)
-    assert llm.requests[0]["headers"]["Authorization"] == "Bearer sk-env"
+    assert "Authorization" not in llm.requests[0]["headers"]
+    openai = LLMWriter(Settings(llm_url="https://api.openai.com/v1", llm_model="gpt-4o-mini"))
+    assert openai.api_key == "sk-env"
 
 
 def test_no_api_key_no_header(llm):
@@ -339,7 +346,8 @@ def test_500_every_time_gives_writer_error(llm):
         writer(llm).write(cat_facts(), DescribeRequest(), None)
     assert len(llm.requests) == 3
     gaps = [b - a for a, b in zip(llm.times, llm.times[1:])]
-    assert gaps[1] > gaps[0] * 0.9 or gaps[1] > 0.05  # exponential backoff, not a tight loop
+    # backoff 0.05 s doubling, equal jitter: waits of at least 0.025 s, then 0.05 s
+    assert gaps[0] >= 0.025 and gaps[1] >= 0.05, gaps
 
 
 def test_429_retry_after_honoured(llm):
@@ -411,6 +419,15 @@ def test_response_format_fallbacks(llm):
     assert d.text == "A tabby cat lies on a blanket."
     assert "response_format" not in llm.requests[-1]["body"]
     assert any("does not support JSON" in x for x in d.warnings)
+
+
+def test_reasoning_model_parameters(llm):
+    llm.script = [{"reject_params": ["max_tokens", "temperature"], "content": GOOD_ALT}]
+    w = writer(llm)
+    assert w.write(cat_facts(), DescribeRequest(), None).text == GOOD_ALT["text"]
+    last = llm.requests[-1]["body"]
+    assert "max_tokens" not in last and last["max_completion_tokens"] > 0 and "temperature" not in last
+    assert last["response_format"]["type"] == "json_schema"  # not mistaken for a format problem
 
 
 def test_offline_refuses_remote_server():
@@ -544,6 +561,7 @@ def test_describe_uses_good_llm_answer(llm):
     llm.script = [{"content": GOOD_ALT}]
     desc = run_describe(llm, purpose="alt")
     assert desc.writer == "llm" and desc.text == GOOD_ALT["text"] and desc.warnings == []
+    assert desc.tags[0] == "cat"  # keywords from the builtin writer, main subject first
 
 
 @pytest.mark.parametrize("content, reason", [

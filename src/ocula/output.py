@@ -75,23 +75,30 @@ def default_output(source: str | os.PathLike, tag: str, suffix: str | None = Non
 
 
 def plan_outputs(inputs: list[Path], out: str | os.PathLike | None, tag: str, *, batch: bool,
-                 suffix: str | None = None, overwrite: bool = False) -> dict[Path, Path]:
+                 keep_suffix: bool = False, overwrite: bool = False) -> dict[Path, Path]:
     """Output path for each input: ``out`` is a file for one input, a folder for several
-    (created when missing), or next to each input when not given. Checked before any work."""
+    (created when missing), or next to each input when not given. Checked before any work.
+    ``keep_suffix``: default names keep the input's suffix even for GIF/BMP (for byte-level edits)."""
     plan: dict[Path, Path] = {}
+
+    def suffix_of(p: Path) -> str:
+        if keep_suffix and p.suffix:
+            return p.suffix
+        return _DEFAULT_SUFFIX.get(p.suffix.lower(), p.suffix or ".png")
+
     if out is None:
         for p in inputs:
-            plan[p] = default_output(p, tag, suffix)
-    elif batch:
+            plan[p] = default_output(p, tag, suffix_of(p))
+    elif batch or Path(out).expanduser().is_dir():  # an existing folder works for one input too
         folder = Path(out).expanduser()
         if folder.exists() and not folder.is_dir():
             raise InvalidArgument(f"with several inputs -o must be a folder; {folder} is a file")
         folder.mkdir(parents=True, exist_ok=True)
         taken: set[Path] = set()
         for p in inputs:
-            target = folder / f"{p.stem}{suffix or _DEFAULT_SUFFIX.get(p.suffix.lower(), p.suffix or '.png')}"
+            target = folder / f"{p.stem}{suffix_of(p)}"
             if target in taken or _same_file(target, p) or (target.exists() and not overwrite):
-                target = default_output(p, tag, suffix, folder)
+                target = default_output(p, tag, suffix_of(p), folder)
                 while target in taken:
                     target = target.with_name(f"{target.stem}-x{target.suffix}")
             taken.add(target)

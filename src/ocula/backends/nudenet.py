@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import MissingDependency
-from . import cached_model
+from . import cached_model, ort_options
 
 MODEL = "nudenet-320n"
 PACKAGE = "nudenet"
@@ -67,11 +67,7 @@ def _session(threads: int):
 
     from ..models import package_file
 
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = threads
-    opts.inter_op_num_threads = 1
-    opts.log_severity_level = 3  # no warnings about unused initialisers on stderr
-    return ort.InferenceSession(str(package_file(MODEL)), opts, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(str(package_file(MODEL)), ort_options(threads), providers=["CPUExecutionProvider"])
 
 
 def session(threads: int):

@@ -74,11 +74,17 @@ class Swin2SR:
         """HxWx3 uint8 RGB -> (sH)x(sW)x3 float32 in 0..255 (not yet clipped)."""
         import torch
 
-        x = torch.from_numpy(np.ascontiguousarray(tile.transpose(2, 0, 1))).to(torch.float32).div_(255.0)
+        h, w = tile.shape[:2]
+        win = int(self.model.config.window_size)
+        # the model's own padding does not reach its patch un-embedding (the image processor pads
+        # beforehand), so pad to whole windows here, mirrored like Swin2SRImageProcessor
+        padded = np.pad(tile, ((0, -h % win), (0, -w % win), (0, 0)), mode="symmetric")
+        x = torch.from_numpy(np.ascontiguousarray(padded.transpose(2, 0, 1))).to(torch.float32).div_(255.0)
         x = x.unsqueeze(0).to(self.device)
         with torch.inference_mode():
             y = self.model(pixel_values=x).reconstruction
-        return y[0].float().cpu().numpy().transpose(1, 2, 0) * 255.0
+        y = y[0, :, :h * self.scale, :w * self.scale]
+        return y.float().cpu().numpy().transpose(1, 2, 0) * 255.0
 
 
 def load(name_or_path: str, settings: Settings) -> Swin2SR:
@@ -88,11 +94,18 @@ def load(name_or_path: str, settings: Settings) -> Swin2SR:
     where, kwargs = _resolve(name_or_path, settings)
 
     def factory() -> Any:
+        from transformers.utils import logging as hf_logging
+
+        bar = hf_logging.is_progress_bar_enabled()
+        hf_logging.disable_progress_bar()  # no "Loading weights" bar on the user's terminal
         try:
             model = cls.from_pretrained(where, **kwargs)
         except OSError as e:  # missing files, no network: transformers raises OSError
             raise ModelUnavailable(name_or_path, f"could not load Swin2SR from {where} ({str(e).splitlines()[0]})",
                                    f"`ocula models pull {CATALOG_NAME}` on a machine with network access") from None
+        finally:
+            if bar:
+                hf_logging.enable_progress_bar()
         return model.eval().to(settings.device)
 
     model = cached_model(("swin2sr", where, kwargs.get("revision"), settings.device), factory)

@@ -67,29 +67,15 @@ _register()
 
 
 def main() -> None:
-    """Entry point: OculaError -> one line on stderr, never a traceback."""
+    """Entry point: OculaError -> one line on stderr, never a traceback. Usage errors are
+    click's (exit 2); everything else exits with the command's code."""
     from ..errors import OculaError
 
     try:
-        code = app(standalone_mode=False)
+        app()  # standalone: prints usage errors itself and raises SystemExit
     except OculaError as e:
         err.print(f"[bold red]error:[/] {e}", markup=True, highlight=False)
         sys.exit(1)
     except KeyboardInterrupt:
         err.print("interrupted", markup=False)
         sys.exit(130)
-    except typer.Exit as e:
-        sys.exit(e.exit_code)
-    except typer.Abort:
-        err.print("aborted", markup=False)
-        sys.exit(1)
-    except SystemExit:
-        raise
-    except Exception as e:  # click usage errors and the rest
-        import click
-
-        if isinstance(e, click.ClickException):
-            e.show()
-            sys.exit(e.exit_code)
-        raise
-    sys.exit(code if isinstance(code, int) else 0)

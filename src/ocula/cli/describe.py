@@ -3,6 +3,7 @@ in English or Chinese; optionally written into XMP sidecars or the images themse
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, List
 
@@ -29,11 +30,14 @@ def register(app: typer.Typer) -> None:
                                                             "default Ollama at http://127.0.0.1:11434/v1)."),
         llm_model: str = typer.Option(None, "--llm-model", help="Model name on that server (OCULA_LLM_MODEL)."),
         write_xmp: bool = typer.Option(False, "--write-xmp", help="Write photo.jpg.xmp sidecars (description, "
-                                                                  "alt text, keywords) for Lightroom/digiKam."),
+                                                                  "alt text, keywords; --purpose tags: keywords "
+                                                                  "only) for Lightroom/digiKam/darktable."),
         embed: bool = typer.Option(False, "--embed", help="Write into the JPEG/PNG/WebP itself (needs exiftool; "
                                                           "pixels untouched)."),
         overwrite: bool = typer.Option(False, "--overwrite", help="Replace descriptions a person wrote."),
         report: Path = typer.Option(None, "--report", help="Also write a report: out.csv or out.jsonl."),
+        steps: str = typer.Option(None, "--steps", help="Facts to gather, comma-separated: classify,ocr,faces,colors,"
+                                                        "quality,metadata,moderate (default: all installed)."),
         jobs: int = typer.Option(None, "--jobs", "-j", min=1, help="Images decoded (and LLM requests) in parallel."),
         json: bool = typer.Option(False, "--json", help=JSON_HELP),
     ) -> None:
@@ -49,7 +53,12 @@ def register(app: typer.Typer) -> None:
 
             exiftool_path()
         files, batch = expand(images)
-        run = _Run(request, writer_name, llm_url, llm_model, write_xmp, embed, overwrite, json, batch)
+        step_list = None
+        if steps:
+            from ..tasks.analyze import _check_steps
+
+            step_list = list(_check_steps(steps.split(",")))  # unknown names: one line naming the valid ones
+        run = _Run(request, writer_name, llm_url, llm_model, write_xmp, embed, overwrite, json, batch, step_list)
         try:
             if batch:
                 run.batch(files, jobs)
@@ -64,8 +73,9 @@ def register(app: typer.Typer) -> None:
 
 class _Run:
     def __init__(self, request, writer: str, llm_url, llm_model, write_xmp: bool, embed: bool, overwrite: bool,
-                 as_json: bool, batch: bool):
+                 as_json: bool, batch: bool, steps: list[str] | None = None):
         self.request = request
+        self.steps = steps
         self.writer = writer
         self.llm_url = llm_url
         self.llm_model = llm_model
@@ -79,6 +89,8 @@ class _Run:
         self.skipped: list[str] = []
         self.failures: list[Any] = []
         self._digests: dict[Path, str] = {}
+        self.notes: dict[str, int] = {}
+        self.counts: dict[str, int] = {}
 
     # --- metadata writing ---------------------------------------------------------------
 
@@ -96,7 +108,7 @@ class _Run:
         r = self.request
         model = self.llm_model if self.writer in ("llm", "vlm", "captioner") else None
         return inputs_hash(self._digests[path], __version__, r.purpose, r.language, r.length, r.tone, r.context,
-                           self.writer, model, "embed" if self.embed else "xmp")
+                           self.writer, model, ",".join(self.steps or []), "embed" if self.embed else "xmp")
 
     def _done_before(self, path: Path) -> bool:
         """Already written by ocula for exactly these inputs (resume / re-run)."""
@@ -174,6 +186,10 @@ class _Run:
                         status = self._write_meta(Path(src), item)
                     except OculaError as e:
                         item = Failure(source=str(src), error=str(e), kind=type(e).__name__)
+                if not isinstance(item, Failure):
+                    for w in item.warnings:  # summed up at the end: a dead server is one note, not 10,000
+                        key = re.sub(r"\s*\(\d+%\)", "", w)
+                        self.notes[key] = self.notes.get(key, 0) + 1
                 if isinstance(item, Failure):
                     self.failures.append(item)
                     self._row(src, "failed", None, [], error=item.error)
@@ -188,15 +204,24 @@ class _Run:
                         out.print(f"{src}", markup=False, style="bold")
                         for line in item.render():
                             out.print(f"  {line}", markup=False)
-                        for w in item.warnings:
-                            err.print(f"  note: {w}", markup=False)
                         for s in status:
-                            err.print(f"  {s}", markup=False)
+                            if not s.startswith(("written", "unchanged")):
+                                err.print(f"  {s}", markup=False)
+                for s in status:
+                    word = s.split()[0]
+                    self.counts[word] = self.counts.get(word, 0) + 1
                 advance()
         if self.as_json:
             dump_json({"results": self.results, "skipped": self.skipped,
                        "failures": [f.model_dump() for f in self.failures]})
-        elif self.skipped:
+        for note, n in self.notes.items():
+            err.print(f"note: {note}" + (f" ({n} files)" if n > 1 else ""), markup=False)
+        if self.counts:
+            what = "sidecars" if self.write_xmp and not self.embed else "files"
+            err.print(f"metadata: {self.counts.get('written', 0)} {what} written, "
+                      f"{self.counts.get('unchanged', 0)} already up to date, "
+                      f"{self.counts.get('kept', 0)} kept as a person wrote them", markup=False)
+        if self.skipped and not self.as_json:
             err.print(f"{len(self.skipped)} file(s) already described with these settings; skipped "
                       "(--overwrite redoes them)", markup=False)
         if self.failures:
@@ -207,7 +232,7 @@ class _Run:
     def _kwargs(self) -> dict[str, Any]:
         r = self.request
         return dict(purpose=r.purpose, language=r.language, length=r.length, tone=r.tone, context=r.context,
-                    writer=self.writer, llm_url=self.llm_url, llm_model=self.llm_model)
+                    writer=self.writer, llm_url=self.llm_url, llm_model=self.llm_model, steps=self.steps)
 
     # --- report --------------------------------------------------------------------------
 

@@ -35,7 +35,7 @@ _SPECS: list[ModelSpec] = [
     ModelSpec(
         name="tesseract", task="ocr", runtime="cli", source="system:tesseract",
         license="Apache-2.0", description="Tesseract 5 LSTM OCR, eng + chi_sim (second engine)",
-        install="apt-get install tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim && pip install pytesseract",
+        install="apt-get install -y tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim",
     ),
     ModelSpec(
         name="mtcnn", task="faces", runtime="torch", source="package:facenet_pytorch", revision="2.6.0",

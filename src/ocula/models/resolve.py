@@ -88,9 +88,6 @@ def status(spec: ModelSpec | str, settings: Settings | None = None) -> ModelStat
             return ModelStatus(name=spec.name, usable=False, reason="the tesseract program is not installed",
                                fix=spec.install)
         need = [lang for lang in ("eng", "chi_sim") if lang not in langs]
-        if importlib.util.find_spec("pytesseract") is None:
-            return ModelStatus(name=spec.name, usable=False, reason="pytesseract is not installed",
-                               fix="pip install pytesseract")
         if need:
             return ModelStatus(name=spec.name, usable=False, reason=f"tesseract language data missing: {need}",
                                fix=spec.install)

@@ -65,9 +65,14 @@ def _describe(chain: list, key_pem: bytes, alg: str, development: bool) -> Crede
     cn = ee.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
     return Credentials(
         chain_pem=b"".join(c.public_bytes(serialization.Encoding.PEM) for c in chain),
-        key_pem=key_pem, alg=alg, subject=ee.subject.rfc4514_string(), issuer=ee.issuer.rfc4514_string(),
+        key_pem=key_pem, alg=alg, subject=_name(ee.subject), issuer=_name(ee.issuer),
         common_name=str(cn[0].value) if cn else "", serial=format(ee.serial_number, "x"),
         not_after=ee.not_valid_after_utc.isoformat(), development=development)
+
+
+def _name(name) -> str:
+    """A distinguished name as people read it: CN first (RFC 4514 strings run backwards)."""
+    return ", ".join(attr.rfc4514_string() for attr in name)
 
 
 def _alg_for(key) -> str:
@@ -122,7 +127,7 @@ def load_credentials(cert: str | os.PathLike, key: str | os.PathLike) -> Credent
     except TypeError:
         raise InvalidArgument(f"private key {key_path} is encrypted; give an unencrypted copy, e.g. "
                               f"`openssl pkcs8 -topk8 -nocrypt -in {key_path} -out key.pem`") from None
-    except (ValueError, Exception) as e:  # cryptography raises ValueError or UnsupportedAlgorithm
+    except Exception as e:  # ValueError, or UnsupportedAlgorithm for exotic keys
         hint = " (it holds a certificate: swap --cert and --key)" if b"CERTIFICATE" in key_data else ""
         raise InvalidArgument(f"private key {key_path} is not a PEM private key{hint} ({type(e).__name__})") from None
     alg = _alg_for(private)
@@ -273,7 +278,13 @@ def _make_dev(folder: Path) -> None:
 
 def credentials(cert: str | os.PathLike | None = None, key: str | os.PathLike | None = None,
                 settings: Settings | None = None) -> Credentials:
-    """The user's credentials when both are given, else the development ones."""
+    """The user's credentials when both are given (or OCULA_C2PA_CERT and OCULA_C2PA_KEY are
+    set), else the development ones."""
+    if cert is None and key is None:
+        cert = os.environ.get("OCULA_C2PA_CERT") or None
+        key = os.environ.get("OCULA_C2PA_KEY") or None
+        if (cert is None) != (key is None):
+            raise InvalidArgument("OCULA_C2PA_CERT and OCULA_C2PA_KEY go together: set both, or neither")
     if (cert is None) != (key is None):
         missing = "--key (its private key)" if key is None else "--cert (its certificate chain)"
         raise InvalidArgument(f"--cert and --key go together: also give {missing}, or neither to sign with "

@@ -6,8 +6,8 @@ Two methods, both from the ``invisible-watermark`` package's family:
 - ``dwtDctSvd`` (default, 64 bits): the package's DWT-DCT-SVD scheme — the largest singular
   value of each 4x4 DCT block of the Haar approximation of the U (chroma) channel is
   quantised to carry one bit, bits repeating over the whole image. Implemented here on whole
-  arrays of blocks (the package loops in Python, ~0.75 s per megapixel to embed) and kept
-  bit-compatible with it: marks written here are read by ``imwatermark.WatermarkDecoder`` and
+  arrays of blocks (the package loops over blocks in Python: 5-10x slower, see
+  bench/_provenance_bench.py) and kept bit-compatible with it: marks written here are read by ``imwatermark.WatermarkDecoder`` and
   the other way round. Two defects of the package's encoder are not copied: it swaps the
   horizontal and vertical detail bands when rebuilding the chroma plane, and it truncates
   instead of rounding. Survives JPEG quality 75; does not survive crops or resizes.
@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -113,6 +112,7 @@ class Decoded:
     strength: float = 0.0
     check_ok: bool = False
     corrected: int = 0
+    word: bytes | None = None  # the bits as embedded (packed), when found: the C2PA soft-binding value
 
 
 def _check(bits: np.ndarray, nbytes: int) -> tuple[Literal["text", "hash"] | None, bytes, str | None]:
@@ -152,8 +152,17 @@ def decode_soft(soft: np.ndarray, method: str) -> Decoded:
         if kind is not None:
             found = strength >= _MIN_STRENGTH[method]
             return Decoded(found, kind if found else None, data if found else None, text if found else None,
-                           strength, True, bin(m).count("1"))
+                           strength, True, bin(m).count("1"), np.packbits(bits).tobytes() if found else None)
     return Decoded(False, None, None, None, strength, False, 0)
+
+
+def codeword(text: str, method: str = "dwtDctSvd") -> bytes:
+    """The embedded bits of ``text``, packed: what C2PA's soft-binding assertion records."""
+    return np.packbits(encode_payload(text, method)[0]).tobytes()
+
+
+def soft_binding_alg(method: str) -> str:
+    return f"org.ocula.imwatermark.{_check_method(method)}.v1"
 
 
 def matches(decoded: Decoded, candidate: str, method: str) -> bool:
@@ -262,28 +271,25 @@ def _soft_dwt(rgb: np.ndarray, nbits: int) -> np.ndarray:
 
 # --- rivaGan --------------------------------------------------------------------------
 
-_riva_lock = threading.Lock()
-_riva: dict[str, object] = {}
-
-
 def _riva_session(which: str, threads: int):
-    with _riva_lock:
-        if which not in _riva:
-            spec = importlib.util.find_spec("imwatermark")
-            if spec is None or not spec.submodule_search_locations:
-                raise MissingDependency("invisible-watermark (rivaGan models)",
-                                        "pip install invisible-watermark")
-            path = Path(list(spec.submodule_search_locations)[0]) / f"rivagan_{which}.onnx"
-            if not path.is_file():
-                raise MissingDependency(f"the rivaGan {which} model ({path.name})",
-                                        "reinstall it: pip install --force-reinstall invisible-watermark")
-            import onnxruntime as ort
+    from ..backends import cached_model
 
-            opts = ort.SessionOptions()
-            opts.intra_op_num_threads = threads
-            opts.inter_op_num_threads = 1
-            _riva[which] = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-        return _riva[which]
+    def load():
+        spec = importlib.util.find_spec("imwatermark")
+        if spec is None or not spec.submodule_search_locations:
+            raise MissingDependency("invisible-watermark (rivaGan models)", "pip install invisible-watermark")
+        path = Path(list(spec.submodule_search_locations)[0]) / f"rivagan_{which}.onnx"
+        if not path.is_file():
+            raise MissingDependency(f"the rivaGan {which} model ({path.name})",
+                                    "reinstall it: pip install --force-reinstall invisible-watermark")
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+
+    return cached_model(("rivagan", which, threads), load)
 
 
 def _riva_frame(rgb_small: np.ndarray) -> np.ndarray:
@@ -298,7 +304,7 @@ def _resize(arr: np.ndarray, size: tuple[int, int], area: bool) -> np.ndarray:
 
 
 def _embed_riva(rgb: np.ndarray, bits: np.ndarray, threads: int) -> np.ndarray:
-    h, w = _usable(rgb)
+    _usable(rgb)
     small = _resize(rgb, (_RIVA_SIZE, _RIVA_SIZE), area=True)
     out = _riva_session("encoder", threads).run(
         None, {"frame": _riva_frame(small), "data": bits.astype(np.float32)[None]})[0]

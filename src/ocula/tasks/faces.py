@@ -16,6 +16,7 @@ import math
 
 import numpy as np
 
+from ..backends import cached_model, configure_threads, mtcnn
 from ..config import Settings, get_settings
 from ..errors import InvalidArgument, ModelUnavailable, UnknownModel
 from ..image import ImageInput, load_image
@@ -34,8 +35,6 @@ _MIN_WINDOW = {"mtcnn": 12, "haar-frontalface": 24}
 def resolve_model(model: str | None, settings: Settings) -> str:
     """The detector to run: an explicit name, else the setting; ``auto`` picks MTCNN when its
     weights are installed."""
-    from ..backends import mtcnn
-
     name = (model if model is not None else settings.face_detector).strip().lower()
     if name == AUTO:
         return "mtcnn" if mtcnn.is_available() else "haar-frontalface"
@@ -83,31 +82,21 @@ def faces(image: ImageInput, *, model: str | None = None, min_score: float = 0.9
         if points is not None:
             landmarks = {k: (round(min(max(float(px) * sx, 0.0), full_w), 1),
                              round(min(max(float(py) * sy, 0.0), full_h), 1))
-                         for k, (px, py) in zip(_landmark_names(), points)}
+                         for k, (px, py) in zip(mtcnn.LANDMARK_NAMES, points)}
         found.append(Face(box=(left, top, w, h), score=round(min(max(float(score), 0.0), 1.0), 4),
                           landmarks=landmarks))
     found.sort(key=lambda f: (-f.score, -f.box[2] * f.box[3]))
     return FacesResult(image=ImageInfo.of(loaded), model=name, faces=found)
 
 
-def _landmark_names() -> tuple[str, ...]:
-    from ..backends.mtcnn import LANDMARK_NAMES
-
-    return LANDMARK_NAMES
-
-
 def _mtcnn(loaded, rgb: np.ndarray, min_face: float, settings: Settings):
-    from ..backends import cached_model, configure_threads
-    from ..backends.mtcnn import MTCNN
-
-    detector = cached_model(("faces", "mtcnn", settings.device), lambda: MTCNN(settings.device))
+    detector = cached_model(("faces", "mtcnn", settings.device), lambda: mtcnn.MTCNN(settings.device))
     configure_threads(settings.threads)
     det = detector.detect(rgb, min_face=min_face)
     return [(tuple(map(float, b)), float(s), p) for b, s, p in zip(det.boxes, det.scores, det.points)]
 
 
 def _haar(loaded, rgb: np.ndarray, min_face: float, settings: Settings):
-    from ..backends import cached_model, configure_threads
     from ..backends.cascade import HaarFaceDetector
 
     detector = cached_model(("faces", "haar-frontalface"), HaarFaceDetector)

@@ -64,8 +64,14 @@ class Context:
 
     @property
     def prepositional(self) -> bool:
+        """An English setting phrase: 'on the windowsill', 'at the market'."""
         return bool(re.match(r"(?i)(on|in|at|near|by|during|from|with|inside|outside|under|beside|before|after)\b",
                              self.phrase))
+
+    @property
+    def prepositional_zh(self) -> bool:
+        """A Chinese setting phrase: '在窗台上', '于北京'."""
+        return bool(re.match(r"[在于]", self.phrase)) and V.cjk_share(self.phrase) > 0.5
 
 
 @dataclass
@@ -162,11 +168,8 @@ def _ocr_text(facts: Analysis) -> str:
              if ln.confidence >= OCR_MIN_CONF and len(re.findall(r"[\w\u3400-\u9fff]", ln.text)) >= 2]
     if not lines and not facts.text.lines and facts.text.text.strip():
         lines = [facts.text.text.strip()]
-    joined = ""
-    for ln in lines:
-        sep = "" if not joined else ("" if V.cjk_share(joined[-1:] + ln[:1]) == 1 else " ")
-        joined += sep + ln
-    return " ".join(joined.split()).strip("\"“”'")
+    # a line break inside a quotation is written " / "
+    return " / ".join(" ".join(ln.split()).strip("\"“”'") for ln in lines)
 
 
 def _camera(facts: Analysis) -> str | None:
@@ -388,13 +391,13 @@ def _zh_object(s: Subject) -> str:
     return f"一{cat.mw}疑似{s.noun.zh}的{cat.zh}"
 
 
-def core_en(sc: Scene, formal: bool = False) -> str:
+def core_en(sc: Scene, formal: bool = False, portrait: bool = False) -> str:
     """The main noun phrase: 'an Egyptian cat', 'a person wearing what appears to be a
     military uniform', 'two people'. Empty when nothing is known."""
     s = sc.subject
     if sc.people:
         who = (sc.person_noun.a() if sc.person_noun and sc.people == 1 else V.people_en(sc.people, formal))
-        if sc.portrait:
+        if portrait and sc.portrait:  # alt text: the framing matters to someone who cannot see it
             who = f"a portrait of {who}"
         if s is None:
             return who
@@ -412,7 +415,7 @@ def core_en(sc: Scene, formal: bool = False) -> str:
     return _en_subject(s) if s else ""
 
 
-def core_zh(sc: Scene, formal: bool = False) -> tuple[str, bool]:
+def core_zh(sc: Scene, formal: bool = False, portrait: bool = False) -> tuple[str, bool]:
     """The main Chinese noun phrase and whether it still needs an outer hedge (似乎是)."""
     s = sc.subject
     if sc.people:
@@ -421,11 +424,11 @@ def core_zh(sc: Scene, formal: bool = False) -> tuple[str, bool]:
         else:
             who = V.people_zh(sc.people, formal)
         if s is None:
-            return (f"{who}的肖像" if sc.portrait else who), False
+            return (f"{who}的肖像" if portrait and sc.portrait else who), False
         cat = s.noun.category
         if cat == "clothing":
             cloth = f"疑似{s.maybe.zh}" if s.maybe else (s.noun.zh if s.sure else f"疑似{s.noun.zh}")
-            if sc.portrait:
+            if portrait and sc.portrait:
                 return f"身穿{cloth}的人物肖像", False
             n = f"{V.number_zh(sc.people)}{'' if formal else '个'}"
             return f"{n}穿着{cloth}的人", False
@@ -498,6 +501,23 @@ def _exif_zh(sc: Scene) -> str:
     return ""
 
 
+def _plain_en(sc: Scene) -> str:
+    """What can be said of a picture with no recognised subject."""
+    if sc.greyscale:
+        return "a black-and-white image"
+    if sc.colours:
+        return f"a mostly {_colours_en(sc)} image"
+    return "a photograph"
+
+
+def _plain_zh(sc: Scene) -> str:
+    if sc.greyscale:
+        return "一张黑白图片"
+    if sc.colours:
+        return f"一张以{_colours_zh(sc)}为主的图片"
+    return "一张照片"
+
+
 def _kind(sc: Scene) -> str:
     if sc.people:
         return "people"
@@ -534,6 +554,8 @@ class BuiltinWriter:
         writer: Callable[[Scene, Context, DescribeRequest], Draft] = getattr(
             self, f"_{request.purpose}_{request.language}")
         draft = writer(sc, ctx, request)
+        if ctx.phrase and (V.cjk_share(ctx.phrase) > 0.5) != (request.language == "zh"):
+            draft.warnings.append("the context is not in the output language; it was used as written")
         if not draft.tags:
             draft.tags = self._tag_list(sc, ctx, request)
         draft.confidence = sc.confidence
@@ -543,7 +565,7 @@ class BuiltinWriter:
     # --- alt ---------------------------------------------------------------------------------
 
     def _alt_en(self, sc: Scene, ctx: Context, req: DescribeRequest) -> Draft:
-        core = core_en(sc)
+        core = core_en(sc, portrait=True)
         warnings: list[str] = []
         text_clause = ""
         if sc.text:
@@ -552,9 +574,9 @@ class BuiltinWriter:
             else:
                 core = "text reading {q}"
         if not core:
-            core = (f"a mostly {_colours_en(sc)} image" if sc.colours or sc.greyscale else "a photograph")
+            core = _plain_en(sc)
         colour = f" in {_colours_en(sc)} tones" if req.length == "long" and (sc.colours or sc.greyscale) \
-            and sc.subject is not None and "{q}" not in core else ""
+            and (sc.subject is not None or sc.people) and "{q}" not in core else ""
         if req.length == "short":
             text_clause = ""
         use_ctx = bool(ctx.phrase) and req.length != "short"
@@ -562,7 +584,7 @@ class BuiltinWriter:
         # then the context's length, then the quote
         s = ""
         for attempt in range(6):
-            q = _quote(sc.text, [40, 30, 20, 12, 12, 12][attempt])
+            q = _quote(sc.text, [90, 60, 40, 25, 15, 15][attempt])
             rest = (colour if attempt < 1 else "") + (text_clause if attempt < 4 else "")
             body = _join(core, rest).replace("{q}", q)
             c = ""
@@ -581,7 +603,7 @@ class BuiltinWriter:
         return Draft(text=_no_image_of(s), confidence=0, warnings=warnings)
 
     def _alt_zh(self, sc: Scene, ctx: Context, req: DescribeRequest) -> Draft:
-        np, hedged = core_zh(sc)
+        np, hedged = core_zh(sc, portrait=True)
         main = ("似乎是" if hedged else "") + np if np else ""
         text_part = ""
         if sc.text:
@@ -592,10 +614,10 @@ class BuiltinWriter:
             else:
                 main = "一段文字：{q}"
         if not main:
-            main = f"一张以{_colours_zh(sc)}为主的图片" if sc.colours or sc.greyscale else "一张照片"
+            main = _plain_zh(sc)
         colour = f"，色调以{_colours_zh(sc)}为主" if req.length == "long" and (sc.colours or sc.greyscale) \
-            and sc.subject is not None and "{q}" not in main else ""
-        ctx_part = f"，{ctx.phrase}" if ctx.phrase and req.length != "short" else ""
+            and (sc.subject is not None or sc.people) and "{q}" not in main else ""
+        ctx_part = (("" if ctx.prepositional_zh else "，") + ctx.phrase) if ctx.phrase and req.length != "short" else ""
         if req.length == "short" and "{q}" not in main:
             text_part = ""
         warnings: list[str] = []
@@ -634,7 +656,7 @@ class BuiltinWriter:
         elif sc.text:
             sentences.append(f"Printed text reads {_quote(sc.text, 80)}.")
         else:
-            sentences.append("A mostly " + _colours_en(sc) + " image." if sc.colours or sc.greyscale
+            sentences.append(V.sentence_en(_plain_en(sc)) if sc.colours or sc.greyscale
                              else "A photograph with no clearly recognisable subject.")
         if req.length != "short":
             if sc.text and core:
@@ -642,8 +664,10 @@ class BuiltinWriter:
             if ctx.phrase and not (ctx.prepositional and core):
                 sentences.append(V.sentence_en(ctx.phrase))
         if req.length == "long":
-            if sc.subject and sc.subject.alternative is not None:
+            if sc.subject and sc.subject.alternative is not None and not sc.people:
                 sentences.append(f"It could also be {sc.subject.alternative.a()}.")
+            if sc.portrait:
+                sentences.append("It is a close-up portrait.")
             if sc.colours or sc.greyscale:
                 sentences.append("The photo is in black and white." if sc.greyscale else
                                  pick([f"The palette is mostly {_colours_en(sc)}.",
@@ -671,16 +695,20 @@ class BuiltinWriter:
         elif sc.text:
             sentences.append(f"画面中的文字写着{_quote(sc.text, 40)}。")
         else:
-            sentences.append(f"一张以{_colours_zh(sc)}为主的图片。" if sc.colours or sc.greyscale
+            sentences.append(V.sentence_zh(_plain_zh(sc)) if sc.colours or sc.greyscale
                              else "一张没有明显主体的照片。")
         if req.length != "short":
             if sc.text and np:
                 sentences.append(f"画面中的文字写着{_quote(sc.text, 40)}。")
-            if ctx.phrase:
+            if ctx.phrase and ctx.prepositional_zh and np:
+                sentences[0] = sentences[0][:-1] + "，" + V.sentence_zh(ctx.phrase)
+            elif ctx.phrase:
                 sentences.append(V.sentence_zh(ctx.phrase))
         if req.length == "long":
-            if sc.subject and sc.subject.alternative is not None:
+            if sc.subject and sc.subject.alternative is not None and not sc.people:
                 sentences.append(f"也可能是{sc.subject.alternative.one_zh()}。")
+            if sc.portrait:
+                sentences.append("这是一张人物特写。")
             if sc.colours or sc.greyscale:
                 sentences.append("这是一张黑白照片。" if sc.greyscale else
                                  pick([f"画面色调以{_colours_zh(sc)}为主。", f"整体色彩以{_colours_zh(sc)}为主。"],
@@ -704,8 +732,10 @@ class BuiltinWriter:
             name = "商品" if zh else "Product"
             warnings.append("no product was recognised; the title is generic")
         lead = re.split(r"[,.;:，。；：]", ctx.phrase)[0].strip() if ctx.phrase else ""
-        if lead and not ctx.prepositional and len(lead) <= 50:
-            name = f"{name}｜{lead}" if zh else f"{name} – {V.title_case(lead)}"
+        if lead and not ctx.prepositional and len(lead) <= 60:
+            # the seller's own words name the product better than an ImageNet label
+            name = lead if zh else V.title_case(lead)
+            warnings = []
         return name, warnings
 
     def _product_bullets(self, sc: Scene, ctx: Context, req: DescribeRequest, zh: bool) -> list[str]:
@@ -717,10 +747,12 @@ class BuiltinWriter:
             if zh:
                 what = (f"{s.noun.zh}（可能是{s.maybe.zh}）" if s.maybe else
                         s.noun.zh if s.sure else f"疑似{s.noun.zh}")
-                items.append((0, f"{'这是' if casual else '商品：'}{what}" + (bang if req.tone == "playful" else "")))
+                lead = "图中：" if ctx.phrase else ("这是" if casual else "商品：")
+                items.append((0, f"{lead}{what}" + (bang if req.tone == "playful" else "")))
             else:
                 what = _en_subject(s) if s.maybe else s.noun.a() if s.sure else f"likely {s.noun.a()}"
-                items.append((0, f"{'What it is' if casual else 'Item'}: {what}" + (bang if req.tone == "playful" else "")))
+                lead = "Pictured" if ctx.phrase else ("What it is" if casual else "Item")
+                items.append((0, f"{lead}: {what}" + (bang if req.tone == "playful" else "")))
         if sc.text:
             items.append((1, f"{'印有文字' if zh else ('It says' if casual else 'Printed text')}"
                              f"{'：' if zh else ': '}{_quote(sc.text, 60)}"))
@@ -767,8 +799,10 @@ class BuiltinWriter:
         words: list[str] = []
         s = sc.subject
         for en, zh_word, _ in sc.tags:
-            if en in ("text", "person") or any(en == c for c, _ in sc.colours) or en == "black and white":
+            if en == "text" or any(en == c for c, _ in sc.colours) or en == "black and white":
                 continue
+            if en == "person":
+                en, zh_word = "people", "人物"
             if zh:
                 head = next((n for n in V.HEADS.values() if n.zh == zh_word and n.hashtag_zh), None)
                 words.append(head.hashtag_zh if head else zh_word)
@@ -780,7 +814,7 @@ class BuiltinWriter:
             words.append("萌宠" if zh else "pets")
         if s is not None and s.noun.category == "food":
             words.append("美食" if zh else "foodie")
-        words += ["摄影", "每日一图"] if zh else ["photography", "PhotoOfTheDay"]
+        words += ["摄影", "每日一图", "随手拍"] if zh else ["photography", "PhotoOfTheDay", "PicOfTheDay"]
         n = {"short": 3, "medium": 5, "long": 6}[req.length]
         out: list[str] = []
         seen: set[str] = set()
@@ -797,24 +831,26 @@ class BuiltinWriter:
         kind = _kind(sc)
         hedged = sc.subject is not None and not sc.subject.sure and not sc.people
         if not core:
-            core = "this shot" if not sc.text else f"a sign that says {_quote(sc.text, 50)}"
+            core = _plain_en(sc) if not sc.text else f"the words {_quote(sc.text, 60)}"
         if req.tone == "playful" and hedged:
             opener = f"Is that {sc.subject.noun.a()}? We think so!"
         else:
             t = {
                 "neutral": ["{C}.", "In this shot: {c}."],
-                "friendly": {"animal": ["Say hello to {c}!", "Meet {c}!"], "people": ["Here's {c}!"],
+                "friendly": {"animal": ["Say hello to {this}!", "Meet {this}!"], "people": ["Here's {c}!"],
                              "food": ["Time for {c}!", "Who's up for {c}?"],
-                             "other": ["Check out {c}!", "Look at {c}!"]}[kind],
+                             "other": ["Check out {this}!", "Look at {this}!"]}[kind],
                 "formal": ["Featured: {c}.", "This photograph shows {c}."],
-                "playful": {"animal": ["Plot twist: {c} steals the show!", "Who's this? {C}, of course!"],
+                "playful": {"animal": ["Plot twist: {this} steals the show!", "Who's this? {C}, of course!"],
                             "people": ["Strike a pose! {C}."], "food": ["{C}? Yes, please!"],
                             "other": ["Spotted: {c}!", "Guess what we found? {C}!"]}[kind],
             }[req.tone]
-            opener = pick(t, "social").format(c=core, C=V.capitalize(core))
+            this = (f"this {sc.subject.noun.en}" if sc.subject is not None and sc.subject.sure and not sc.people
+                    and sc.subject.maybe is None else core)
+            opener = pick(t, "social").format(c=core, C=V.capitalize(core), this=this)
         parts = [opener]
         if req.length != "short":
-            if sc.text and "{q}" not in opener and "says" not in opener:
+            if sc.text and "the words" not in opener.lower():
                 parts.append(f"It says {_quote(sc.text, 50)}.")
             if ctx.phrase:
                 parts.append(V.sentence_en(ctx.phrase))
@@ -832,17 +868,17 @@ class BuiltinWriter:
         s = sc.subject
         this = f"这{s.noun.mw}{s.noun.zh}" if s is not None and s.sure and not sc.people else None
         if not np:
-            opener = f"看到一段文字：{_quote(sc.text, 30)}！" if sc.text else "分享一张照片！"
+            opener = f"看到一段文字：{_quote(sc.text, 30)}！" if sc.text else f"分享{_plain_zh(sc)}！"
         elif hedged:
             opener = {"playful": f"这是{np}吗？我们觉得是！", "formal": f"图中似乎是{np}。",
                       "friendly": f"来看看吧，画面中似乎是{np}！", "neutral": f"画面中似乎是{np}。"}[req.tone]
         else:
             t = {
                 "neutral": [f"{np}。", f"镜头里是{np}。"],
-                "friendly": {"animal": [f"来认识一下{this or np}吧！"], "people": [f"来看看照片里的{np}吧！"],
+                "friendly": {"animal": [f"来认识一下{this or np}吧！"], "people": [f"来看看这张照片：{np}。"],
                              "food": [f"来{np}吧！"], "other": [f"快来看看{this or np}！"]}[kind],
                 "formal": [f"图为{np}。"],
-                "playful": {"animal": [f"本期主角：{np}！", f"今日份可爱：{np}！"], "people": [f"镜头前的{np}，很有范儿！"],
+                "playful": {"animal": [f"本期主角：{np}！", f"今日份可爱：{np}！"], "people": [f"镜头前是{np}，很有范儿！"],
                             "food": [f"{np}，安排上了！"], "other": [f"发现{np}！"]}[kind],
             }[req.tone]
             opener = pick(t, "social")
@@ -887,38 +923,47 @@ class BuiltinWriter:
             return None
         return PLACEHOLDERS["zh"]["where"] if zh else f"in {PLACEHOLDERS['en']['where']}"
 
+    @staticmethod
+    def _news_setting(ctx: Context, zh: bool = False) -> tuple[Context, bool]:
+        """A context that is only a setting ('on the windowsill at home', '在窗台上') stands in
+        for the [WHERE] placeholder instead of being a sentence of its own."""
+        setting = ctx.prepositional_zh if zh else ctx.prepositional
+        if ctx.phrase and setting and ctx.where is None and len(ctx.phrase) <= 80:
+            return Context(phrase="", who=ctx.who, where=ctx.phrase, when=ctx.when, keywords=ctx.keywords), True
+        return ctx, False
+
     def _news_en(self, sc: Scene, ctx: Context, req: DescribeRequest) -> Draft:
         ph = PLACEHOLDERS["en"]
+        ctx, _ = self._news_setting(ctx)
         when, where = self._when(sc, ctx, False), self._where(ctx, False)
         tail = " ".join(x for x in (where, when) if x)
         verb = "is pictured" if req.tone == "formal" else "is seen"
         s = sc.subject
         if sc.people:
-            who = ctx.who or ph["who"]
-            if sc.people > 1:
-                who = f"{V.capitalize(V.number_en(sc.people))} people, {who},"
-                verb = verb.replace("is", "are")
             extra = ""
             if s is not None:
                 obj = _en_subject(s, compound=True)
                 extra = {"clothing": f" wearing {obj}", "building": f" in front of {obj}",
                          "scene": f" with {obj} in the background"}.get(s.noun.category, f" with {obj}")
-            if sc.people > 1:
-                first = f"{who} {verb}{extra} {tail}"
-            elif s is not None and s.noun.category == "clothing":
-                first = f"{who},{extra}, {verb} {tail}"
+            if ctx.who == "":  # named in the context sentence that follows: describe, do not name
+                first = f"{V.capitalize(core_en(sc))} {verb.replace('is', 'are') if sc.people > 1 else verb} {tail}"
+            elif sc.people > 1:
+                who = f"{V.capitalize(V.number_en(sc.people))} people, {ctx.who or ph['who']},"
+                first = f"{who} {verb.replace('is', 'are')}{extra} {tail}"
+            elif extra.startswith(" wearing"):
+                first = f"{ctx.who or ph['who']},{extra}, {verb} {tail}"
             else:
-                first = f"{who} {verb}{extra} {tail}"
+                first = f"{ctx.who or ph['who']} {verb}{extra} {tail}"
         else:
-            subj = _close(core_en(sc)) or ("a sign" if sc.text else "the scene")
-            first = f"{V.capitalize(subj)} {verb} {tail}"
-            if ctx.who and ctx.who not in first:
+            subj = _close(core_en(sc)) or (f"text reading {_quote(sc.text, 60)}" if sc.text else "")
+            first = f"{V.capitalize(subj)} {verb} {tail}" if subj else f"Photo taken {tail}"
+            if ctx.who:
                 first += f" with {ctx.who}"
-        sentences = [V.sentence_en(" ".join(first.split()).replace(" ,", ","))]
+        sentences = [V.sentence_en(" ".join(first.split()).replace(" ,", ",").rstrip(","))]
         if ctx.phrase:
             sentences.append(V.sentence_en(ctx.phrase))
         if req.length != "short":
-            if sc.text:
+            if sc.text and "text reading" not in sentences[0].lower():
                 sentences.append(f"Visible text reads {_quote(sc.text, 80)}.")
             if sc.artist:
                 sentences.append(f"(Photo: {sc.artist})")
@@ -928,18 +973,23 @@ class BuiltinWriter:
 
     def _news_zh(self, sc: Scene, ctx: Context, req: DescribeRequest) -> Draft:
         ph = PLACEHOLDERS["zh"]
+        ctx, _ = self._news_setting(ctx, zh=True)
         when, where = self._when(sc, ctx, True), self._where(ctx, True)
-        at = f"在{where}" if where else ""
+        if when and re.fullmatch(r"(19|20)\d\d", when.strip()):
+            when = f"{when.strip()}年"
+        at = (where if where.startswith(("在", "于")) else f"在{where}") if where else ""
         when_part = f"{when}，" if when else ""
         s = sc.subject
         if sc.people:
-            who = ctx.who or ph["who"]
             n = "" if sc.people == 1 else f"等{V.people_zh(sc.people, formal=True)}"
-            if s is not None and s.noun.category == "clothing":
+            if ctx.who == "":  # named in the context sentence that follows
+                np, _ = core_zh(sc)
+                first = f"图为{when_part}{at}的{np}。" if at else f"图为{when_part}{np}。"
+            elif s is not None and s.noun.category == "clothing":
                 cloth = f"疑似{s.maybe.zh}" if s.maybe else (s.noun.zh if s.sure else f"疑似{s.noun.zh}")
-                first = f"图为{when_part}身穿{cloth}的{who}{n}{at}。"
+                first = f"图为{when_part}身穿{cloth}的{ctx.who or ph['who']}{n}{at}。"
             else:
-                first = f"图为{when_part}{who}{n}{at}。"
+                first = f"图为{when_part}{ctx.who or ph['who']}{n}{at}。"
                 if s is not None:
                     first += f"画面中还有{_zh_object(s)}。"
         else:

@@ -191,7 +191,7 @@ def caption_draft(caption: Caption, facts: Analysis, request: DescribeRequest) -
     context = (request.context or "").strip().rstrip(".")
     title = bullets = None
     hashtags: list[str] = []
-    tags = list(dict.fromkeys(_content_words(c)[:3] + labels))[:5]
+    tags: list[str] = []  # other purposes: describe() adds the builtin writer's ranked keywords
     if request.purpose == "alt":
         text = main
         if quoted and len(main) + len(quoted) + 16 <= validate.ALT_MAX:
@@ -262,10 +262,17 @@ class CaptionerWriter:
         self.model_name = model or self.settings.captioner
         self.num_beams = num_beams
         self.max_new_tokens = max_new_tokens  # None: by the requested length
+        # find the files now (cheap, no torch): a missing model fails before any image is analysed
+        try:
+            self._display, self._path = resolve_source(self.model_name, self.settings)
+        except ModelUnavailable as e:
+            raise WriterUnavailable(str(e)) from e
 
     def load(self) -> Captioner:
+        settings = self.settings
         try:
-            return load_captioner(self.model_name, self.settings)
+            return cached_model(("captioner", str(self._path.resolve()), settings.device),
+                                lambda: Captioner(self._display, self._path, settings))
         except ModelUnavailable as e:
             raise WriterUnavailable(str(e)) from e
 

@@ -254,8 +254,12 @@ class ChatWriter:
         self.max_attempts = max(1, max_attempts)
         self.backoff = backoff
         self.max_backoff = max_backoff
-        self.api_key = self.settings.llm_api_key or os.environ.get("OPENAI_API_KEY") or None
+        # OPENAI_API_KEY goes only to OpenAI itself, never to whatever server llm_url names
+        openai_host = urlsplit(self.url).hostname == "api.openai.com"
+        self.api_key = self.settings.llm_api_key or (os.environ.get("OPENAI_API_KEY") if openai_host else None) or None
         self._format = 0  # index into _FORMATS: the richest the server accepted so far
+        self._tokens_key = "max_tokens"  # newer OpenAI models want max_completion_tokens
+        self._temperature = True  # reasoning models refuse a temperature
         self._client: httpx.Client | None = None
         self._lock = threading.Lock()
         self.stats = {"images": 0, "requests": 0, "overhead_s": 0.0, "server_s": 0.0}
@@ -267,7 +271,7 @@ class ChatWriter:
 
     def write(self, facts: Analysis, request: DescribeRequest, image: "LoadedImage | None" = None) -> Draft:
         t0 = time.perf_counter()
-        server = 0.0
+        server = 0.0  # time in requests and backoff waits: not the writer's own overhead
         if self.vision and image is None:
             raise WriterError(f"the {self.name} writer needs the image itself, not only its facts")
         self._check_offline()
@@ -307,6 +311,7 @@ class ChatWriter:
                         last = f"{r.reason}; the server asks to wait {wait:.0f} s"
                         break
                     time.sleep(wait)
+                    server += wait
                 except _Rejected as rej:
                     last = rej.reason
                     if rej.answer is not None and attempt < self.max_attempts:
@@ -367,10 +372,10 @@ class ChatWriter:
 
     def body(self, messages: list[dict], request: DescribeRequest, fmt: str) -> dict[str, Any]:
         max_tokens = {"short": 300, "medium": 600, "long": 1200}[request.length]
-        body: dict[str, Any] = {
-            "model": self.model, "messages": messages, "stream": False, "max_tokens": max_tokens,
-            "temperature": 0.7 if request.tone == "playful" and request.purpose != "alt" else 0.2,
-        }
+        body: dict[str, Any] = {"model": self.model, "messages": messages, "stream": False,
+                                self._tokens_key: max_tokens}
+        if self._temperature:
+            body["temperature"] = 0.7 if request.tone == "playful" and request.purpose != "alt" else 0.2
         if fmt == "json_schema":
             body["response_format"] = {"type": "json_schema", "json_schema": {
                 "name": f"ocula_{request.purpose}", "strict": True, "schema": json_schema(request.purpose)}}
@@ -396,14 +401,22 @@ class ChatWriter:
                 raise WriterUnavailable(f"no LLM server at {self.url} ({hint}set --llm-url or OCULA_LLM_URL)") \
                     from None
             except httpx.TimeoutException:
-                raise _Retry(f"no answer within {self.timeout:g} s (raise --llm-timeout or OCULA_LLM_TIMEOUT)",
+                raise _Retry(f"no answer within {self.timeout:g} s (raise OCULA_LLM_TIMEOUT)",
                              backoff=False, timeout=True) from None
             except httpx.HTTPError as e:  # connection reset, broken protocol
                 raise _Retry(f"the connection failed ({type(e).__name__}: {e})") from None
             status = resp.status_code
-            if status in (400, 422) and self._format < len(_FORMATS) - 1:
-                self._format += 1  # this server does not take that response_format: ask more simply
-                continue
+            if status in (400, 422):
+                msg = _server_message(resp).lower()
+                if "max_tokens" in msg and self._tokens_key == "max_tokens":
+                    self._tokens_key = "max_completion_tokens"
+                    continue
+                if "temperature" in msg and self._temperature:
+                    self._temperature = False
+                    continue
+                if self._format < len(_FORMATS) - 1:
+                    self._format += 1  # this server does not take that response_format: ask more simply
+                    continue
             break
         if status == 200:
             return self._content(resp)
@@ -453,8 +466,6 @@ class ChatWriter:
             draft = validate.draft_from_json(obj, request, confidence)
         except ValueError as e:
             raise _Rejected(str(e), answer) from None
-        if request.purpose != "tags" and not draft.tags:
-            draft.tags = _label_tags(facts, request.language)
         problems = validate.check_draft(draft, facts, request)
         if problems:
             raise _Rejected(validate.first_problem(problems), answer)
@@ -468,12 +479,6 @@ class _Rejected(Exception):
         super().__init__(reason)
         self.reason = reason
         self.answer = answer
-
-
-def _label_tags(facts: Analysis, language: str) -> list[str]:
-    names = [(lab.name_zh if language == "zh" and lab.name_zh else lab.name) for lab in facts.labels
-             if lab.score >= 0.1]
-    return list(dict.fromkeys(names))[:5]
 
 
 class LLMWriter(ChatWriter):

@@ -216,8 +216,8 @@ def check_shape(draft: Draft, request: DescribeRequest) -> list[str]:
     if request.purpose == "social" and not 1 <= len(draft.hashtags) <= 10:
         out.append(f"a social post needs 1-10 hashtags, got {len(draft.hashtags)}")
     if request.purpose == "tags":
-        if len(draft.tags) < 3:
-            out.append(f"a keyword list needs at least 3 tags, got {len(draft.tags)}")
+        if not draft.tags:
+            out.append("a keyword list needs at least one tag")
         elif len(draft.tags) > 30:
             out.append(f"too many tags ({len(draft.tags)}; at most 30)")
         long_t = [t for t in draft.tags if len(t) > 40]
@@ -237,12 +237,17 @@ def check_length(draft: Draft, request: DescribeRequest) -> list[str]:
     return []
 
 
-def check_script(draft: Draft, language: str, purpose: str = "caption") -> list[str]:
-    """Chinese must be mostly CJK; English must not be. Quoted text (OCR), hashtags,
-    URLs and placeholders are left out: they may be in any script; tags only count for
-    the tags purpose (elsewhere they are filled from label names)."""
+def check_script(draft: Draft, language: str, purpose: str = "caption", keep: Iterable[str] = ()) -> list[str]:
+    """Chinese must be mostly CJK; English must not be. Quoted text, hashtags, URLs,
+    placeholders and words from ``keep`` (the user's context, the text read in the image:
+    any script, repeated as given) are left out; tags only count for the tags purpose
+    (elsewhere they are filled from label names)."""
     parts = [draft.text, draft.title or "", *draft.bullets, *(draft.tags if purpose == "tags" else [])]
-    share, letters = cjk_share(_unquoted("\n".join(parts)))
+    text = _unquoted("\n".join(parts))
+    given = {w.casefold() for k in keep if k for w in re.findall(r"[^\W\d_]+", k) if _LATIN.match(w)}
+    if given:
+        text = re.sub(r"[^\W\d_]+", lambda m: " " if m.group(0).casefold() in given else m.group(0), text)
+    share, letters = cjk_share(text)
     if letters < 2:
         return []
     if language == "zh" and share < 0.6:
@@ -309,6 +314,8 @@ _ANIMALS: dict[str, tuple[set[str], tuple[str, ...], tuple[str, ...], tuple[rang
                 "weevil", "ladybug", "leafhopper", "lacewing", "walking stick", "tick", "scorpion"),
                (range(69, 80), range(300, 327))),
 }
+_NAME_RES = {kind: re.compile(r"\b(?:" + "|".join(re.escape(w) for w in v[2]) + r")s?\b")
+             for kind, v in _ANIMALS.items()}
 _GENERIC_ANIMAL_EN = {"animal", "animals", "pet", "pets", "creature", "creatures", "wildlife"}
 _GENERIC_ANIMAL_ZH = ("动物", "宠物")
 # Chinese compounds whose characters would claim the wrong animal: 熊猫 is a panda
@@ -350,9 +357,8 @@ def _label_kinds(facts: Analysis, min_score: float) -> tuple[set[str], bool, boo
             any_animal = True
         if lab.category == "person":
             any_person = True
-        for kind, (_, zh_words, name_words, ranges) in _ANIMALS.items():
-            if any(re.search(rf"\b{re.escape(w)}s?\b", name) for w in name_words) \
-                    or any(w in zh for w in zh_words) \
+        for kind, (_, zh_words, _, ranges) in _ANIMALS.items():
+            if _NAME_RES[kind].search(name) or any(w in zh for w in zh_words) \
                     or (imagenet and any(lab.index in r for r in ranges)):
                 kinds.add(kind)
     return kinds, any_animal, any_person
@@ -609,7 +615,8 @@ def check_draft(draft: Draft, facts: Analysis, request: DescribeRequest, *, min_
         return problems
     problems += check_shape(draft, request)
     problems += check_length(draft, request)
-    problems += check_script(draft, request.language, request.purpose)
+    problems += check_script(draft, request.language, request.purpose,
+                             keep=(request.context or "", facts.text.text if facts.text is not None else ""))
     problems += check_animals(draft, facts, min_score)
     problems += check_people(draft, facts, min_score)
     problems += check_quotes(draft, facts, request.context)
