@@ -190,3 +190,29 @@ def test_edits_never_overwrite_their_input(samples, tmp_path):
         with pytest.raises(InvalidArgument, match="never overwrites its inputs"):
             call()
     assert src.read_bytes() == before
+
+
+def test_output_plans_for_one_and_several_inputs(tmp_path):
+    from ocula.output import OutputExists, plan_outputs
+
+    a, b = tmp_path / "a.jpg", tmp_path / "b.gif"
+    for p in (a, b):
+        Image.new("RGB", (4, 4)).save(p)
+    # defaults sit next to the input, tagged, GIF becomes PNG, and never replace a file
+    plan = plan_outputs([a, b], None, "restored", batch=True)
+    assert plan == {a: tmp_path / "a.restored.jpg", b: tmp_path / "b.restored.png"}
+    (tmp_path / "a.restored.jpg").write_bytes(b"x")
+    assert plan_outputs([a], None, "restored", batch=False)[a] == tmp_path / "a.restored-2.jpg"
+    assert plan_outputs([b], None, "stripped", batch=False, keep_suffix=True)[b] == tmp_path / "b.stripped.gif"
+    # several inputs: -o is a folder, created when missing; a taken name gets the tag
+    out = tmp_path / "out"
+    (out).mkdir()
+    (out / "a.jpg").write_bytes(b"x")
+    plan = plan_outputs([a, b], out, "restored", batch=True)
+    assert plan == {a: out / "a.restored.jpg", b: out / "b.png"}
+    # one input and an existing folder: the file goes inside it
+    assert plan_outputs([b], out, "restored", batch=False)[b] == out / "b.png"
+    with pytest.raises(InvalidArgument, match="must be a folder"):
+        plan_outputs([a, b], a, "restored", batch=True)
+    with pytest.raises(OutputExists):
+        plan_outputs([a], out / "a.jpg", "restored", batch=False)

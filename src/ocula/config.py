@@ -41,6 +41,7 @@ class Settings(BaseModel):
     llm_timeout: float = Field(60.0, gt=0, description="seconds per LLM request")
     vlm_model: str = Field("llava", description="vision model name for the vlm writer")
     captioner: str = Field("blip-base", description="hub captioning model for the captioner writer")
+    clip_model: str = Field("auto", description="image-text embedding for search: auto, off, a catalogue name or a folder")
 
     @field_validator("device")
     @classmethod
@@ -58,6 +59,7 @@ _ENV = {
     "face_detector": "OCULA_FACE_DETECTOR", "ocr_engine": "OCULA_OCR_ENGINE",
     "llm_url": "OCULA_LLM_URL", "llm_model": "OCULA_LLM_MODEL", "llm_api_key": "OCULA_LLM_API_KEY",
     "llm_timeout": "OCULA_LLM_TIMEOUT", "vlm_model": "OCULA_VLM_MODEL", "captioner": "OCULA_CAPTIONER",
+    "clip_model": "OCULA_CLIP_MODEL",
 }
 _TRUE = {"1", "true", "yes", "on"}
 

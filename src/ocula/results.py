@@ -639,3 +639,278 @@ class Failure(Result):
 class BatchResult(Result):
     results: list[dict] = Field(default_factory=list)
     failures: list[Failure] = Field(default_factory=list)
+
+
+# --- generate -------------------------------------------------------------------------
+
+class SafetyDecision(Result):
+    """What the safety checks found for one prompt or image and what was done about it."""
+
+    mode: Literal["flag", "blur", "block", "off"]
+    prompt_terms: list[str] = Field(default_factory=list, description="blocklist terms found in the prompt")
+    image_unsafe: bool | None = Field(None, description="moderation verdict on the output (None: not scored)")
+    image_scores: dict[str, float] = Field(default_factory=dict)
+    flagged: bool = False
+    action: Literal["none", "flagged", "blurred", "blocked"] = "none"
+
+
+class GeneratedImage(Result):
+    prompt: str
+    negative: str | None = None
+    seed: int
+    index: int = Field(description="position in the batch (1-based), the number the file name starts with")
+    path: str | None = Field(None, description="file written (None when blocked or not written)")
+    skipped: bool = Field(False, description="already present with the same settings (resumed batch)")
+    seconds: float = 0.0
+    safety: SafetyDecision | None = None
+    provenance: "ProvenanceReport | None" = None
+
+
+class GenerateResult(Result):
+    model: str
+    mode: Literal["text2img", "img2img", "inpaint", "control"]
+    device: str
+    dtype: str
+    steps: int
+    guidance: float
+    width: int
+    height: int
+    strength: float | None = None
+    control: str | None = None
+    images: list[GeneratedImage] = Field(default_factory=list)
+    load_seconds: float = 0.0
+    seconds: float = 0.0
+    seconds_per_step: float | None = None
+    notes: list[str] = Field(default_factory=list)
+    _pils: list = PrivateAttr(default_factory=list)
+
+    @property
+    def pils(self) -> list:
+        """The generated images in memory (PIL), in the order of ``images`` (None where blocked/skipped)."""
+        return self._pils
+
+    @property
+    def paths(self) -> list[str]:
+        return [i.path for i in self.images if i.path]
+
+    @property
+    def seeds(self) -> list[int]:
+        return [i.seed for i in self.images]
+
+    def render(self) -> list[str]:
+        what = f"{self.mode} {self.width}x{self.height}, {self.steps} steps, guidance {self.guidance:g}"
+        if self.strength is not None:
+            what += f", strength {self.strength:g}"
+        if self.control:
+            what += f", control {self.control}"
+        out = [f"{self.model} ({self.device}, {self.dtype}): {what}"]
+        for im in self.images:
+            dest = im.path or "(not written)"
+            tag = " (kept, already done)" if im.skipped else f" {im.seconds:.1f}s"
+            out.append(f"  {dest}  seed {im.seed}{tag}  {im.prompt!r}")
+            s = im.safety
+            if s is not None and s.action != "none":
+                why = []
+                if s.prompt_terms:
+                    why.append("prompt terms " + ", ".join(s.prompt_terms))
+                if s.image_unsafe:
+                    why.append("image scored unsafe")
+                out.append(f"    safety: {s.action} ({'; '.join(why)})")
+            if im.provenance is not None:
+                out += ["  " + line for line in im.provenance.render()]
+        out.append(f"  load {self.load_seconds:.1f}s, total {self.seconds:.1f}s"
+                   + (f", {self.seconds_per_step:.2f}s/step" if self.seconds_per_step else ""))
+        out += [f"  note: {n}" for n in self.notes]
+        return out
+
+
+# --- search (issue 4): index, search, dupes -------------------------------------------
+
+class IndexReport(Result):
+    """What one `ocula index` run did."""
+    db: str
+    roots: list[str] = Field(default_factory=list)
+    seen: int = Field(0, description="image files found by the walk")
+    unchanged: int = Field(0, description="same size and mtime as indexed: only a stat")
+    analysed: int = Field(0, description="images analysed and embedded in this run")
+    renamed: int = Field(0, description="moved or renamed files matched by content hash (not recomputed)")
+    copied: int = Field(0, description="new paths whose content was already indexed (copied, not recomputed)")
+    removed: int = Field(0, description="indexed files no longer on disk, swept")
+    failed: list[Failure] = Field(default_factory=list, description="files that could not be indexed in this run")
+    skipped_bad: int = Field(0, description="files recorded as bad before and unchanged since: not retried")
+    reembedded: int = Field(0, description="images whose vectors were remade for a new embedding model")
+    images: int = Field(0, description="images in the index after the run")
+    seconds: float = 0.0
+    images_per_second: float | None = Field(None, description="analysed images per second of analysis time")
+
+    def render(self) -> list[str]:
+        out = [f"{self.db}: {self.images} images indexed ({self.seconds:.1f}s)",
+               f"  seen {self.seen}, unchanged {self.unchanged}, analysed {self.analysed}, renamed {self.renamed}, "
+               f"copied {self.copied}, removed {self.removed}, failed {len(self.failed)}, "
+               f"known bad {self.skipped_bad}"]
+        if self.reembedded:
+            out.append(f"  re-embedded {self.reembedded} for a new model")
+        if self.images_per_second:
+            out.append(f"  {self.images_per_second:.2f} images/s")
+        for f in self.failed:
+            out.append(f"  bad: {f.source}: {f.error}")
+        return out
+
+
+class SearchHit(Result):
+    path: str
+    score: float = Field(description="reciprocal-rank-fusion score (higher is better)")
+    ranks: dict[str, int] = Field(default_factory=dict, description="1-based rank in each list that found it: "
+                                  "text (multilingual embedding), fts (BM25), clip, image")
+    similarity: float | None = Field(None, description="best cosine similarity among the vector lists")
+    description: str = ""
+    tags: list[str] = Field(default_factory=list)
+    text: str = Field("", description="OCR text (first 200 characters)")
+    width: int | None = None
+    height: int | None = None
+    taken: str | None = None
+
+
+class SearchResult(Result):
+    query: str = Field(description="the words searched, or the example image's path")
+    mode: Literal["text", "image"]
+    hits: list[SearchHit] = Field(default_factory=list)
+    lists: list[str] = Field(default_factory=list, description="ranked lists fused (text, fts, clip, image)")
+    total: int = Field(0, description="images in the index that passed the filters")
+    seconds: float = 0.0
+
+    @property
+    def paths(self) -> list[str]:
+        return [h.path for h in self.hits]
+
+    def render(self) -> list[str]:
+        if not self.hits:
+            return [f"no matches for {self.query!r} among {self.total} images"]
+        out = []
+        for i, h in enumerate(self.hits, 1):
+            via = ", ".join(f"{k} #{v}" for k, v in h.ranks.items())
+            out.append(f"{i:>3}. {h.path}  ({h.score:.4f}; {via})")
+            if h.description:
+                out.append(f"     {h.description}")
+        return out
+
+
+class DupeGroup(Result):
+    kind: Literal["exact", "near"] = Field(description="exact: identical bytes; near: resized, recompressed or cropped")
+    paths: list[str]
+    distance: int = Field(0, description="largest perceptual-hash Hamming distance to the group's first path")
+    similarity: float = Field(1.0, description="smallest image-embedding cosine to the group's first path")
+
+
+class DupesResult(Result):
+    db: str
+    groups: list[DupeGroup] = Field(default_factory=list)
+    images: int = 0
+    threshold: int = Field(description="largest perceptual-hash Hamming distance for near duplicates (of 64 bits)")
+    min_similarity: float = Field(description="smallest image-embedding cosine for near duplicates")
+    seconds: float = 0.0
+
+    def render(self) -> list[str]:
+        if not self.groups:
+            return [f"no duplicates among {self.images} images"]
+        out = []
+        for i, g in enumerate(self.groups, 1):
+            extra = "" if g.kind == "exact" else f", distance <= {g.distance}, similarity >= {g.similarity:.3f}"
+            out.append(f"group {i} ({g.kind}, {len(g.paths)} files{extra}):")
+            out += [f"  {p}" for p in g.paths]
+        return out
+
+
+class IndexStats(Result):
+    db: str
+    schema_version: int
+    images: int
+    errors: int
+    vectors: dict[str, int] = Field(default_factory=dict, description="vectors per kind")
+    models: dict[str, str] = Field(default_factory=dict, description="model that made each kind of vector")
+    with_text: int = 0
+    with_faces: int = 0
+    bytes: int = Field(0, description="size of the db file (WAL included)")
+
+    def render(self) -> list[str]:
+        vec = ", ".join(f"{k} {n} ({self.models.get(k, '?')})" for k, n in self.vectors.items())
+        return [f"{self.db} (schema {self.schema_version}, {self.bytes / 1e6:.1f} MB)",
+                f"  {self.images} images, {self.with_text} with text, {self.with_faces} with faces, {self.errors} bad files",
+                f"  vectors: {vec or 'none'}"]
+
+
+# --- train ----------------------------------------------------------------------------
+
+class ClassMetrics(Result):
+    name: str
+    precision: float
+    recall: float
+    f1: float
+    support: int = Field(description="validation images of this class")
+
+
+class TrainReport(Result):
+    """What ``ocula train classifier`` did: data, training, validation metrics, exported files."""
+
+    model_dir: str
+    mode: Literal["linear", "finetune", "fewshot"]
+    augment: str
+    seed: int
+    classes: list[str]
+    train_counts: list[int] = Field(description="training images per class, in ``classes`` order")
+    val_counts: list[int] = Field(description="validation images per class")
+    skipped: list[Failure] = Field(default_factory=list, description="images or folders not used, with why")
+    warnings: list[str] = Field(default_factory=list)
+    epochs_run: int = 0
+    best_epoch: int = 0
+    stopped_early: bool = False
+    resumed_from: int | None = Field(None, description="epoch a checkpoint was resumed from")
+    history: list[dict[str, float]] = Field(default_factory=list, description="per epoch: loss, acc, val_loss, val_acc")
+    unlabelled_used: int = Field(0, description="pseudo-labelled images added (semi-supervised)")
+    accuracy: float | None = Field(None, description="validation accuracy of the torch model (None: no validation set)")
+    macro_f1: float | None = None
+    ece: float | None = Field(None, description="expected calibration error on validation (15 bins)")
+    per_class: list[ClassMetrics] = Field(default_factory=list)
+    confusion: list[list[int]] = Field(default_factory=list, description="rows true, columns predicted")
+    onnx_opset: int | None = None
+    onnx_accuracy: float | None = Field(None, description="validation accuracy of the fp32 ONNX model")
+    int8_accuracy: float | None = Field(None, description="validation accuracy of the int8 ONNX model")
+    int8_agreement: float | None = Field(None, description="share of validation images where int8 and fp32 agree")
+    files: dict[str, str] = Field(default_factory=dict, description="what was written, by role")
+    feature_seconds: float = 0.0
+    train_seconds: float = 0.0
+    export_seconds: float = 0.0
+
+    def render(self) -> list[str]:
+        n_tr, n_va = sum(self.train_counts), sum(self.val_counts)
+        out = [f"{self.model_dir}  ({self.mode}, augment {self.augment}, seed {self.seed})",
+               f"  {len(self.classes)} classes, {n_tr} training / {n_va} validation images"]
+        if self.skipped:
+            out.append(f"  skipped {len(self.skipped)}:")
+            out += [f"    {f.source}: {f.error}" for f in self.skipped[:10]]
+            if len(self.skipped) > 10:
+                out.append(f"    ... {len(self.skipped) - 10} more (see --json)")
+        out += [f"  warning: {w}" for w in self.warnings]
+        if self.epochs_run:
+            stop = ", stopped early" if self.stopped_early else ""
+            out.append(f"  {self.epochs_run} epochs (best {self.best_epoch}{stop}) in {self.train_seconds:.1f} s, "
+                       f"features {self.feature_seconds:.1f} s")
+        if self.unlabelled_used:
+            out.append(f"  pseudo-labelled images used: {self.unlabelled_used}")
+        if self.accuracy is not None:
+            out.append(f"  validation accuracy {self.accuracy:.1%}, macro F1 {self.macro_f1:.3f}, ECE {self.ece:.3f}")
+            if self.int8_accuracy is not None:
+                out.append(f"  ONNX fp32 {self.onnx_accuracy:.1%}, int8 {self.int8_accuracy:.1%} "
+                           f"(agrees with fp32 on {self.int8_agreement:.1%})")
+            width = max(4, max(len(c) for c in self.classes[:30]))
+            out.append(f"  {'class':<{width}}  prec.  recall  F1     n")
+            for m in self.per_class:
+                out.append(f"  {m.name:<{width}}  {m.precision:5.2f}  {m.recall:5.2f}   {m.f1:5.2f}  {m.support}")
+            if self.confusion and len(self.classes) <= 20:
+                out.append("  confusion (rows true, columns predicted):")
+                cw = max(3, len(str(max(max(r) for r in self.confusion))) + 1)
+                out.append("  " + " " * width + "".join(f"{i:>{cw}}" for i in range(len(self.classes))))
+                for i, (name, row) in enumerate(zip(self.classes, self.confusion)):
+                    out.append(f"  {name:<{width}}" + "".join(f"{v:>{cw}}" for v in row) + f"  ({i})")
+        out += [f"  {role}: {path}" for role, path in self.files.items()]
+        return out

