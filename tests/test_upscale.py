@@ -250,3 +250,41 @@ def test_cli_upscale_writes_a_new_sharper_file(samples, tmp_path):
     assert (tmp_path / "small_cat.upscaled.png").exists()
     r = subprocess.run([ocula, "upscale", str(small), "--scale", "5"], capture_output=True, text=True, timeout=60)
     assert r.returncode != 0 and "scale must be one of 2, 3, 4" in r.stderr
+
+
+def test_output_carries_what_was_done_and_none_of_the_input_exif(samples, tmp_path):
+    src = tmp_path / "gps.jpg"
+    ex = Image.Exif()
+    ex[0x010F] = "Canon"
+    ex[0x8825] = {1: "N", 2: (48.0, 51.0, 29.0)}
+    Image.open(samples / "chelsea.jpg").crop((0, 0, 40, 30)).save(src, exif=ex)
+    for suffix in (".jpg", ".png", ".webp"):
+        out = tmp_path / f"big{suffix}"
+        upscale(src, model="lanczos", output=out)
+        exif = Image.open(out).getexif()
+        assert dict(exif) == {0x0131: "ocula 0.1.0 (upscaled)"} and not exif.get_ifd(0x8825), suffix
+
+
+def test_cli_upscale_sign_and_watermark_then_verify(samples, tmp_path):
+    import json
+    import subprocess
+
+    pytest.importorskip("c2pa")
+    ocula = os.path.join(os.path.dirname(sys.executable), "ocula")
+    small = tmp_path / "small.png"
+    Image.open(samples / "chelsea.jpg").convert("RGB").crop((100, 40, 228, 168)).save(small)
+    big = tmp_path / "big.png"
+    r = subprocess.run([ocula, "upscale", str(small), "-m", "lanczos", "-o", str(big), "--sign",
+                        "--watermark", "ocula", "--json"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    prov = json.loads(r.stdout)["provenance"]
+    assert prov["signed"] and prov["watermarked"] and prov["watermark_verified"]
+    assert "c2pa.resized" in prov["actions"]
+    r = subprocess.run([ocula, "verify", str(big), "--json"], capture_output=True, text=True, timeout=300)
+    doc = json.loads(r.stdout)
+    assert doc["manifest"]["state"] in ("valid", "trusted"), doc["manifest"]
+    assert "upscaled" in [a.get("ocula_action") for a in doc["manifest"]["actions"]]
+    # a mark that cannot be made fails before any work, naming the problem
+    r = subprocess.run([ocula, "upscale", str(small), "-m", "lanczos", "-o", str(tmp_path / "x.bmp"), "--sign"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1 and "BMP" in r.stderr and not (tmp_path / "x.bmp").exists()

@@ -23,6 +23,8 @@ _API = {
     "moderate": "ocula.tasks.moderate", "describe": "ocula.tasks.describe", "describe_many": "ocula.tasks.describe",
     "sign": "ocula.tasks.sign", "verify": "ocula.tasks.verify", "watermark": "ocula.tasks.watermark",
     "detect_watermark": "ocula.tasks.watermark", "mark_output": "ocula.provenance",
+    "upscale": "ocula.tasks.upscale", "denoise": "ocula.tasks.denoise", "inpaint": "ocula.tasks.inpaint",
+    "restore": "ocula.tasks.restore", "blur_faces": "ocula.tasks.blur_faces", "strip": "ocula.tasks.strip",
     "load_image": "ocula.image", "LoadedImage": "ocula.image",
     "Settings": "ocula.config", "get_settings": "ocula.config", "load_settings": "ocula.config",
     "OculaError": "ocula.errors", "InvalidImage": "ocula.errors", "ModelUnavailable": "ocula.errors",

@@ -305,6 +305,7 @@ class ImageEdit(Result):
                                                                      "when asked for (--watermark, --sign)")
     _pil: Any = PrivateAttr(None)
     _icc: bytes | None = PrivateAttr(None)  # colour profile to embed when saving
+    _exif: bytes | None = PrivateAttr(None)  # EXIF to embed when saving (Software: what ocula did)
 
     @property
     def pil(self) -> Any:
@@ -318,7 +319,7 @@ class ImageEdit(Result):
         if self._pil is None:
             raise ValueError("this result holds no image in memory")
         saved = save_image(self._pil, path, inputs=[self.image.source], overwrite=overwrite, quality=quality,
-                           icc_profile=self._icc)
+                           icc_profile=self._icc, exif=self._exif)
         self.output = str(saved.path)
         self.notes.extend(n for n in saved.notes if n not in self.notes)
         return self.output
@@ -698,7 +699,8 @@ class GenerateResult(Result):
         return [i.seed for i in self.images]
 
     def render(self) -> list[str]:
-        what = f"{self.mode} {self.width}x{self.height}, {self.steps} steps, guidance {self.guidance:g}"
+        what = (f"{self.mode} {self.width}x{self.height}, {self.steps} step{'s' if self.steps != 1 else ''}, "
+                f"guidance {self.guidance:g}")
         if self.strength is not None:
             what += f", strength {self.strength:g}"
         if self.control:
@@ -876,6 +878,7 @@ class TrainReport(Result):
     onnx_accuracy: float | None = Field(None, description="validation accuracy of the fp32 ONNX model")
     int8_accuracy: float | None = Field(None, description="validation accuracy of the int8 ONNX model")
     int8_agreement: float | None = Field(None, description="share of validation images where int8 and fp32 agree")
+    int8_fp32_blocks: int = Field(0, description="early blocks kept in fp32 in the int8 model to keep it agreeing with fp32")
     files: dict[str, str] = Field(default_factory=dict, description="what was written, by role")
     feature_seconds: float = 0.0
     train_seconds: float = 0.0

@@ -39,8 +39,13 @@ def _quiet() -> None:
         import transformers
 
         transformers.logging.set_verbosity_error()
+        transformers.logging.disable_progress_bar()
     except ImportError:
         pass
+    from diffusers.utils import logging as dlog
+
+    dlog.set_verbosity_error()
+    dlog.disable_progress_bar()
 
 
 def require_diffusers() -> None:
@@ -146,6 +151,12 @@ def _prepare(pipe: Any, device: str) -> Any:
         vae = getattr(pipe, "vae", None)
         if vae is not None and hasattr(vae, "enable_tiling"):
             vae.enable_tiling()
+    elif device.startswith("cuda") and os.environ.get("OCULA_TORCH_COMPILE", "").lower() in ("1", "true", "yes"):
+        import torch
+
+        # opt-in: the first call compiles for a minute; later calls at the same size run faster
+        if not hasattr(pipe.unet, "_orig_mod"):
+            pipe.unet = torch.compile(pipe.unet, mode="reduce-overhead", fullgraph=True)
     return pipe
 
 
@@ -159,7 +170,7 @@ def load_base(ref: ModelRef, device: str, dtype: str, *, inpaint: bool = False) 
         from diffusers import AutoPipelineForInpainting, AutoPipelineForText2Image
 
         cls = AutoPipelineForInpainting if inpaint else AutoPipelineForText2Image
-        kwargs: dict = {"torch_dtype": getattr(torch, dtype)}
+        kwargs: dict = {"dtype": getattr(torch, dtype)}
         if not _is_sdxl(ref.path):
             kwargs.update(safety_checker=None, requires_safety_checker=False)  # ocula moderates itself
         try:
@@ -208,7 +219,7 @@ def pipeline_for(ref: ModelRef, mode: str, device: str, dtype: str, control_ref:
         import torch
 
         try:
-            net = ControlNetModel.from_pretrained(str(control_ref.path), torch_dtype=getattr(torch, dtype),
+            net = ControlNetModel.from_pretrained(str(control_ref.path), dtype=getattr(torch, dtype),
                                                   local_files_only=True)
         except (OSError, ValueError) as e:
             raise ModelUnavailable(control_ref.name, f"could not load the ControlNet {control_ref.path}: "

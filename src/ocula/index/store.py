@@ -112,6 +112,9 @@ class Store:
         self.db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable at checkpoints, never corrupt
         self.db.execute("PRAGMA foreign_keys=ON")
         self.lock = threading.Lock()
+        # what this connection changed, so the vector files can be patched instead of rebuilt
+        self.touched: dict[str, set[int]] = {}
+        self.removed: set[int] = set()
         self._migrate()
 
     # -- schema -------------------------------------------------------------------------
@@ -188,6 +191,7 @@ class Store:
             self.db.execute(f"DELETE FROM vectors WHERE image_id IN ({marks})", chunk)
             self.db.execute(f"DELETE FROM fts WHERE rowid IN ({marks})", chunk)
             self.db.execute(f"DELETE FROM images WHERE id IN ({marks})", chunk)
+        self.removed.update(ids)
         return len(ids)
 
     def upsert_image(self, row: dict) -> int:
@@ -207,6 +211,7 @@ class Store:
     def put_vector(self, image_id: int, kind: str, model: str, vec: np.ndarray) -> None:
         self.db.execute("INSERT OR REPLACE INTO vectors(image_id, kind, model, data) VALUES(?, ?, ?, ?)",
                         (image_id, kind, model, np.ascontiguousarray(vec, dtype=np.float32).tobytes()))
+        self.touched.setdefault(kind, set()).add(image_id)
 
     def copy_image(self, src_id: int, path: str, size: int, mtime_ns: int, indexed_at: float) -> int:
         """A new path with content already indexed: copy its row, text and vectors."""
@@ -221,6 +226,7 @@ class Store:
                         (new_id, src_id))
         self.db.execute("INSERT OR REPLACE INTO vectors(image_id, kind, model, data) "
                         "SELECT ?, kind, model, data FROM vectors WHERE image_id = ?", (new_id, src_id))
+        self.touched.setdefault("*", set()).add(new_id)
         self.db.execute("DELETE FROM errors WHERE path = ?", (path,))
         return new_id
 
@@ -239,9 +245,17 @@ class Store:
     def delete_errors(self, paths: Iterable[str]) -> None:
         self.db.executemany("DELETE FROM errors WHERE path = ?", [(p,) for p in paths])
 
-    def vectors(self, kind: str, ids: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, str | None]:
-        """All (ids int64, vectors float32 (n, dim), model) of one kind, by id."""
-        rows = self.db.execute("SELECT image_id, model, data FROM vectors WHERE kind = ? ORDER BY image_id", (kind,)).fetchall()
+    def vectors(self, kind: str, ids: Iterable[int] | None = None) -> tuple[np.ndarray, np.ndarray, str | None]:
+        """(ids int64, vectors float32 (n, dim), model) of one kind, by id: all, or those of ``ids``."""
+        if ids is None:
+            rows = self.db.execute("SELECT image_id, model, data FROM vectors WHERE kind = ? ORDER BY image_id",
+                                   (kind,)).fetchall()
+        else:
+            wanted, rows = sorted(set(int(i) for i in ids)), []
+            for i in range(0, len(wanted), 500):
+                chunk = wanted[i:i + 500]
+                rows += self.db.execute(f"SELECT image_id, model, data FROM vectors WHERE kind = ? AND image_id IN "
+                                        f"({','.join('?' * len(chunk))}) ORDER BY image_id", [kind, *chunk]).fetchall()
         if not rows:
             return np.zeros(0, np.int64), np.zeros((0, 0), np.float32), None
         ids_ = np.fromiter((r[0] for r in rows), np.int64, len(rows))

@@ -1,19 +1,25 @@
-"""Vector indexes for search: exact numpy scans for small collections, an HNSW graph (usearch)
-above a threshold. One file per index, beside the SQLite database, written atomically.
+"""Vector indexes for search: exact numpy scans for small collections, an inverted-file ANN
+index (faiss IVF-Flat) above a threshold. One file per index, beside the SQLite database, written
+atomically.
 
 Kinds:
 - ``flat``: float32 matrix, exact scan (``X @ q``). Memory-bound: ~1 ms per 10k 384-d vectors.
-- ``int8``: int8 copy of the matrix in RAM (4x smaller), scanned for ``RERANK * k`` candidates
-  that are re-scored exactly from the float32 rows (read from the file's page cache).
-- ``hnsw``: usearch HNSW graph over float32 vectors, inner product on L2-normalised vectors.
-  Chosen over hnswlib (no wheel for Python 3.11: builds from source, unmaintained) and faiss-cpu
-  (HNSW cannot remove ids) — see bench/search.py for the measurements.
+- ``int8``: int8 copy of the matrix (4x less to scan), ``RERANK * k`` candidates re-scored exactly
+  in float32.
+- ``ivf``: faiss IndexIVFFlat, inner product on L2-normalised vectors: k-means cells over the
+  vectors, a query scans the ``nprobe`` nearest cells exactly. Chosen over HNSW graphs (usearch,
+  hnswlib, faiss HNSW) because it builds 10-30x faster on a 2-core machine (a 1M rebuild after a
+  crash takes minutes, not hours), removes ids, filters natively (IDSelector), and its similarities
+  are exact float32 cosines. hnswlib has no wheel for Python 3.11; faiss's HNSW cannot remove ids.
+  Measurements: bench/search.py and the report in notes.
 
-``auto`` picks ``flat`` below ``ANN_THRESHOLD`` vectors and ``hnsw`` from there on, and an
-``auto`` flat index turns itself into HNSW when ``add`` crosses the threshold.
+``auto`` picks ``flat`` below ``ANN_THRESHOLD`` vectors and ``ivf`` from there on, and an ``auto``
+flat index turns itself into IVF when ``add`` crosses the threshold. The IVF cells are k-means
+centres of the vectors present when it was trained; it retrains itself when the collection has
+grown ``RETRAIN_GROWTH`` times since.
 
 File layout: ``payload | meta JSON | u32 meta length | MAGIC``. The trailer goes last so that a
-file cut short anywhere is detected at once (no magic), and the HNSW payload is the library's own
+file cut short anywhere is detected at once (no magic), and the faiss payload is the library's own
 stream, written straight to the temp file. The meta holds kind, dim, count, the ids stamp,
 payload length and CRC32, so a truncated, bit-flipped or stale file is found on open; the
 caller then calls ``rebuild()`` from the authoritative copy in SQLite.
@@ -35,16 +41,21 @@ import numpy as np
 from ..errors import InvalidArgument, OculaError
 
 # Brute force over 100k 384-d float32 vectors reads 150 MB per query (~10 ms on 2 cores); above
-# that the HNSW graph answers in ~1 ms at recall@10 >= 0.95 (bench/search.py).
+# that the IVF index answers in a few ms at recall@10 >= 0.95 (bench/search.py).
 ANN_THRESHOLD = 100_000
-# With an ``allowed`` filter, the HNSW index scans the allowed subset exactly when it is this
-# small (or a small share of the index), and otherwise oversamples and filters.
-SUBSET_EXACT_MAX = 20_000
+# With an ``allowed`` filter, the IVF index scores up to this many allowed ids directly (fetching
+# each vector by id costs ~10 us); above, it filters inside its cells with a bitmap of the ids,
+# probing 1/share times more cells, all of them (exact) for a small share.
+SUBSET_EXACT_MAX = 2_000
 RERANK = 8  # int8 kind: candidates re-scored in float32 per wanted result
-HNSW_CONNECTIVITY = 16
-HNSW_EXPANSION_ADD = 128
-HNSW_EXPANSION_SEARCH = 96
-KINDS = ("auto", "flat", "int8", "hnsw")
+IVF_CELLS_PER_SQRT = 4  # cells = 4 * sqrt(n): 4000 cells of ~250 vectors at 1M
+IVF_MAX_CELLS = 8192
+IVF_TRAIN_PER_CELL = 48  # k-means sample per cell (faiss wants >= 39)
+IVF_TRAIN_ITERATIONS = 10  # k-means rounds (faiss default 25): cells good enough to route queries
+IVF_PROBE_SHARE = 1 / 32  # cells scanned per query (at least IVF_MIN_PROBE)
+IVF_MIN_PROBE = 16
+RETRAIN_GROWTH = 4
+KINDS = ("auto", "flat", "int8", "ivf")
 
 MAGIC = b"OCVECv01"
 _TRAILER = struct.Struct("<I8s")
@@ -177,12 +188,12 @@ class VectorIndex:
         self._q8_scale: np.ndarray | None = None  # per-row dequantisation scale
         self._n = 0
         self._order: np.ndarray | None = None  # argsort of live ids, built lazily
-        self._hnsw = None  # usearch Index
+        self._ann: _Ivf | None = None
 
     # ---------------------------------------------------------------- info
     def __len__(self) -> int:
         with self._lock:
-            return len(self._hnsw) if self._hnsw is not None else self._n
+            return self._ann.count if self._ann is not None else self._n
 
     @property
     def stamp(self) -> str:
@@ -191,8 +202,8 @@ class VectorIndex:
 
     def ids(self) -> np.ndarray:
         with self._lock:
-            if self._hnsw is not None:
-                return np.asarray(self._hnsw.keys, dtype=np.int64).copy()
+            if self._ann is not None:
+                return self._ann.keys.copy()
             return self._ids[: self._n].copy()
 
     def __repr__(self) -> str:
@@ -219,10 +230,10 @@ class VectorIndex:
             ids, x = ids[keep], x[keep]
         with self._lock:
             self.remove(ids)
-            if self._hnsw is None and self.auto and self._n + ids.size >= ANN_THRESHOLD:
-                self._to_hnsw()
-            if self._hnsw is not None:
-                self._hnsw.add(ids, x, threads=self._threads())
+            if self._ann is None and self.auto and self._n + ids.size >= ANN_THRESHOLD:
+                self._to_ann()
+            if self._ann is not None:
+                self._ann.add(ids, x, self._threads())
             else:
                 self._append(ids, x)
             self._mix += _mix_sum(ids)
@@ -256,10 +267,10 @@ class VectorIndex:
         if ids.size == 0:
             return
         with self._lock:
-            if self._hnsw is not None:
-                present = ids[np.asarray(self._hnsw.contains(ids), dtype=bool).reshape(-1)]
+            if self._ann is not None:
+                present = ids[self._ann.contains(ids)]
                 if present.size:
-                    self._hnsw.remove(present)
+                    self._ann.remove(present)
                     self._mix -= _mix_sum(present)
                 return
             rows, found = self._rows_of(ids)
@@ -279,7 +290,8 @@ class VectorIndex:
             self._order = None
 
     def rebuild(self, ids: np.ndarray, vectors: np.ndarray) -> None:
-        """Replace everything with these vectors (the authoritative copy from SQLite) and save."""
+        """Replace everything with these vectors (the authoritative copy from SQLite); ``save()``
+        writes it."""
         ids = _as_ids(ids)
         x = _as_matrix(vectors, self.dim, ids.size)
         with self._lock:
@@ -287,8 +299,6 @@ class VectorIndex:
             self.add(ids, x)
             self.stale = False
             self.problem = None
-            if self.path is not None:
-                self.save()
 
     def _reset(self, count: int) -> None:
         self._ids = np.empty(0, dtype=np.int64)
@@ -296,35 +306,35 @@ class VectorIndex:
         self._q8 = self._q8_scale = None
         self._n = 0
         self._order = None
-        self._hnsw = None
+        self._ann = None
         self._mix = 0
         if self.auto:
-            self.kind = "hnsw" if count >= ANN_THRESHOLD else "flat"
-        if self.kind == "hnsw":
-            self._hnsw = _new_hnsw(self.dim)
+            self.kind = "ivf" if count >= ANN_THRESHOLD else "flat"
+        if self.kind == "ivf":
+            self._ann = _Ivf(self.dim)
 
     def _place(self, kind: str, ids: np.ndarray, x: np.ndarray) -> None:
         self._reset(0)
         self.kind = kind
-        if kind == "hnsw":
-            self._hnsw = _new_hnsw(self.dim)
-            self._hnsw.add(ids, x, threads=self._threads())
+        if kind == "ivf":
+            self._ann = _Ivf(self.dim)
+            self._ann.add(ids, x, self._threads())
         else:
-            self._hnsw = None
+            self._ann = None
             self._append(ids, x)
         self._mix = _mix_sum(ids)
 
-    def _to_hnsw(self) -> None:
+    def _to_ann(self) -> None:
         ids, x = self._ids[: self._n].copy(), self._x[: self._n].copy()
         self._ids = np.empty(0, dtype=np.int64)
         self._x = np.empty((0, self.dim), dtype=np.float32)
         self._q8 = self._q8_scale = None
         self._n = 0
         self._order = None
-        self.kind = "hnsw"
-        self._hnsw = _new_hnsw(self.dim)
+        self.kind = "ivf"
+        self._ann = _Ivf(self.dim)
         if ids.size:
-            self._hnsw.add(ids, x, threads=self._threads())
+            self._ann.add(ids, x, self._threads())
 
     # ---------------------------------------------------------------- search
     def search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -341,8 +351,8 @@ class VectorIndex:
                 allowed = np.unique(_as_ids(allowed))
                 if allowed.size == 0:
                     return _empty()
-            if self._hnsw is not None:
-                return self._search_hnsw(q, k, allowed)
+            if self._ann is not None:
+                return self._search_ann(q, k, allowed)
             if self._n == 0:
                 return _empty()
             rows = None
@@ -379,36 +389,26 @@ class VectorIndex:
         top = _top(exact, k)
         return self._ids[cand_rows[top]].copy(), exact[top].astype(np.float32)
 
-    def _search_hnsw(self, q: np.ndarray, k: int, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-        h = self._hnsw
-        n = len(h)
+    def _search_ann(self, q: np.ndarray, k: int, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        ann = self._ann
+        n = ann.count
         if n == 0:
             return _empty()
         if allowed is None:
-            m = h.search(q, min(k, n), threads=1)
-            return _from_matches(m)
-        present = allowed[np.asarray(h.contains(allowed), dtype=bool).reshape(-1)]
+            return ann.search(q, min(k, n))
+        present = allowed[ann.contains(allowed)]
         if present.size == 0:
             return _empty()
-        if present.size <= SUBSET_EXACT_MAX or present.size * 10 <= n:
+        if present.size <= SUBSET_EXACT_MAX:
             return self._exact_subset(q, k, present)
-        # A large allowed share: oversample the graph by 1/share, widen until k survive.
-        want = min(n, int(math.ceil(k * n / present.size * 2)) + k)
-        while True:
-            m = h.search(q, want, threads=1)
-            keys = np.asarray(m.keys, dtype=np.int64)
-            dist = np.asarray(m.distances, dtype=np.float32)
-            pos = np.searchsorted(present, keys)
-            ok = (pos < present.size) & (present[np.minimum(pos, present.size - 1)] == keys)
-            if int(ok.sum()) >= min(k, present.size) or want >= n:
-                keys, dist = keys[ok][:k], dist[ok][:k]
-                return keys, (1.0 - dist).astype(np.float32)
-            if want * 4 >= n:
-                return self._exact_subset(q, k, present)
-            want *= 4
+        want = min(k, present.size)
+        got = ann.search(q, want, allowed=present, widen=n / present.size)
+        if got[0].size < want:  # the probed cells held too few allowed ids: scan them all
+            got = ann.search(q, want, allowed=present, widen=float(ann.cells))
+        return got
 
     def _exact_subset(self, q: np.ndarray, k: int, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        x = np.asarray(self._hnsw.get(ids), dtype=np.float32).reshape(ids.size, self.dim)
+        x = self._ann.get(ids)
         scores = x @ q
         top = _top(scores, k)
         return ids[top].copy(), scores[top].astype(np.float32)
@@ -435,11 +435,11 @@ class VectorIndex:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
             try:
-                if self._hnsw is not None:
-                    self._hnsw.save(str(tmp))
+                if self._ann is not None:
+                    self._ann.save(tmp)
                     payload = tmp.stat().st_size
                     crc = _crc_file(tmp, payload)
-                    extra = {"connectivity": HNSW_CONNECTIVITY, "expansion_add": HNSW_EXPANSION_ADD}
+                    extra = {"cells": self._ann.cells, "trained_on": self._ann.trained_on}
                 else:
                     crc = 0
                     with open(tmp, "wb") as fh:
@@ -472,22 +472,17 @@ class VectorIndex:
         if verify and _crc_file(path, payload) != meta.get("crc32"):
             raise VectorIndexCorrupt(f"{path}: checksum mismatch (damaged file)")
         kind = meta["kind"]
-        want = self.kind if not self.auto else ("hnsw" if count >= ANN_THRESHOLD else kind)
-        if kind == "hnsw":
-            from usearch.index import Index
-
-            # usearch reads its own header and stops there, so the trailer after it is harmless.
-            h = Index.restore(str(path))
-            if h is None or len(h) != count or h.ndim != self.dim:
-                raise VectorIndexCorrupt(f"{path}: the HNSW graph does not match its header")
-            ids = np.asarray(h.keys, dtype=np.int64)
-            if want == "hnsw":
-                h.expansion_search = HNSW_EXPANSION_SEARCH
+        want = self.kind if not self.auto else ("ivf" if count >= ANN_THRESHOLD else kind)
+        if kind == "ivf":
+            ann = _Ivf.restore(path, self.dim, int(meta.get("trained_on") or count))
+            if ann.count != count:
+                raise VectorIndexCorrupt(f"{path}: the IVF index does not match its header")
+            ids = ann.keys
+            if want == "ivf":
                 self._reset(0)
-                self.kind, self._hnsw, self._mix = "hnsw", h, _mix_sum(ids)
+                self.kind, self._ann, self._mix = "ivf", ann, _mix_sum(ids)
             else:
-                x = np.asarray(h.get(ids), dtype=np.float32).reshape(ids.size, self.dim)
-                self._place(want, ids, x)
+                self._place(want, ids.copy(), ann.get(ids))
         else:
             if payload != count * 8 + count * self.dim * 4:
                 raise VectorIndexCorrupt(f"{path}: payload size does not match {count} vectors")
@@ -509,21 +504,133 @@ def _quantise(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return q, scale
 
 
-def _new_hnsw(dim: int):
-    try:
-        from usearch.index import Index
-    except ImportError:  # pragma: no cover - usearch is a dependency
-        from ..errors import MissingDependency
+class _Ivf:
+    """faiss IndexIVFFlat keyed by int64 ids, with a sorted copy of the ids (membership, stamp)
+    and a hashtable direct map (vectors by id, for exact scans of a filtered subset)."""
 
-        raise MissingDependency("usearch", "pip install usearch") from None
-    return Index(ndim=dim, metric="ip", dtype="f32", connectivity=HNSW_CONNECTIVITY,
-                 expansion_add=HNSW_EXPANSION_ADD, expansion_search=HNSW_EXPANSION_SEARCH)
+    def __init__(self, dim: int):
+        self.dim = dim
+        self.index = None  # trained lazily, on the first add
+        self.keys = np.empty(0, dtype=np.int64)  # sorted
+        self.trained_on = 0
 
+    @property
+    def count(self) -> int:
+        return int(self.keys.size)
 
-def _from_matches(m) -> tuple[np.ndarray, np.ndarray]:
-    keys = np.asarray(m.keys, dtype=np.int64).reshape(-1)
-    dist = np.asarray(m.distances, dtype=np.float32).reshape(-1)
-    return keys, (1.0 - dist).astype(np.float32)
+    @property
+    def cells(self) -> int:
+        return int(self.index.nlist) if self.index is not None else 0
+
+    @staticmethod
+    def _faiss(threads: int | None = None):
+        try:
+            import faiss
+        except ImportError:  # pragma: no cover - faiss-cpu is a dependency
+            from ..errors import MissingDependency
+
+            raise MissingDependency("faiss-cpu", "pip install faiss-cpu") from None
+        if threads:
+            faiss.omp_set_num_threads(threads)
+        return faiss
+
+    def contains(self, ids: np.ndarray) -> np.ndarray:
+        if self.keys.size == 0:
+            return np.zeros(ids.size, dtype=bool)
+        pos = np.minimum(np.searchsorted(self.keys, ids), self.keys.size - 1)
+        return self.keys[pos] == ids
+
+    def _train(self, x: np.ndarray, threads: int) -> None:
+        faiss = self._faiss(threads)
+        n = x.shape[0]
+        cells = int(max(1, min(IVF_MAX_CELLS, IVF_CELLS_PER_SQRT * math.sqrt(n), n // 39)))
+        quantizer = faiss.IndexFlatIP(self.dim)
+        index = faiss.IndexIVFFlat(quantizer, self.dim, cells, faiss.METRIC_INNER_PRODUCT)
+        sample = x
+        if n > cells * IVF_TRAIN_PER_CELL:
+            rng = np.random.default_rng(n)  # reproducible cells for the same collection size
+            sample = x[np.sort(rng.choice(n, cells * IVF_TRAIN_PER_CELL, replace=False))]
+        index.cp.verbose = False
+        index.cp.niter = IVF_TRAIN_ITERATIONS
+        index.train(np.ascontiguousarray(sample))
+        index.set_direct_map_type(faiss.DirectMap.Hashtable)
+        index.nprobe = max(IVF_MIN_PROBE, int(cells * IVF_PROBE_SHARE))
+        index.nprobe = min(index.nprobe, cells)
+        self.index = index
+        self.trained_on = n
+
+    def add(self, ids: np.ndarray, x: np.ndarray, threads: int) -> None:
+        if self.index is None or self.count + ids.size > RETRAIN_GROWTH * max(self.trained_on, 1):
+            # (re)train on everything: the cells must follow the collection as it grows
+            old = self.keys
+            allx = np.concatenate([self.get(old), x]) if old.size else x
+            allids = np.concatenate([old, ids])
+            self.index = None
+            self._train(allx, threads)
+            self._faiss(threads)
+            self.index.add_with_ids(allx, allids)
+            self.keys = np.sort(allids)
+            return
+        self._faiss(threads)
+        self.index.add_with_ids(x, ids)
+        new = np.sort(ids)
+        self.keys = np.insert(self.keys, np.searchsorted(self.keys, new), new)
+
+    def remove(self, ids: np.ndarray) -> None:
+        faiss = self._faiss()
+        self.index.remove_ids(faiss.IDSelectorArray(np.ascontiguousarray(ids, dtype=np.int64)))
+        self.keys = self.keys[~np.isin(self.keys, ids, assume_unique=True)]
+
+    def get(self, ids: np.ndarray) -> np.ndarray:
+        if ids.size == 0:
+            return np.empty((0, self.dim), dtype=np.float32)
+        return np.asarray(self.index.reconstruct_batch(np.ascontiguousarray(ids, dtype=np.int64)),
+                          dtype=np.float32).reshape(ids.size, self.dim)
+
+    def search(self, q: np.ndarray, k: int, allowed: np.ndarray | None = None,
+               widen: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+        faiss = self._faiss(1)  # one query: scanning a few cells is faster than waking threads
+        params = None
+        if allowed is not None:
+            nprobe = min(self.index.nlist, int(math.ceil(self.index.nprobe * widen)))
+            if allowed[0] >= 0 and allowed[-1] < (1 << 31):
+                # a bitmap of the allowed ids: one bit test per scanned vector (SQLite rowids are small)
+                bits = np.zeros(int(allowed[-1]) + 1, dtype=bool)
+                bits[allowed] = True
+                bitmap = np.packbits(bits, bitorder="little")
+                sel = faiss.IDSelectorBitmap(len(bitmap), faiss.swig_ptr(bitmap))  # n = bytes
+            else:
+                sel = faiss.IDSelectorBatch(allowed)
+            params = faiss.SearchParametersIVF(sel=sel, nprobe=nprobe)
+        sims, ids = self.index.search(q[None, :], k, params=params)
+        ok = ids[0] >= 0
+        return ids[0][ok].astype(np.int64), sims[0][ok].astype(np.float32)
+
+    def save(self, path: Path) -> None:
+        faiss = self._faiss()
+        if self.index is None:  # nothing added yet: an untrained stub keeps the format uniform
+            self._train(np.eye(1, self.dim, dtype=np.float32), 1)
+            self.trained_on = 0
+        faiss.write_index(self.index, str(path))
+
+    @classmethod
+    def restore(cls, path: Path, dim: int, trained_on: int) -> "_Ivf":
+        faiss = cls._faiss()
+        # faiss reads its own stream and stops, so the trailer after it is harmless
+        index = faiss.read_index(str(path))
+        if index.d != dim or not isinstance(index, faiss.IndexIVFFlat):
+            raise VectorIndexCorrupt(f"{path}: not a {dim}-d IVF index")
+        self = cls(dim)
+        inv = index.invlists
+        parts = [faiss.rev_swig_ptr(inv.get_ids(i), inv.list_size(i)).copy()
+                 for i in range(index.nlist) if inv.list_size(i)]
+        self.keys = np.sort(np.concatenate(parts)) if parts else np.empty(0, dtype=np.int64)
+        if self.keys.size:
+            self.index = index
+            if index.direct_map.type != faiss.DirectMap.Hashtable:
+                index.set_direct_map_type(faiss.DirectMap.Hashtable)
+        self.trained_on = trained_on
+        return self
 
 
 def _empty() -> tuple[np.ndarray, np.ndarray]:

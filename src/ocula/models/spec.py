@@ -6,9 +6,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Runtime = Literal["torch", "onnxruntime", "ncnn", "opencv", "cli", "numpy", "http", "transformers", "diffusers"]
+Runtime = Literal["torch", "onnxruntime", "ncnn", "opencv", "cli", "numpy", "ctypes", "http", "transformers", "diffusers"]
 Task = Literal["classify", "ocr", "faces", "moderate", "quality", "embed-text", "embed-image",
-               "caption", "generate", "upscale", "inpaint", "llm", "vlm"]
+               "caption", "generate", "upscale", "inpaint", "watermark", "llm", "vlm"]
 
 
 class ModelFile(BaseModel):

@@ -19,14 +19,32 @@ def precheck_output(output: str | os.PathLike | None, loaded: Any, overwrite: bo
         check_output(output, [loaded.path], overwrite=overwrite)
 
 
+def software_exif(action: str) -> bytes:
+    """An EXIF block holding only Software = "ocula 0.1.0 (upscaled)": what was done, which
+    ``ocula sign`` records as the manifest's actions when it is not told. Nothing from the
+    input's EXIF (camera, GPS) is carried over."""
+    from .. import __version__
+
+    try:
+        from ..provenance import software_tag
+
+        tag = software_tag([action])
+    except ImportError:
+        tag = f"ocula {__version__} ({action})"
+    exif = Image.Exif()
+    exif[0x0131] = tag
+    return exif.tobytes()
+
+
 def finish(result: Any, pil: Image.Image, loaded: Any, *, output: str | os.PathLike | None,
-           overwrite: bool, quality: int | None) -> Any:
+           overwrite: bool, quality: int | None, action: str) -> Any:
     """Attach the image to ``result`` and write it when ``output`` is given."""
     result._pil = pil
     result._icc = output_icc(loaded.icc_profile)
+    result._exif = software_exif(action)
     if output is not None:
         saved = save_image(pil, output, inputs=[loaded.path], overwrite=overwrite, quality=quality,
-                           icc_profile=result._icc)
+                           icc_profile=result._icc, exif=result._exif)
         result.output = str(saved.path)
         result.notes.extend(saved.notes)
     return result

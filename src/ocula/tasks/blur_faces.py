@@ -99,4 +99,4 @@ def blur_faces(image: ImageInput, *, method: str = "blur", model: str | None = N
                              seconds=round(mem.seconds, 3), model=found.model, method=method,
                              faces=found.faces, regions=regions, notes=notes)
     return finish(result, with_alpha(Image.fromarray(rgb), loaded.alpha), loaded,
-                  output=output, overwrite=overwrite, quality=quality)
+                  output=output, overwrite=overwrite, quality=quality, action="faces-blurred")

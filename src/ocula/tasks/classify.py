@@ -73,6 +73,11 @@ def check_labels(labels: Sequence[dict[str, Any]], size: int = 1000) -> list[str
 
 
 def _resolve(model: str | None, settings: Settings) -> tuple[str, Any, tuple[dict[str, str], ...]]:
+    from ..train import runtime
+
+    if runtime.is_model_dir(model or settings.classifier):  # a MODEL_DIR from `ocula train classifier`
+        custom = runtime.load(model or settings.classifier, settings)
+        return custom.name, custom, custom.labels
     name = (model or settings.classifier).strip().lower()
     if name not in CLASSIFIERS:
         raise UnknownModel(model or settings.classifier, sorted(CLASSIFIERS), task="classify")

@@ -189,28 +189,56 @@ def _write(img: Image.Image, path: Path, meta: dict[str, str] | None, *, overwri
     return write_atomic(path, write, overwrite=overwrite)
 
 
-def _mark(path: Path, meta: dict[str, str] | None, *, sign: bool, watermark: str | None,
-          settings: Settings):
-    """Watermark then sign a written output. The watermark step rewrites the pixels without PNG
-    text chunks, so the recipe is put back before the signature seals the file."""
-    from ..provenance import mark_output
+WATERMARK_METHOD = "dwtDctSvd"
+
+
+def _embed_watermark(img: Image.Image, payload: str, settings: Settings) -> Image.Image:
+    """Mark the pixels before the file is written, so the recipe chunks and the mark coexist."""
+    import numpy as np
+
+    from ..provenance import watermark as wm
+
+    marked, _ = wm.embed(np.asarray(img.convert("RGB")), payload, WATERMARK_METHOD, threads=settings.threads)
+    return Image.fromarray(marked)
+
+
+def _provenance(path: Path, *, sign: bool, watermark: str | None, settings: Settings):
+    """Read the watermark back from the written file and sign it (C2PA, trainedAlgorithmicMedia).
+    Signing goes last: it seals the bytes, recipe chunks included."""
+    from ..results import ProvenanceReport
 
     if not sign and watermark is None:
         return None
-    if watermark is None:
-        return mark_output(path, actions=["generated"], sign=True, generated=True, settings=settings)
-    report = mark_output(path, actions=["generated"], watermark=watermark, sign=False, generated=True,
-                         settings=settings)
-    if meta is not None and path.suffix.lower() == ".png":
-        with Image.open(path) as im:
-            im.load()
-            marked = im.copy()
-        _write(marked, path, meta, overwrite=True)  # lossless: the mark survives
+    report = ProvenanceReport(output=str(path))
+    binding = None
+    if watermark is not None:
+        from ..provenance import pixels
+        from ..provenance import watermark as wm
+
+        back = wm.detect(pixels.read_raw(path, settings).rgb, WATERMARK_METHOD, threads=settings.threads)
+        report.watermarked, report.watermark_method, report.watermark_payload = True, WATERMARK_METHOD, watermark
+        report.watermark_verified = bool(back.found and wm.matches(back, watermark, WATERMARK_METHOD))
+        if not report.watermark_verified:
+            report.notes.append("the watermark could not be read back from the written file "
+                                "(small or flat images hold it poorly; 256 px and up work best)")
+        binding = (wm.soft_binding_alg(WATERMARK_METHOD), wm.codeword(watermark, WATERMARK_METHOD))
     if sign:
-        signed = mark_output(path, actions=["generated", "watermarked"], sign=True, generated=True, settings=settings)
-        report.signed, report.actions, report.signer = signed.signed, signed.actions, signed.signer
-        report.development_certificate = signed.development_certificate
-        report.notes += [n for n in signed.notes if n not in report.notes]
+        from ..output import write_atomic
+        from ..provenance import c2pa as cc
+        from ..provenance import certs
+
+        actions = ["generated"] + (["watermarked"] if watermark is not None else [])
+        signed = cc.sign_bytes(path, actions=actions, generated=True, ingredient=None,
+                               creds=certs.credentials(None, None, settings), title=path.name, soft_binding=binding)
+        write_atomic(path, lambda fh: fh.write(signed.data), overwrite=True)
+        report.signed = True
+        report.actions = [a.action for a in signed.actions]
+        report.signer = signed.signer.subject
+        report.development_certificate = signed.signer.development
+        report.notes += signed.notes
+        if signed.signer.development:
+            report.notes.append("signed with ocula's local development certificate: verifiers will call it "
+                                "untrusted (set OCULA_C2PA_CERT and OCULA_C2PA_KEY to sign as yourself)")
     return report
 
 
@@ -262,6 +290,10 @@ def generate(prompts: str | list[str], *, negative: str | None = None, model: st
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63 - 100):
         raise InvalidArgument(f"seed must be a non-negative integer, not {seed!r}")
     wanted = parse_size(size)
+    if watermark is not None:
+        from ..provenance import watermark as wm
+
+        wm.encode_payload(watermark, WATERMARK_METHOD)  # a bad payload fails before any work
 
     # mode and its inputs, all checked before any model loads
     if mask is not None and init_image is None:
@@ -323,13 +355,20 @@ def generate(prompts: str | list[str], *, negative: str | None = None, model: st
     if wanted is None:
         wanted = dif.native_size(pipe)
     width, height = wanted
+    if watermark is not None:
+        from ..provenance import watermark as wm
+
+        if width * height < wm.MIN_PIXELS:
+            raise InvalidArgument(f"--watermark needs images of at least {wm.MIN_PIXELS} pixels (e.g. 256x256); "
+                                  f"{width}x{height} is too small")
 
     defaults = ref.defaults
     steps_set = steps is not None
     steps = steps if steps is not None else defaults["steps"]
     guidance = float(guidance) if guidance is not None else defaults["guidance"]
     if mode in ("img2img", "inpaint"):
-        strength = float(strength) if strength is not None else (1.0 if mode == "inpaint" and ref.turbo else 0.75)
+        # diffusers' own defaults: repaint the masked area from scratch; keep a quarter of an init image
+        strength = float(strength) if strength is not None else (1.0 if mode == "inpaint" else 0.75)
         if int(steps * strength) < 1:
             if steps_set:
                 raise InvalidArgument(f"{steps} steps at strength {strength:g} run no denoising step "
@@ -390,9 +429,10 @@ def generate(prompts: str | list[str], *, negative: str | None = None, model: st
                 result._pils.append(None)
                 continue
 
-            def on_step(p, i, t, kw, _k=k):
-                nonlocal step_count
-                step_count += 1
+            stamps: list[float] = []
+
+            def on_step(p, i, t, kw, _k=k, _stamps=stamps):
+                _stamps.append(time.perf_counter())
                 if progress is not None:
                     progress(i + 1, getattr(p, "num_timesteps", steps) or steps, _k, total)
                 if cancel is not None and cancel():
@@ -412,7 +452,13 @@ def generate(prompts: str | list[str], *, negative: str | None = None, model: st
                 # the VAE round trip shifts every pixel; outside the mask the input is kept exactly
                 img = Image.composite(img, init_r, mask_r)
             item.seconds = round(time.perf_counter() - t0, 3)
-            step_time += item.seconds
+            # UNet time alone: between step callbacks (the first step also holds the prompt encoding)
+            if len(stamps) > 1:
+                step_time += stamps[-1] - stamps[0]
+                step_count += len(stamps) - 1
+            elif stamps:
+                step_time += stamps[0] - t0
+                step_count += 1
 
             if safety != "off" and not moderation_missing:
                 try:
@@ -422,7 +468,7 @@ def generate(prompts: str | list[str], *, negative: str | None = None, model: st
                     decision.image_unsafe, decision.image_scores = mod.unsafe, mod.scores
                 except MissingDependency:
                     moderation_missing = True
-                    notes.append("outputs were not scored: the moderation extra is not installed "
+                    result.notes.append("outputs were not scored: the moderation extra is not installed "
                                  "(`pip install 'ocula[moderation]'`); only the prompt blocklist was checked")
             if found or decision.image_unsafe:
                 decision.flagged = True
@@ -444,9 +490,11 @@ def generate(prompts: str | list[str], *, negative: str | None = None, model: st
                     from ..output import default_output
 
                     target = default_output(target, "", suffix, target.parent)
+                if watermark is not None:
+                    img = _embed_watermark(img, watermark, settings)
                 path = _write(img, target, meta)
                 item.path = str(path)
-                item.provenance = _mark(path, meta, sign=sign, watermark=watermark, settings=settings)
+                item.provenance = _provenance(path, sign=sign, watermark=watermark, settings=settings)
             result.images.append(item)
             result._pils.append(img)
 

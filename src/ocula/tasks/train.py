@@ -28,7 +28,7 @@ from ..results import ClassMetrics, Failure, TrainReport
 MODES = ("linear", "finetune", "fewshot")
 DEFAULT_EPOCHS = {"linear": 100, "finetune": 8, "fewshot": 0}
 AUGMENT_VIEWS = 2          # augmented copies per training image for the linear probe
-CALIBRATION_IMAGES = 96    # training images used to calibrate int8 activations
+CALIBRATION_IMAGES = 48    # training images used to calibrate int8 activations
 PSEUDO_THRESHOLD = 0.9     # confidence needed to take an unlabelled image's prediction as label
 FORMAT_VERSION = 1
 Progress = Callable[[str, int, int, dict], None]
@@ -237,7 +237,12 @@ def train_classifier(data_dir: str | Path, out_dir: str | Path, *, val_split: fl
     rng = np.random.default_rng([seed, 7])
     calib_idx = tr[rng.permutation(len(tr))[:CALIBRATION_IMAGES]]
     calib = _preprocessed(_load_all([ds.paths[i] for i in calib_idx], settings))
-    export.quantize_int8(out / "model.onnx", out / "model.int8.onnx", calib)
+    x_val_img = _preprocessed(_load_all([ds.paths[i] for i in va], settings)) if len(va) else None
+    int8_fp32_blocks, _ = export.quantize_guarded(out / "model.onnx", out / "model.int8.onnx", calib, x_val_img,
+                                                  settings.threads)
+    if int8_fp32_blocks:
+        warnings.append(f"int8: stem and first {int8_fp32_blocks} blocks kept in fp32 so that int8 agrees with "
+                        f"fp32 on >= {export.MIN_AGREEMENT:.0%} of validation images (slower than all-int8)")
     if progress:
         progress("export", 2, 2, {})
     export_seconds = time.perf_counter() - t2
@@ -247,7 +252,6 @@ def train_classifier(data_dir: str | Path, out_dir: str | Path, *, val_split: fl
     metrics = None
     onnx_acc = int8_acc = agreement = None
     if len(va):
-        x_val_img = _preprocessed(_load_all([ds.paths[i] for i in va], settings))
         if mode == "finetune":
             with torch.no_grad():
                 logits = torch.cat([module(torch.from_numpy(x_val_img[s:s + 32]))
@@ -263,7 +267,7 @@ def train_classifier(data_dir: str | Path, out_dir: str | Path, *, val_split: fl
         agreement = float((fp32_logits.argmax(1) == int8_logits.argmax(1)).mean())
         metrics = evaluate.write_report(report_dir, [str(ds.paths[i]) for i in va], y_va, probs, classes,
                                         {"onnx_fp32_accuracy": onnx_acc, "onnx_int8_accuracy": int8_acc,
-                                         "int8_agreement_with_fp32": agreement,
+                                         "int8_agreement_with_fp32": agreement, "int8_fp32_blocks": int8_fp32_blocks,
                                          "int8_ece": evaluate.ece(evaluate.softmax(int8_logits), y_va)})
 
     files = {"manifest": str(out / "model.json"), "onnx": str(out / "model.onnx"),
@@ -282,13 +286,13 @@ def train_classifier(data_dir: str | Path, out_dir: str | Path, *, val_split: fl
         ece=metrics["ece"] if metrics else None,
         per_class=[ClassMetrics(**m) for m in metrics["per_class"]] if metrics else [],
         confusion=metrics["confusion"] if metrics else [], onnx_opset=export.OPSET, onnx_accuracy=onnx_acc,
-        int8_accuracy=int8_acc, int8_agreement=agreement, files=files, feature_seconds=round(feature_seconds, 3),
+        int8_accuracy=int8_acc, int8_agreement=agreement, int8_fp32_blocks=int8_fp32_blocks, files=files, feature_seconds=round(feature_seconds, 3),
         train_seconds=round(train_seconds, 3), export_seconds=round(export_seconds, 3))
     from ..train.runtime import FORMAT, MANIFEST
 
     manifest = {"format": FORMAT, "version": FORMAT_VERSION, "name": out.resolve().name, "classes": classes,
                 "backbone": efficientnet.NAME, "mode": mode, "onnx": "model.onnx", "onnx_int8": "model.int8.onnx",
-                "opset": export.OPSET, "input": {"name": export.INPUT, "shape": [None, 3, 224, 224],
+                "opset": export.OPSET, "int8_fp32_blocks": int8_fp32_blocks, "input": {"name": export.INPUT, "shape": [None, 3, 224, 224],
                                                  "scaling": "(pixel - 127) / 128, RGB, centre crop 224/256"},
                 "output": export.OUTPUT, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 "metrics": {"accuracy": report.accuracy, "int8_accuracy": int8_acc, "int8_agreement": agreement,

@@ -1,7 +1,7 @@
 """Super-resolution: 2x, 3x or 4x larger images with detail a resampler cannot invent.
 
 Models: ``realesrgan-x4plus`` (Real-ESRGAN for photos, the default), ``realesr-animevideov3``
-(a 40x faster, lighter network for drawings and quick previews), ``lanczos`` (plain
+(a ~30x faster, lighter network for drawings and quick previews), ``lanczos`` (plain
 resampling, no model) and ``swin2sr-x4`` (a hub model on transformers; a folder holding a
 saved Swin2SR model works too). The networks are 4x; 2x and 3x outputs are the 4x result
 resampled down with Lanczos, which is sharper than running a 2x network on these weights.
@@ -253,4 +253,4 @@ def upscale(image: ImageInput, *, scale: int = 4, model: str = "realesrgan-x4plu
         model=model if not Path(os.path.expanduser(model)).is_dir() else f"swin2sr:{model}",
         scale=scale, tile=tile, tile_pad=tile_pad, tiles=calls, peak_memory_mb=round(mem.mib, 1),
         alpha=alpha is not None, notes=notes)
-    return finish(result, big, loaded, output=output, overwrite=overwrite, quality=quality)
+    return finish(result, big, loaded, output=output, overwrite=overwrite, quality=quality, action="upscaled")

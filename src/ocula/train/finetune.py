@@ -105,7 +105,7 @@ def finetune(base: Any, images: Callable[[int], Sequence], y: np.ndarray, val_x:
             opt.zero_grad()
             loss.backward()
             opt.step()
-            total += float(loss) * len(idx)
+            total += float(loss.detach()) * len(idx)
             correct += int((logits.argmax(1) == T[idx].argmax(1)).sum())
         return total / len(order), correct / len(order)
 

@@ -56,7 +56,7 @@ def train_head(x: np.ndarray, targets: np.ndarray, x_val: np.ndarray | None, y_v
             opt.zero_grad()
             loss.backward()
             opt.step()
-            total += float(loss) * len(idx)
+            total += float(loss.detach()) * len(idx)
             correct += int((logits.argmax(1) == hard[idx]).sum())
         return total / len(X), correct / len(X)
 
@@ -66,9 +66,14 @@ def train_head(x: np.ndarray, targets: np.ndarray, x_val: np.ndarray | None, y_v
             onehot = torch.nn.functional.one_hot(yv, n_classes).float()
             return float(loop.soft_ce(logits, onehot, cw)), float((logits.argmax(1) == yv).float().mean())
 
-    hist = loop.run(head, opt, train_epoch=train_epoch, evaluate=evaluate if Xv is not None else None,
-                    epochs=epochs, patience=PATIENCE, checkpoint=checkpoint, fingerprint=fingerprint,
-                    progress=progress, stage="train", resume=resume)
+    prev_threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny matmuls: extra threads only wait on each other (10x slower on a busy CPU)
+    try:
+        hist = loop.run(head, opt, train_epoch=train_epoch, evaluate=evaluate if Xv is not None else None,
+                        epochs=epochs, patience=PATIENCE, checkpoint=checkpoint, fingerprint=fingerprint,
+                        progress=progress, stage="train", resume=resume)
+    finally:
+        torch.set_num_threads(prev_threads)
     W = head.weight.detach().numpy() * scale
     b = head.bias.detach().numpy()
     return W.astype(np.float32), b.astype(np.float32), hist
