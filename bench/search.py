@@ -35,6 +35,8 @@ for _i, _a in enumerate(sys.argv):
         _THREADS = _a.split("=", 1)[1]
 for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_v] = _THREADS
+# faiss's OpenMP threads otherwise spin after each call and starve numpy's BLAS threads
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -79,14 +81,19 @@ def exact_top(x: np.ndarray, q: np.ndarray, k: int = 10) -> np.ndarray:
     return best
 
 
-def timed(fn, queries: np.ndarray) -> tuple[list, np.ndarray]:
-    out, ts = [], []
-    fn(queries[0])  # warm caches and lazy state
+def timed_round_robin(fns: dict, queries: np.ndarray) -> dict[str, tuple[list, np.ndarray]]:
+    """Each query through every method in turn, so that the load spikes of a shared machine
+    fall on all of them alike. {name: (results, milliseconds)}."""
+    for fn in fns.values():
+        fn(queries[0])  # warm caches and lazy state
+    out = {name: ([], []) for name in fns}
     for q in queries:
-        t = time.perf_counter()
-        out.append(fn(q))
-        ts.append(time.perf_counter() - t)
-    return out, np.array(ts) * 1000
+        for name, fn in fns.items():
+            t = time.perf_counter()
+            res = fn(q)
+            out[name][1].append(time.perf_counter() - t)
+            out[name][0].append(res)
+    return {name: (res, np.array(ms) * 1000) for name, (res, ms) in out.items()}
 
 
 def recall(got: list[np.ndarray], truth: np.ndarray) -> float:
@@ -106,19 +113,10 @@ def size_rows(n: int, dim: int, nq: int, threads: int, work: Path) -> list[dict]
     q = make_queries(x, nq)
     truth = exact_top(x, q)
     ids = np.arange(n, dtype=np.int64)
-    rows = []
-    _, t_peer = timed(numpy_scan(x), q)
-    peer = float(np.percentile(t_peer, 50))
-
-    def row(name, ms, rec, **extra):
-        p50 = float(np.percentile(ms, 50))
-        return {"vectors": n, "dim": dim, "index": name, "p50_ms": round(p50, 3),
-                "p99_ms": round(float(np.percentile(ms, 99)), 3), "recall@10": round(rec, 4),
-                "speedup_vs_numpy": round(peer / p50, 1), **extra}
-
-    rows.append(row("numpy scan (peer)", t_peer, 1.0))
-    kinds = ["flat", "int8", "ivf"] if n <= 100_000 else ["flat", "ivf"]
-    for kind in kinds:
+    fns = {"numpy scan (peer)": numpy_scan(x)}
+    extra: dict[str, dict] = {"numpy scan (peer)": {}}
+    keep = []
+    for kind in ("flat", "int8", "ivf"):
         path = work / f"{n}-{dim}-{kind}.vec"
         t0 = time.perf_counter()
         index = open_vectors(path, dim, kind=kind, threads=threads)
@@ -127,30 +125,43 @@ def size_rows(n: int, dim: int, nq: int, threads: int, work: Path) -> list[dict]
         t0 = time.perf_counter()
         index.save()
         save = time.perf_counter() - t0
+        del index
         t0 = time.perf_counter()
         again = open_vectors(path, dim, kind=kind, threads=threads, verify=True)
         load = time.perf_counter() - t0
         assert not again.stale, again.problem
-        got, ms = timed(lambda v: again.search(v, 10)[0], q)
-        extra = {"build_s": round(build, 2), "save_s": round(save, 2), "open_s": round(load, 2),
-                 "file_mb": round(path.stat().st_size / 1e6, 1)}
+        keep.append(again)
+        fns[kind] = (lambda ix: (lambda v: ix.search(v, 10)[0]))(again)
+        extra[kind] = {"build_s": round(build, 2), "save_s": round(save, 2), "open_s": round(load, 2),
+                       "file_mb": round(path.stat().st_size / 1e6, 1)}
         if kind == "ivf":
-            extra["note"] = f"{again._ann.cells} cells, nprobe {again._ann.index.nprobe}"
-        rows.append(row(kind, ms, recall(got, truth), **extra))
-        if kind == "ivf":
-            # SQL filters: 30% of the collection allowed (filtered in the cells), and 1% (exact subset)
+            extra[kind]["note"] = f"{again._ann.cells} cells, nprobe {again._ann.index.nprobe}"
+            # SQL filters: 30% of the collection allowed (filtered in the cells), and 1%
             for share in (0.3, 0.01):
                 allowed = np.random.default_rng(7).choice(ids, max(10, int(n * share)), replace=False)
-                mask = np.zeros(n, dtype=bool)
-                mask[allowed] = True
-                sub = np.flatnonzero(mask)
-                t_sub = exact_top(x[sub], q)
-                got, ms = timed(lambda v: again.search(v, 10, allowed=allowed)[0], q)
-                ok = all(mask[g].all() for g in got)
-                rows.append(row(f"ivf, {share:.0%} allowed", ms, recall(got, sub[t_sub]),
-                                note="only allowed ids" if ok else "RETURNED A FILTERED-OUT ID"))
-        del index, again
+                name = f"ivf, {share:.0%} allowed"
+                fns[name] = (lambda ix, al: (lambda v: ix.search(v, 10, allowed=al)[0]))(again, allowed)
+                extra[name] = {"allowed": allowed}
         path.unlink(missing_ok=True)
+    timings = timed_round_robin(fns, q)
+    peer = float(np.percentile(timings["numpy scan (peer)"][1], 50))
+    rows = []
+    for name, (got, ms) in timings.items():
+        info = dict(extra[name])
+        allowed = info.pop("allowed", None)
+        if allowed is None:
+            rec = recall(got, truth)
+        else:
+            mask = np.zeros(n, dtype=bool)
+            mask[allowed] = True
+            sub = np.flatnonzero(mask)
+            rec = recall(got, sub[exact_top(x[sub], q)])
+            info["note"] = "only allowed ids" if all(mask[g].all() for g in got) else "RETURNED A FILTERED-OUT ID"
+        p50 = float(np.percentile(ms, 50))
+        rows.append({"vectors": n, "dim": dim, "index": name, "p50_ms": round(p50, 3),
+                     "p99_ms": round(float(np.percentile(ms, 99)), 3), "recall@10": round(rec, 4),
+                     "speedup_vs_numpy": round(peer / p50, 1), **info})
+    del keep
     return rows
 
 
@@ -216,7 +227,7 @@ def compare_rows(n: int, dim: int, nq: int, threads: int, work: Path) -> list[di
             faiss.omp_set_num_threads(1)
             search = lambda v: idx.search(v[None, :], 10)[1][0]  # noqa: E731
             faiss.write_index(idx, str(path))
-        got, ms = timed(search, q)
+        got, ms = timed_round_robin({lib: search}, q)[lib]
         rows.append({"library": lib, "vectors": n, "dim": dim, "build_s": round(build, 2),
                      "p50_ms": round(float(np.percentile(ms, 50)), 3),
                      "p99_ms": round(float(np.percentile(ms, 99)), 3), "recall@10": round(recall(got, truth), 4),

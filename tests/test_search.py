@@ -130,6 +130,9 @@ def test_vector_file_rebuilt_when_stamp_disagrees(collection):
     vec = Path(f"{ix.path}.image.vec")
     assert vec.exists()
     vec.write_bytes(vec.read_bytes()[:-100])  # a file cut short (a crash mid-write elsewhere)
+    from ocula.tasks import index as index_task
+
+    index_task._OPEN.clear()  # as in a new process: the file is read again
     assert _names(ix.search_image(root_photo(ix, "coffee"), top_k=1)) == ["coffee"]
 
 

@@ -61,6 +61,8 @@ def trained(tmp_path_factory):
     real_access = os.access
     # root reads any folder whatever its mode: pretend, for this one, that it cannot
     with pytest.MonkeyPatch.context() as mp:
+        # digits never reach 98 % int8 agreement (see below): skip the slower fp32-block retries
+        mp.setattr("ocula.train.export.FP32_BLOCK_STEPS", (0,))
         mp.setattr(data_mod.os, "access",
                    lambda p, mode, **kw: False if Path(p) == locked else real_access(p, mode, **kw))
         report = train_classifier(digits, root / "model", seed=0)
@@ -184,7 +186,7 @@ def _cached_features(model_dir: Path, digits: Path):
 
     ds = data.load_dataset(digits)
     feats, bad = extract(ds.paths, model_dir / "cache")
-    keep = np.array([i for i in range(len(ds.paths)) if i not in bad])
+    keep = np.array([i for i in range(len(ds.paths)) if i not in bad and ds.classes[ds.labels[i]].isdigit()])
     return feats[keep], ds.labels[keep], ds
 
 
@@ -221,7 +223,7 @@ def test_split_is_stratified_and_seeded(trained):
     tr2, va2 = data.split(ds, 0.2, seed=1)
     assert tr.paths == tr2.paths and va.paths == va2.paths
     assert not set(tr.paths) & set(va.paths)
-    assert all(n >= 5 for n in va.counts())
+    assert all(n >= 5 for n in va.counts()[:10])  # the digits; "locked" holds one image
 
 
 def test_fewshot_prototypes(trained):

@@ -33,7 +33,7 @@ def exact_top(x: np.ndarray, ids: np.ndarray, q: np.ndarray, k: int) -> tuple[np
 @pytest.fixture(scope="module")
 def data():
     rng = np.random.default_rng(1)
-    x = unit(rng.standard_normal((3000, 48), dtype=np.float32))
+    x = clustered(3000, 48, seed=1, centres=100)
     ids = rng.permutation(10_000)[:3000].astype(np.int64) * 3 + 1  # sparse, unordered ids
     return ids, x
 
@@ -263,3 +263,14 @@ def test_ivf_retrains_as_the_collection_grows(tmp_path):
         got, _ = again.search(q, 10)
         recall.append(len(set(got.tolist()) & set(exact_top(x, ids, q, 10)[0].tolist())) / 10)
     assert np.mean(recall) >= 0.95
+
+
+def test_ivf_filter_with_large_ids():
+    """ids beyond a bitmap's reach use faiss's hashed selector."""
+    x = clustered(3000, 32, seed=10)
+    ids = np.arange(3000, dtype=np.int64) + (1 << 40)
+    index = open_vectors(None, 32, kind="ivf", threads=2)
+    index.add(ids, x)
+    allowed = ids[::2]
+    got, _ = index.search(x[4], 10, allowed=allowed)
+    assert len(got) == 10 and set(got.tolist()) <= set(allowed.tolist()) and got[0] == ids[4]

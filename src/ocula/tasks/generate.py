@@ -14,6 +14,7 @@ import math
 import os
 import re
 import secrets
+import threading
 import time
 import unicodedata
 from pathlib import Path
@@ -33,6 +34,15 @@ FORMATS = {"png": ".png", "jpg": ".jpg", "jpeg": ".jpg", "webp": ".webp"}
 _NAME = re.compile(r"^(\d{4,})-")
 
 ProgressFn = Callable[[int, int, int, int], None]  # (step, steps, image number, images)
+
+
+_LOCKS: dict[int, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def _pipe_lock(pipe: Any) -> threading.Lock:
+    with _LOCKS_GUARD:
+        return _LOCKS.setdefault(id(pipe), threading.Lock())
 
 
 class Cancelled(OculaError):
@@ -441,11 +451,14 @@ def generate(prompts: str | list[str], *, negative: str | None = None, model: st
 
             gen = torch.Generator(gen_device).manual_seed(img_seed)
             t0 = time.perf_counter()
-            with torch.inference_mode():
+            # pipelines keep per-call state (scheduler timesteps, the interrupt flag) and the modes share
+            # one scheduler and UNet: one call per model at a time
+            with _pipe_lock(getattr(pipe, "unet", pipe)), torch.inference_mode():
                 out = pipe(prompt=prompt, negative_prompt=negative if guidance > 1 else None, generator=gen,
                            callback_on_step_end=on_step, **call)
-            if cancel is not None and getattr(pipe, "_interrupt", False):
+                interrupted = bool(getattr(pipe, "_interrupt", False))
                 pipe._interrupt = False
+            if interrupted:
                 raise Cancelled(f"cancelled after {len([i for i in result.images if i.path])} image(s)")
             img = out.images[0].convert("RGB")
             if mode == "inpaint":

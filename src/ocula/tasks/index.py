@@ -229,19 +229,31 @@ def _mark_saved(store: Store, kind: str) -> None:
         store.set_meta(f"vectors.{kind}.saved", store.get_meta(f"vectors.{kind}.gen", "0"))
 
 
+# (db, kind) -> (generation, count, index): a process that searches again (the Python API,
+# the server) reuses the loaded vectors until an index run changes the db's generation
+_OPEN: dict[tuple[str, str], tuple[str, int, Any]] = {}
+
+
 def open_vector_index(store: Store, kind: str) -> Any | None:
     """The vector index of ``kind`` for this db, rebuilt from SQLite when the file is missing,
     damaged, or was saved at another generation of the db (a crash between a commit and the
     save). None when there are no such vectors."""
-    count, dim = _vector_state(store, kind)
+    count = store.db.execute("SELECT count(*) FROM vectors WHERE kind = ?", (kind,)).fetchone()[0]
     if not count:
         return None
+    gen = store.get_meta(f"vectors.{kind}.gen", "0")
+    key = (str(store.path.resolve()), kind)
+    hit = _OPEN.get(key)
+    if hit is not None and hit[0] == gen and hit[1] == count and _in_sync(store, kind):
+        return hit[2]
+    _, dim = _vector_state(store, kind)
     vi = _open_vectors(vector_path(store.path, kind), dim, count=count, verify=False)
     if getattr(vi, "stale", False) or not _in_sync(store, kind) or len(vi) != count or vi.dim != dim:
         ids, mat, _ = store.vectors(kind)
         vi.rebuild(ids, mat)
         vi.save()
         _mark_saved(store, kind)
+    _OPEN[key] = (gen, count, vi)
     return vi
 
 

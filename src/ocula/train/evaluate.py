@@ -82,12 +82,14 @@ def confusion_png(cm: np.ndarray, classes: Sequence[str], path: Path) -> None:
     names = [c if len(c) <= 18 else c[:17] + "…" for c in classes]
     probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
     label_w = max(int(probe.textlength(n, font=font)) for n in names) + 12
-    top = label_w + 24
-    left = label_w + 24
-    img = Image.new("RGB", (left + k * cell + 10, top + k * cell + 10), "white")
+    title_h = cell // 3 + 14
+    top = title_h + label_w + 4
+    left = label_w + 12
+    title = "rows: true class, columns: predicted"
+    width = max(left + k * cell + 10, int(probe.textlength(title, font=font)) + 12)
+    img = Image.new("RGB", (width, top + k * cell + 10), "white")
     d = ImageDraw.Draw(img)
-    d.text((left, 4), "predicted →", fill="black", font=font)
-    d.text((4, top - 18), "true ↓", fill="black", font=font)
+    d.text((4, 4), title, fill="black", font=font)
     rows = cm.sum(axis=1, keepdims=True).astype(np.float64)
     share = np.divide(cm, rows, out=np.zeros(cm.shape), where=rows > 0)
     for i in range(k):
@@ -95,7 +97,7 @@ def confusion_png(cm: np.ndarray, classes: Sequence[str], path: Path) -> None:
         # column names written vertically
         txt = Image.new("RGB", (label_w, cell), "white")
         ImageDraw.Draw(txt).text((2, cell // 3), names[i], fill="black", font=font)
-        img.paste(txt.rotate(90, expand=True), (left + i * cell, 20))
+        img.paste(txt.rotate(90, expand=True), (left + i * cell, title_h))
         for j in range(k):
             s = share[i, j]
             colour = (int(255 - 200 * s), int(255 - 120 * s), 255) if i == j else (255, int(255 - 200 * s), int(255 - 200 * s))

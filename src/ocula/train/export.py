@@ -31,6 +31,13 @@ OPSET = 17
 INPUT, OUTPUT = "image", "logits"
 
 
+def require_onnx() -> None:
+    try:
+        import onnx  # noqa: F401  (torch's exporter and the quantizer need it)
+    except ImportError:
+        raise MissingDependency("onnx", "pip install 'ocula[train]'  (or: pip install onnx)") from None
+
+
 def classifier_module(backbone: Any, W: np.ndarray, b: np.ndarray) -> Any:
     """torch module: pooled, L2-normalised backbone features -> linear head (logits)."""
     import torch
@@ -54,10 +61,7 @@ def classifier_module(backbone: Any, W: np.ndarray, b: np.ndarray) -> Any:
 def export_onnx(module: Any, path: Path, opset: int = OPSET) -> None:
     import torch
 
-    try:
-        import onnx  # noqa: F401  (the exporter needs it)
-    except ImportError:
-        raise MissingDependency("onnx", "pip install 'ocula[train]'  (or: pip install onnx)") from None
+    require_onnx()
     x = torch.zeros(2, 3, 224, 224)
     tmp = path.with_suffix(".tmp.onnx")
     with warnings.catch_warnings(), torch.no_grad():

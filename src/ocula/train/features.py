@@ -35,11 +35,12 @@ def _backbone_onnx(settings: Settings) -> Path:
 
     import torch
 
-    from .export import INPUT
+    from .export import INPUT, require_onnx
 
     path = settings.home / "cache" / f"{efficientnet.NAME}-features-v{CACHE_VERSION}.onnx"
     if path.is_file():
         return path
+    require_onnx()
     path.parent.mkdir(parents=True, exist_ok=True)
     backbone = copy.deepcopy(efficientnet.load(settings)).to(memory_format=torch.contiguous_format)
 
