@@ -138,7 +138,8 @@ def size_rows(n: int, dim: int, nq: int, threads: int, work: Path) -> list[dict]
             extra[kind]["note"] = f"{again._ann.cells} cells, nprobe {again._ann.index.nprobe}"
             # SQL filters: 30% of the collection allowed (filtered in the cells), and 1%
             for share in (0.3, 0.01):
-                allowed = np.random.default_rng(7).choice(ids, max(10, int(n * share)), replace=False)
+                # sorted, as ``SELECT id ... ORDER BY id`` returns them
+                allowed = np.sort(np.random.default_rng(7).choice(ids, max(10, int(n * share)), replace=False))
                 name = f"ivf, {share:.0%} allowed"
                 fns[name] = (lambda ix, al: (lambda v: ix.search(v, 10, allowed=al)[0]))(again, allowed)
                 extra[name] = {"allowed": allowed}

@@ -26,6 +26,7 @@ _API = {
     "upscale": "ocula.tasks.upscale", "denoise": "ocula.tasks.denoise", "inpaint": "ocula.tasks.inpaint",
     "Index": "ocula.index", "index": "ocula.tasks.index", "search": "ocula.tasks.search",
     "search_image": "ocula.tasks.search", "dupes": "ocula.tasks.dupes",
+    "generate": "ocula.tasks.generate",
     "restore": "ocula.tasks.restore", "blur_faces": "ocula.tasks.blur_faces", "strip": "ocula.tasks.strip",
     "load_image": "ocula.image", "LoadedImage": "ocula.image",
     "Settings": "ocula.config", "get_settings": "ocula.config", "load_settings": "ocula.config",

@@ -53,8 +53,11 @@ class ClipEmbedder:
 
     def __init__(self, name: str, path: Path, settings: Settings):
         import torch
-        import transformers
 
+        try:
+            import transformers
+        except ImportError:
+            raise MissingDependency("transformers (hub models)", "pip install 'ocula[hub]'") from None
         configure_threads(settings.threads)
         self.name = name
         self.path = path

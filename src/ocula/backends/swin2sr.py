@@ -27,7 +27,7 @@ def _import() -> tuple[Any, Any]:
         from transformers import Swin2SRForImageSuperResolution
     except ImportError as e:
         raise MissingDependency(f"transformers/torch for Swin2SR ({e.name or e})",
-                                "run `pip install transformers` (with the CPU torch)") from None
+                                "run `pip install 'ocula[hub]'`") from None
     return torch, Swin2SRForImageSuperResolution
 
 

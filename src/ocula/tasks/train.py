@@ -22,7 +22,7 @@ from typing import Callable, Literal
 import numpy as np
 
 from ..config import Settings, get_settings
-from ..errors import InvalidArgument, OculaError
+from ..errors import InvalidArgument
 from ..results import ClassMetrics, Failure, TrainReport
 
 MODES = ("linear", "finetune", "fewshot")
@@ -238,9 +238,12 @@ def train_classifier(data_dir: str | Path, out_dir: str | Path, *, val_split: fl
     calib_idx = tr[rng.permutation(len(tr))[:CALIBRATION_IMAGES]]
     calib = _preprocessed(_load_all([ds.paths[i] for i in calib_idx], settings))
     x_val_img = _preprocessed(_load_all([ds.paths[i] for i in va], settings)) if len(va) else None
-    int8_fp32_blocks, _ = export.quantize_guarded(out / "model.onnx", out / "model.int8.onnx", calib, x_val_img,
-                                                  settings.threads)
-    if int8_fp32_blocks:
+    int8_fp32_blocks, agree = export.quantize_guarded(out / "model.onnx", out / "model.int8.onnx", calib, x_val_img,
+                                                      settings.threads)
+    if agree is not None and agree < export.MIN_AGREEMENT:
+        warnings.append(f"int8 agrees with fp32 on only {agree:.1%} of validation images (best found, stem and "
+                        f"first {int8_fp32_blocks} blocks in fp32): use model.onnx where every prediction matters")
+    elif int8_fp32_blocks:
         warnings.append(f"int8: stem and first {int8_fp32_blocks} blocks kept in fp32 so that int8 agrees with "
                         f"fp32 on >= {export.MIN_AGREEMENT:.0%} of validation images (slower than all-int8)")
     if progress:
@@ -302,4 +305,3 @@ def train_classifier(data_dir: str | Path, out_dir: str | Path, *, val_split: fl
     return report
 
 
-__all__ = ["train_classifier", "MODES", "OculaError"]

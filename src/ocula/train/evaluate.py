@@ -144,7 +144,7 @@ def misclassified_html(paths: Sequence[str], y: np.ndarray, probs: np.ndarray, c
     more = f"<p>{len(wrong) - limit} more not shown.</p>" if len(wrong) > limit else ""
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>Misclassified images</title>
 <style>body{{font-family:sans-serif;margin:1.5em}}figure{{display:inline-block;width:150px;margin:6px;
-vertical-align:top;font-size:13px}}img{{max-width:140px;max-height:140px;border:1px solid #ccc}}
+vertical-align:top;font-size:13px}}img{{max-width:140px;max-height:140px;min-width:84px;image-rendering:pixelated;border:1px solid #ccc}}
 .na{{width:112px;height:112px;background:#eee}}</style></head><body>
 <h1>Misclassified: {len(wrong)} of {len(y)}</h1><p>{html.escape(head)}</p>
 <p>Predicted class (confidence), true class (its probability). Most confident mistakes first.</p>

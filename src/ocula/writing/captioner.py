@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..backends import cached_model, configure_threads
 from ..config import Settings, get_settings
-from ..errors import ModelUnavailable
+from ..errors import MissingDependency, ModelUnavailable
 from ..results import Analysis
 from . import validate
 from .base import DescribeRequest, Draft, WriterError, WriterUnavailable
@@ -79,8 +79,11 @@ class Captioner:
 
     def __init__(self, name: str, path: Path, settings: Settings):
         import torch
-        import transformers
 
+        try:
+            import transformers
+        except ImportError:
+            raise MissingDependency("transformers (hub models)", "pip install 'ocula[hub]'") from None
         configure_threads(settings.threads)
         self.name = name
         self.family = _family(name, path)
