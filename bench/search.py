@@ -248,6 +248,7 @@ def main() -> None:
     ap.add_argument("--index-count", type=int, default=10_000, help="files for the re-index row")
     ap.add_argument("--index-images", type=int, default=16, help="photos for the indexing throughput rows")
     ap.add_argument("--compare", default="", help="also compare the ANN libraries at NxD, e.g. 20000x1280")
+    ap.add_argument("--out", default="search", help="results file name under bench/results/ (no .json)")
     args = ap.parse_args()
 
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
@@ -260,8 +261,9 @@ def main() -> None:
             rows += size_rows(n, args.dim, args.queries, args.threads, work)
             print(f"[{n} vectors: {time.perf_counter() - t0:.0f} s]", file=sys.stderr, flush=True)
         out["query_rows"] = rows
-        print(table(rows, ["vectors", "index", "p50_ms", "p99_ms", "recall@10", "speedup_vs_numpy",
-                           "build_s", "save_s", "open_s", "file_mb", "note"]))
+        if rows:
+            print(table(rows, ["vectors", "index", "p50_ms", "p99_ms", "recall@10", "speedup_vs_numpy",
+                               "build_s", "save_s", "open_s", "file_mb", "note"]))
         if args.compare:
             for spec in args.compare.split(","):
                 n, d = (int(v) for v in spec.lower().split("x"))
@@ -280,7 +282,7 @@ def main() -> None:
             out["index_rows"] = irows
             print()
             print(table(irows, ["measure", "files", "seconds", "per_second", "ratio", "note"]))
-    print("wrote", write_json("search", out))
+    print("wrote", write_json(args.out, out))
 
 
 if __name__ == "__main__":

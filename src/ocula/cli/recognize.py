@@ -18,7 +18,7 @@ def register(app: typer.Typer) -> None:
     def classify(
         images: List[str] = Images,
         top_k: int = typer.Option(5, "--top-k", "-k", min=1, max=1000, help="How many labels to return."),
-        model: str = typer.Option(None, "--model", "-m", help="A registered classifier (see `ocula models list`)."),
+        model: str = typer.Option(None, "--model", "-m", help="A registered classifier, or a MODEL_DIR from `ocula train classifier`."),
         json: bool = Json,
     ) -> None:
         """What is in the picture: ImageNet labels in English and Chinese, with a coarse category."""

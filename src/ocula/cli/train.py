@@ -50,8 +50,6 @@ def register(app: typer.Typer) -> None:
                                                           ">= 3 images per class)."),
         augment: str = typer.Option("none", "--augment", help="none, standard (crop, flip, colour), mixup or cutmix."),
         seed: int = typer.Option(0, "--seed", min=0, help="Fixes the split, the augmentation and the training."),
-        unlabelled: Path = typer.Option(None, "--unlabelled", help="A folder of unlabelled images: confident "
-                                                                   "predictions are added as labels (pseudo-labelling)."),
         fresh: bool = typer.Option(False, "--fresh", help="Ignore checkpoints in MODEL_DIR and start over."),
         json: bool = typer.Option(False, "--json", help=JSON_HELP),
     ) -> None:
@@ -64,7 +62,7 @@ def register(app: typer.Typer) -> None:
         update, stop = _progress_printer(err.is_terminal and not json)
         try:
             report = train_classifier(data_dir, output, val_split=val_split, epochs=epochs, mode=mode,
-                                      augment=augment, seed=seed, unlabelled=unlabelled, resume=not fresh,
+                                      augment=augment, seed=seed, resume=not fresh,
                                       progress=update)
         finally:
             stop()
