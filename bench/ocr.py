@@ -70,18 +70,10 @@ def run(engine: str, items: list[dict], settings, hinted: bool = False) -> list[
     return rows
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--size", type=int, default=36, help="font size in pixels (default 36)")
-    ap.add_argument("--threads", type=int, default=None, help="threads per model (default: settings)")
-    args = ap.parse_args()
-    missing = ts.missing_fonts()
-    if missing:
-        sys.exit(f"fonts missing: apt-get install -y {' '.join(missing)}")
-    settings = load_settings(threads=args.threads)
-    items = dataset(args.size)
-    print(f"{len(items)} images ({args.size} px text), threads={settings.threads}", flush=True)
-
+def compare(settings, size: int = 36) -> list[dict]:
+    """RapidOCR vs Tesseract (auto and language-hinted) on the rendered set: speed and CER."""
+    items = dataset(size)
+    print(f"{len(items)} images ({size} px text), threads={settings.threads}", flush=True)
     rows = run("rapidocr", items, settings)
     try:
         tess_backend.check("auto")
@@ -94,10 +86,24 @@ def main() -> None:
     for r in rows:
         if r["set"] in base:
             r["time_vs_tesseract"] = round(r["seconds"] / base[r["set"]], 2)
+    return rows
 
-    cols = ["engine", "language", "set", "images", "images_per_s", "ms_per_image", "load_s", "cer_en", "cer_zh",
-            "cer_mixed", "cer_pages", "time_vs_tesseract"]
-    print(table(rows, cols))
+
+COLUMNS = ["engine", "language", "set", "images", "images_per_s", "ms_per_image", "load_s", "cer_en", "cer_zh",
+           "cer_mixed", "cer_pages", "time_vs_tesseract"]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--size", type=int, default=36, help="font size in pixels (default 36)")
+    ap.add_argument("--threads", type=int, default=None, help="threads per model (default: settings)")
+    args = ap.parse_args()
+    missing = ts.missing_fonts()
+    if missing:
+        sys.exit(f"fonts missing: apt-get install -y {' '.join(missing)}")
+    settings = load_settings(threads=args.threads)
+    rows = compare(settings, args.size)
+    print(table(rows, COLUMNS))
     for r in rows:
         worst = sorted(r["per_image"], key=lambda p: -p["cer"])[:3]
         for p in worst:

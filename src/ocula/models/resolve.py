@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import shutil
 import subprocess
@@ -11,12 +10,13 @@ from pathlib import Path
 from typing import Callable
 
 from ..config import Settings, get_settings
+from ..digest import sha256_file
 from ..errors import ModelUnavailable, OfflineError, OculaError
 from .catalog import get_spec
 from .spec import ModelSpec, ModelStatus
 
 
-def _package_dir(module: str) -> Path | None:
+def package_dir(module: str) -> Path | None:
     """Folder of an installed package, found without importing it (some import torchvision)."""
     try:
         found = importlib.util.find_spec(module)
@@ -32,7 +32,7 @@ def _package_dir(module: str) -> Path | None:
 def package_file(spec: ModelSpec | str, relpath: str | None = None) -> Path:
     """Path of a weights file shipped in a package (the first listed file by default)."""
     spec = get_spec(spec) if isinstance(spec, str) else spec
-    base = _package_dir(spec.location)
+    base = package_dir(spec.location)
     if base is None:
         raise ModelUnavailable(spec.name, f"package {spec.location!r} is not installed", spec.install)
     rel = relpath or (spec.files[0].path if spec.files else "")
@@ -85,7 +85,7 @@ def status(spec: ModelSpec | str, settings: Settings | None = None) -> ModelStat
     settings = settings or get_settings()
     kind = spec.kind
     if kind == "package":
-        base = _package_dir(spec.location)
+        base = package_dir(spec.location)
         if base is None:
             return ModelStatus(name=spec.name, usable=False, reason=f"package {spec.location!r} is not installed",
                                fix=spec.install)
@@ -130,7 +130,7 @@ def require(name: str, task: str | None = None, settings: Settings | None = None
 def verify(spec: ModelSpec | str) -> dict[str, str]:
     """sha256 check of a package model's files: {path: 'ok' | 'mismatch' | 'missing' | 'unknown'}."""
     spec = get_spec(spec) if isinstance(spec, str) else spec
-    base = _package_dir(spec.location) if spec.kind == "package" else None
+    base = package_dir(spec.location) if spec.kind == "package" else None
     out: dict[str, str] = {}
     for f in spec.files:
         p = base / f.path if base else None
@@ -139,11 +139,7 @@ def verify(spec: ModelSpec | str) -> dict[str, str]:
         elif not f.sha256:
             out[f.path] = "unknown"
         else:
-            h = hashlib.sha256()
-            with open(p, "rb") as fh:
-                for chunk in iter(lambda: fh.read(1 << 20), b""):
-                    h.update(chunk)
-            out[f.path] = "ok" if h.hexdigest() == f.sha256 else "mismatch"
+            out[f.path] = "ok" if sha256_file(p) == f.sha256 else "mismatch"
     return out
 
 

@@ -94,7 +94,6 @@ def mark_output(path: Path, *, actions: list[str], sign: bool = False, watermark
         if "watermarked" not in names:
             names.append("watermarked")
     if sign:
-        from ..output import write_atomic
         from . import certs
 
         creation = any(n in ("created", "generated") for n in names)
@@ -104,21 +103,32 @@ def mark_output(path: Path, *, actions: list[str], sign: bool = False, watermark
             from . import watermark as wm
 
             binding = (wm.soft_binding_alg(method), wm.codeword(watermark, method))
-        signed = cc.sign_bytes(path, actions=names, generated=generated,
-                               ingredient=None if creation else ingredient, creds=creds, title=path.name,
-                               soft_binding=binding)
-        write_atomic(path, lambda fh: fh.write(signed.data), inputs=inputs, overwrite=True)
-        report.signed = True
-        report.actions = [a.action for a in signed.actions]
-        report.signer = signed.signer.subject
-        report.development_certificate = signed.signer.development
-        report.notes += signed.notes
-        if signed.signer.development:
-            report.notes.append("signed with ocula's local development certificate: verifiers will call it "
-                                "untrusted (set OCULA_C2PA_CERT and OCULA_C2PA_KEY to sign as yourself)")
+        sign_in_place(report, path, actions=names, generated=generated,
+                      ingredient=None if creation else ingredient, creds=creds, soft_binding=binding,
+                      inputs=inputs)
         if ingredient is None and not creation:
             report.notes.append("no input file was given: recorded as a new creation (digitalCreation)")
     return report
 
 
 __all__ = ["mark_output", "precheck", "software_tag"]
+
+
+def sign_in_place(report, path: Path, *, actions: list[str], generated: bool, ingredient: Path | None,
+                  creds, soft_binding, inputs: list[Path] | None = None) -> None:
+    """Sign ``path`` (a file ocula wrote) with a C2PA manifest, atomically, and record what was
+    signed in ``report`` (a ProvenanceReport)."""
+    from ..output import write_atomic
+    from . import c2pa as cc
+
+    signed = cc.sign_bytes(path, actions=actions, generated=generated, ingredient=ingredient, creds=creds,
+                           title=path.name, soft_binding=soft_binding)
+    write_atomic(path, lambda fh: fh.write(signed.data), inputs=inputs or [], overwrite=True)
+    report.signed = True
+    report.actions = [a.action for a in signed.actions]
+    report.signer = signed.signer.subject
+    report.development_certificate = signed.signer.development
+    report.notes += signed.notes
+    if signed.signer.development:
+        report.notes.append("signed with ocula's local development certificate: verifiers will call it "
+                            "untrusted (set OCULA_C2PA_CERT and OCULA_C2PA_KEY to sign as yourself)")

@@ -233,22 +233,11 @@ def _provenance(path: Path, *, sign: bool, watermark: str | None, settings: Sett
                                 "(small or flat images hold it poorly; 256 px and up work best)")
         binding = (wm.soft_binding_alg(WATERMARK_METHOD), wm.codeword(watermark, WATERMARK_METHOD))
     if sign:
-        from ..output import write_atomic
-        from ..provenance import c2pa as cc
-        from ..provenance import certs
+        from ..provenance import certs, sign_in_place
 
         actions = ["generated"] + (["watermarked"] if watermark is not None else [])
-        signed = cc.sign_bytes(path, actions=actions, generated=True, ingredient=None,
-                               creds=certs.credentials(None, None, settings), title=path.name, soft_binding=binding)
-        write_atomic(path, lambda fh: fh.write(signed.data), overwrite=True)
-        report.signed = True
-        report.actions = [a.action for a in signed.actions]
-        report.signer = signed.signer.subject
-        report.development_certificate = signed.signer.development
-        report.notes += signed.notes
-        if signed.signer.development:
-            report.notes.append("signed with ocula's local development certificate: verifiers will call it "
-                                "untrusted (set OCULA_C2PA_CERT and OCULA_C2PA_KEY to sign as yourself)")
+        sign_in_place(report, path, actions=actions, generated=True, ingredient=None,
+                      creds=certs.credentials(None, None, settings), soft_binding=binding)
     return report
 
 

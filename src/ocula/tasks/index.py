@@ -35,6 +35,7 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 
 from ..config import Settings, get_settings
+from ..digest import sha256_file
 from ..errors import InvalidArgument, OculaError
 from ..index.store import QUALITY, Store
 from ..index.walk import Entry, under, walk
@@ -56,12 +57,6 @@ def vector_path(db: Path, kind: str) -> Path:
     return Path(f"{db}.{kind}.vec")
 
 
-def _sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def get_clip_embedder(settings: Settings) -> Any | None:
@@ -353,7 +348,7 @@ def _index(store: Store, roots: list[str], exclude: tuple[str, ...], hidden: boo
     if todo:
         def digest(e: Entry) -> tuple[Entry, str | None, str | None]:
             try:
-                return e, _sha256(e.path), None
+                return e, sha256_file(e.path), None
             except OSError as err:
                 return e, None, str(err)
         with ThreadPoolExecutor(max_workers=jobs) as pool:
