@@ -12,7 +12,6 @@ float32 rows, and a cosine (dot product) ranks images for a text query.
 
 from __future__ import annotations
 
-import json
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -33,14 +32,9 @@ BATCH = 32  # images per forward pass: bounds memory on large folders
 
 
 def _model_type(name: str, path: Path) -> str:
-    try:
-        model_type = json.loads((path / "config.json").read_text(encoding="utf-8")).get("model_type")
-    except (OSError, ValueError) as e:
-        raise ModelUnavailable(name, f"unreadable config.json in {path}: {e}") from None
-    if model_type not in FAMILIES:
-        raise ModelUnavailable(name, f"model type {model_type!r} is not an image-text embedder ocula runs "
-                                     f"(supported: {', '.join(FAMILIES)})")
-    return model_type
+    from ..models.resolve import model_type
+
+    return model_type(name, path, FAMILIES, "an image-text embedder")
 
 
 def _features(out) -> "object":

@@ -7,7 +7,7 @@ import shutil
 import subprocess
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
 from ..config import Settings, get_settings
 from ..digest import sha256_file
@@ -167,3 +167,19 @@ def pull(name: str, settings: Settings | None = None, progress: Callable[[str], 
     except Exception as e:  # network, auth, missing revision: one line, not a traceback
         raise OculaError(f"could not download {name} from {spec.location}: {type(e).__name__}: {e}") from None
     return Path(path)
+
+
+def model_type(name: str, path: Path, supported: Iterable[str], what: str) -> str:
+    """The ``model_type`` in a transformers folder's config.json, checked against the families
+    a backend runs (``what`` names the kind of model in the error)."""
+    import json
+
+    supported = list(supported)
+    try:
+        found = json.loads((path / "config.json").read_text(encoding="utf-8")).get("model_type")
+    except (OSError, ValueError) as e:
+        raise ModelUnavailable(name, f"unreadable config.json in {path}: {e}") from None
+    if found not in supported:
+        raise ModelUnavailable(name, f"model type {found!r} is not {what} ocula runs "
+                                     f"(supported: {', '.join(supported)})")
+    return found

@@ -13,7 +13,6 @@ falls back to the builtin writer, which writes Chinese natively, with a warning.
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 from dataclasses import dataclass
@@ -63,14 +62,9 @@ def resolve_source(name: str, settings: Settings) -> tuple[str, Path]:
 
 
 def _family(name: str, path: Path) -> str:
-    try:
-        model_type = json.loads((path / "config.json").read_text(encoding="utf-8")).get("model_type")
-    except (OSError, ValueError) as e:
-        raise ModelUnavailable(name, f"unreadable config.json in {path}: {e}") from None
-    if model_type not in FAMILIES:
-        raise ModelUnavailable(name, f"model type {model_type!r} is not a captioner ocula runs "
-                                     f"(supported: {', '.join(FAMILIES)})")
-    return model_type
+    from ..models.resolve import model_type
+
+    return model_type(name, path, FAMILIES, "a captioner")
 
 
 class Captioner:
