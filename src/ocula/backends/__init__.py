@@ -4,6 +4,7 @@ between threads (the server's worker pool, analyze's batches)."""
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from typing import Any, Callable
 
 _models: dict[tuple, Any] = {}
@@ -56,3 +57,23 @@ def ort_options(threads: int):
     opts.log_severity_level = 3
     opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return opts
+
+
+def import_transformers():
+    """transformers, or a MissingDependency naming the extra that installs it."""
+    try:
+        import transformers
+    except ImportError:
+        from ..errors import MissingDependency
+
+        raise MissingDependency("transformers (hub models)", "pip install 'ocula[hub]'") from None
+    return transformers
+
+
+@dataclass(frozen=True)
+class RawLine:
+    """A line of text as an OCR engine reports it, before ocula orders and types it."""
+
+    text: str
+    confidence: float
+    box: list[tuple[float, float]]  # 4 points clockwise from top-left, input-array pixels

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import cached_model, configure_threads
+from . import cached_model, configure_threads, import_transformers
 from ..config import Settings, get_settings
 from ..errors import InvalidArgument, MissingDependency, ModelUnavailable
 
@@ -48,10 +48,7 @@ class ClipEmbedder:
     def __init__(self, name: str, path: Path, settings: Settings):
         import torch
 
-        try:
-            import transformers
-        except ImportError:
-            raise MissingDependency("transformers (hub models)", "pip install 'ocula[hub]'") from None
+        transformers = import_transformers()
         configure_threads(settings.threads)
         self.name = name
         self.path = path

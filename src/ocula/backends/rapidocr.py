@@ -23,13 +23,12 @@ What differs from calling ``RapidOCR()`` with its defaults, and why:
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from ..errors import ModelUnavailable
-from . import cached_model
+from . import RawLine, cached_model
 
 MODEL = "rapidocr-ppocrv4"
 INSTALL = "pip install 'rapidocr-onnxruntime>=1.4,<2'"
@@ -40,13 +39,6 @@ _NO_SHRINK = 16384
 # rendered set) without merging lines set with tight leading.
 UNCLIP = 2.0
 _LOGGERS = ("RapidOCR", "OrtInferSession")
-
-
-@dataclass(frozen=True)
-class RawLine:
-    text: str
-    confidence: float
-    box: list[tuple[float, float]]  # 4 points clockwise from top-left, input-array pixels
 
 
 def _quiet() -> None:

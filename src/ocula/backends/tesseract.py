@@ -19,12 +19,12 @@ import io
 import os
 import shutil
 import subprocess
-from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 
 from ..errors import ModelUnavailable, OculaError
+from . import RawLine
 
 MODEL = "tesseract"
 INSTALL = "apt-get install -y tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim"
@@ -37,13 +37,6 @@ LANGS = {"auto": "chi_sim+eng", "en": "eng", "zh": "chi_sim"}
 # rebuilt from the boxes by the task anyway.
 PSM = 11
 TIMEOUT_S = 120
-
-
-@dataclass(frozen=True)
-class RawLine:
-    text: str
-    confidence: float
-    box: list[tuple[float, float]]  # 4 points clockwise from top-left, input-array pixels
 
 
 def _program() -> str:

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..backends import cached_model, configure_threads
+from ..backends import cached_model, configure_threads, import_transformers
 from ..config import Settings, get_settings
-from ..errors import MissingDependency, ModelUnavailable
+from ..errors import ModelUnavailable
 from ..results import Analysis
 from . import validate
 from .base import DescribeRequest, Draft, WriterError, WriterUnavailable
@@ -74,10 +74,7 @@ class Captioner:
     def __init__(self, name: str, path: Path, settings: Settings):
         import torch
 
-        try:
-            import transformers
-        except ImportError:
-            raise MissingDependency("transformers (hub models)", "pip install 'ocula[hub]'") from None
+        transformers = import_transformers()
         configure_threads(settings.threads)
         self.name = name
         self.family = _family(name, path)
