@@ -240,8 +240,10 @@ def register(app: typer.Typer) -> None:
         output: str = o["output"], overwrite: bool = o["overwrite"],
         json: bool = o["json"], sign: bool = o["sign"], watermark: str = o["watermark"],
     ) -> None:
-        """Privacy: remove EXIF (GPS, camera, serials), XMP, IPTC and comments; keeps the colour profile and
-        turns the picture upright. JPEG data is copied, not re-encoded, wherever possible."""
+        """Privacy: remove EXIF (GPS, camera, serials), XMP, IPTC and comments.
+
+        Keeps the colour profile and turns the picture upright. JPEG data is copied, not
+        re-encoded, wherever possible."""
         from ..tasks.strip import strip as run
 
         _run(images, output, "stripped", "metadata-stripped", overwrite=overwrite, as_json=json, sign=sign,

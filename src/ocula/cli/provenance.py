@@ -98,6 +98,7 @@ def register(app: typer.Typer) -> None:
         json: bool = typer.Option(False, "--json", help=JSON_HELP),
     ) -> None:
         """Check content credentials (C2PA), invisible watermark and camera metadata together.
+
         Exit code 1 when a manifest is invalid (the file changed after signing)."""
         from ..tasks.verify import verify as run
 

@@ -50,8 +50,9 @@ def register(app: typer.Typer) -> None:
         batch_size: int = typer.Option(8, "--batch-size", min=1, help="Images per committed batch."),
         json: bool = Json,
     ) -> None:
-        """Build or update a search index: only new or changed images are analysed; moved files
-        are matched by content, deleted ones swept. Safe to interrupt and run again."""
+        """Build or update a search index; only new or changed images are analysed.
+
+        Moved files are matched by content, deleted ones swept. Safe to interrupt and run again."""
         from ..tasks.index import index as run
 
         bar = _Bar()
