@@ -1,7 +1,7 @@
 """The writer interface: a writer turns an ``Analysis`` (facts) into a ``Draft`` for a purpose.
 
 Writers: builtin (offline, from facts), llm / vlm (OpenAI-compatible chat server),
-captioner (transformers BLIP / Florence-2). Contract: notes/DESCRIBE.md.
+captioner (transformers BLIP / Florence-2).
 """
 
 from __future__ import annotations
