@@ -129,15 +129,9 @@ class ClipEmbedder:
 
 def resolve_clip(name: str, settings: Settings) -> tuple[str, Path]:
     """(display name, local folder) for a catalogue name, ``file:PATH`` or a folder path."""
-    if name.startswith("file:") or Path(name).expanduser().is_dir():
-        path = Path(name[5:] if name.startswith("file:") else name).expanduser()
-        if not (path / "config.json").is_file():
-            raise ModelUnavailable(name, f"no model folder at {path} (config.json missing)",
-                                   "set clip_model to a folder written by save_pretrained")
-        return str(path), path
-    from ..models import require
+    from ..models.resolve import local_model
 
-    return name, require(name, "embed-image", settings)
+    return local_model(name, "embed-image", settings, hint="set clip_model to a folder written by save_pretrained")
 
 
 def load_clip(name: str, settings: Settings | None = None) -> ClipEmbedder:

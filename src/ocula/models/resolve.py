@@ -183,3 +183,15 @@ def model_type(name: str, path: Path, supported: Iterable[str], what: str) -> st
         raise ModelUnavailable(name, f"model type {found!r} is not {what} ocula runs "
                                      f"(supported: {', '.join(supported)})")
     return found
+
+
+def local_model(name: str, task: str, settings: Settings | None = None, *,
+                hint: str = "point it at a folder written by save_pretrained") -> tuple[str, Path]:
+    """(display name, local folder) for a catalogue name, ``file:PATH`` or a folder path.
+    Raises UnknownModel / ModelUnavailable with the fix."""
+    if name.startswith("file:") or Path(name).expanduser().is_dir():
+        path = Path(name[5:] if name.startswith("file:") else name).expanduser()
+        if not (path / "config.json").is_file():
+            raise ModelUnavailable(name, f"no model folder at {path} (config.json missing)", hint)
+        return str(path), path
+    return name, require(name, task, settings)

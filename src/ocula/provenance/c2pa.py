@@ -102,17 +102,23 @@ def source_type_uri(name: str) -> str:
     return IPTC + short
 
 
-def mime_of(path: Path) -> str:
-    """The MIME type to sign as, from the file's content (not its suffix)."""
+def _content_format(path: Path, role: str = "") -> str | None:
+    """Pillow's name for the file's format, read from its content (not its suffix)."""
     from PIL import Image, UnidentifiedImageError
 
     try:
         with Image.open(path) as img:
-            fmt = img.format
+            return img.format
     except FileNotFoundError:
-        raise InvalidImage(str(path), "no such file") from None
+        raise InvalidImage(str(path), f"no such file{f' (the {role})' if role else ''}") from None
     except (UnidentifiedImageError, OSError) as e:
-        raise InvalidImage(str(path), f"not a readable image ({e})") from None
+        what = f"the {role} is" if role else ""
+        raise InvalidImage(str(path), f"{what} not a readable image ({e})".lstrip()) from None
+
+
+def mime_of(path: Path) -> str:
+    """The MIME type to sign as, from the file's content (not its suffix)."""
+    fmt = _content_format(path)
     if fmt not in MIME:
         raise InvalidArgument(f"{path}: C2PA cannot hold content credentials in a {fmt} file; convert it "
                               f"to PNG or JPEG first (e.g. `ocula strip {path} -o out.png`)")
@@ -234,15 +240,7 @@ def sign_bytes(source: Path, *, actions: list[str], generated: bool = False, ing
 
 
 def _ingredient_mime(path: Path) -> str:
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as img:
-            fmt = img.format
-    except FileNotFoundError:
-        raise InvalidImage(str(path), "no such file (the ingredient)") from None
-    except (UnidentifiedImageError, OSError) as e:
-        raise InvalidImage(str(path), f"the ingredient is not a readable image ({e})") from None
+    fmt = _content_format(path, "ingredient")
     return MIME.get(fmt or "", f"image/{(fmt or 'octet-stream').lower()}")
 
 

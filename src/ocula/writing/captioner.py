@@ -50,15 +50,9 @@ class Caption:
 def resolve_source(name: str, settings: Settings) -> tuple[str, Path]:
     """(display name, local folder) for a catalogue name, ``file:PATH`` or a folder path.
     Raises UnknownModel / ModelUnavailable with the fix."""
-    if name.startswith("file:") or Path(name).expanduser().is_dir():
-        path = Path(name[5:] if name.startswith("file:") else name).expanduser()
-        if not (path / "config.json").is_file():
-            raise ModelUnavailable(name, f"no model folder at {path} (config.json missing)",
-                                   "point --model at a folder written by save_pretrained")
-        return str(path), path
-    from ..models import require
+    from ..models.resolve import local_model
 
-    return name, require(name, "caption", settings)
+    return local_model(name, "caption", settings, hint="point --model at a folder written by save_pretrained")
 
 
 def _family(name: str, path: Path) -> str:
