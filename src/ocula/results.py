@@ -760,6 +760,7 @@ class IndexReport(Result):
 
 
 class SearchHit(Result):
+    id: int | None = Field(None, description="the image's row in the index (stable until it is removed)")
     path: str
     score: float = Field(description="reciprocal-rank-fusion score (higher is better)")
     ranks: dict[str, int] = Field(default_factory=dict, description="1-based rank in each list that found it: "
@@ -800,6 +801,7 @@ class SearchResult(Result):
 class DupeGroup(Result):
     kind: Literal["exact", "near"] = Field(description="exact: identical bytes; near: resized, recompressed or cropped")
     paths: list[str]
+    ids: list[int] = Field(default_factory=list, description="the images' rows in the index, in the order of paths")
     distance: int = Field(0, description="largest perceptual-hash Hamming distance to the group's first path")
     similarity: float = Field(1.0, description="smallest image-embedding cosine to the group's first path")
 

@@ -105,6 +105,7 @@ def dupes(*, db: str | os.PathLike | None = None, threshold: int = THRESHOLD, mi
         dist = max(int(hamming_matrix(ph[[first]], ph[idx]).max()), 0)
         sim = float(np.min(feats[idx] @ feats[first])) if mat.size else 1.0
         groups.append(DupeGroup(kind="exact" if exact else "near", paths=[rows[i][1] for i in idx],
+                                ids=[int(rows[i][0]) for i in idx],
                                 distance=0 if exact else dist, similarity=1.0 if exact else round(sim, 4)))
     groups.sort(key=lambda g: (-len(g.paths), g.paths[0]))
     return DupesResult(db=str(store.path), groups=groups, images=n, threshold=int(threshold),

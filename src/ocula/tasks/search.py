@@ -165,7 +165,7 @@ class _Query:
                                         "WHERE id = ?", (id_,)).fetchone()
             if row is None:
                 continue
-            hits.append(SearchHit(path=row[0], score=round(score, 6), ranks=ranks, similarity=sims.get(id_),
+            hits.append(SearchHit(id=int(id_), path=row[0], score=round(score, 6), ranks=ranks, similarity=sims.get(id_),
                                   description=row[1], tags=[t for t in row[2].split(", ") if t], text=row[3][:200],
                                   width=row[4], height=row[5], taken=row[6]))
         self.store.close()

@@ -1,0 +1,135 @@
+"""Limits that apply before any route runs: request size (413), API key (401), access log.
+Plain ASGI middleware, so a huge body is refused while it streams in, not after."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import time
+import uuid
+from typing import Any, Awaitable, Callable
+
+from .problems import MEDIA_TYPE, Problem
+
+access_log = logging.getLogger("ocula.access")
+Scope = dict[str, Any]
+ASGIApp = Callable[[Scope, Callable, Callable], Awaitable[None]]
+
+
+class TooLarge(Exception):
+    pass
+
+
+async def send_problem(send: Callable, problem: Problem, path: str) -> None:
+    body = json.dumps(problem.body(path)).encode()
+    headers = [(b"content-type", MEDIA_TYPE.encode()), (b"content-length", str(len(body)).encode()),
+               (b"connection", b"close")]
+    headers += [(k.lower().encode(), v.encode()) for k, v in problem.headers.items()]
+    await send({"type": "http.response.start", "status": problem.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _too_large(limit: int) -> Problem:
+    return Problem(413, f"the request is over the server's limit of {limit / 2**20:.0f} MiB "
+                        "(ocula serve --max-request-mb)", title="Request too large")
+
+
+class BodyLimit:
+    """413 when Content-Length says too much, or when the streamed body passes the limit."""
+
+    def __init__(self, app: ASGIApp, limit: int):
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = dict(scope.get("headers") or [])
+        length = headers.get(b"content-length")
+        if length is not None:
+            try:
+                too_big = int(length) > self.limit
+            except ValueError:
+                return await send_problem(send, Problem(400, "Content-Length is not a number"), scope["path"])
+            if too_big:
+                return await send_problem(send, _too_large(self.limit), scope["path"])
+        seen = 0
+        started = False
+
+        async def counted_receive() -> dict:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise TooLarge()
+            return message
+
+        async def tracking_send(message: dict) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counted_receive, tracking_send)
+        except TooLarge:
+            if not started:
+                await send_problem(send, _too_large(self.limit), scope["path"])
+
+
+class ApiKey:
+    """Every /api route needs the key when one is set; the page and its assets do not."""
+
+    def __init__(self, app: ASGIApp, key: str | None):
+        self.app = app
+        self.key = key.encode() if key else None
+
+    async def __call__(self, scope: Scope, receive: Callable, send: Callable) -> None:
+        if self.key is None or scope["type"] != "http" or not scope["path"].startswith("/api/") \
+                or scope["path"] == "/api/v1/health" or scope.get("method") == "OPTIONS":
+            return await self.app(scope, receive, send)
+        headers = dict(scope.get("headers") or [])
+        given = headers.get(b"x-api-key", b"")
+        auth = headers.get(b"authorization", b"")
+        if auth[:7].lower() == b"bearer ":
+            given = auth[7:].strip()
+        if not given or not hmac.compare_digest(given, self.key):
+            problem = Problem(401, "this server needs an API key: send 'Authorization: Bearer KEY' or "
+                                   "'X-API-Key: KEY'", title="Unauthorized",
+                              headers={"WWW-Authenticate": 'Bearer realm="ocula"'})
+            return await send_problem(send, problem, scope["path"])
+        await self.app(scope, receive, send)
+
+
+class AccessLog:
+    """One JSON line per request: method, path, status, bytes, milliseconds, client, request id."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        t0 = time.perf_counter()
+        rid = uuid.uuid4().hex[:12]
+        status = 0
+        sent = 0
+
+        async def logging_send(message: dict) -> None:
+            nonlocal status, sent
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message = {**message, "headers": [*message.get("headers", []), (b"x-request-id", rid.encode())]}
+            elif message["type"] == "http.response.body":
+                sent += len(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, logging_send)
+        finally:
+            client = scope.get("client") or ("", 0)
+            access_log.info(json.dumps({
+                "request_id": rid, "method": scope.get("method"), "path": scope["path"], "status": status,
+                "bytes": sent, "ms": round((time.perf_counter() - t0) * 1000, 1), "client": client[0]}))

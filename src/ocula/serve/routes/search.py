@@ -1,0 +1,145 @@
+"""Search the server's indexed folders by words or by example, find duplicates, (re)index,
+and thumbnails of indexed images. Which folders are indexed is the operator's choice
+(``ocula serve --folder``): no client-supplied path is ever opened."""
+
+from __future__ import annotations
+
+import io
+import os
+from typing import Any, Literal
+
+from fastapi import APIRouter, Path as PathParam, Query, Request
+from fastapi.responses import Response
+from pydantic import Field
+from starlette.concurrency import run_in_threadpool
+
+from ...results import DupesResult, IndexReport, SearchResult
+from ...tasks.dupes import MIN_SIMILARITY, THRESHOLD
+from ..jobs import JobInfo
+from ..problems import Problem, responses
+from ..run import ServerState, job_response, state_of, submit
+from . import AsJob, Options, image_route
+
+router = APIRouter(tags=["search"])
+
+
+class SearchOptions(Options):
+    query: str | None = Field(None, max_length=500, description="words in any language (omit when sending an image)")
+    top_k: int = Field(10, ge=1, le=200)
+    has_text: bool | None = Field(None, description="only images with (true) or without (false) text")
+    faces: bool | None = Field(None, description="only images with (true) or without (false) faces")
+    min_quality: Literal["poor", "acceptable", "good"] | None = None
+    after: str | None = Field(None, max_length=32, description="taken on or after this date (YYYY[-MM[-DD]])")
+    before: str | None = Field(None, max_length=32, description="taken before this date")
+
+
+class DupesOptions(Options):
+    threshold: int = Field(THRESHOLD, ge=0, le=64, description="largest perceptual-hash distance for near duplicates")
+    min_similarity: float = Field(MIN_SIMILARITY, ge=-1, le=1, description="smallest embedding cosine for near duplicates")
+
+
+def _need_index(state: ServerState) -> None:
+    if not state.db.exists():
+        how = ("POST /api/v1/index indexes " + ", ".join(map(str, state.config.folders))) if state.config.folders \
+            else "start the server with --folder DIR, then POST /api/v1/index"
+        raise Problem(409, f"nothing is indexed on this server yet; {how}", title="No index")
+
+
+def _with_thumbnails(result: SearchResult | DupesResult, prefix: str) -> dict[str, Any]:
+    data = result.model_dump(mode="json")
+    for hit in data.get("hits", []):
+        hit["thumbnail"] = f"{prefix}/images/{hit['id']}/thumbnail" if hit.get("id") is not None else None
+    for group in data.get("groups", []):
+        group["thumbnails"] = [f"{prefix}/images/{i}/thumbnail" for i in group.get("ids", [])]
+    return data
+
+
+def _search(parsed, state: ServerState, job) -> dict[str, Any]:
+    from ...tasks.search import search, search_image
+
+    _need_index(state)
+    o: SearchOptions = parsed.options
+    filters = dict(top_k=o.top_k, has_text=o.has_text, faces=o.faces, min_quality=o.min_quality, after=o.after,
+                   before=o.before, db=state.db, settings=state.settings)
+    if "image" in parsed.images:
+        result = search_image(parsed.images["image"], **filters)
+    elif o.query and o.query.strip():
+        result = search(o.query, **filters)
+    else:
+        raise Problem(422, "give words to search for ('query') or an example image ('image')", title="Invalid option")
+    return _with_thumbnails(result, state.jobs.prefix)
+
+
+image_route(router, "search", SearchOptions, _search, SearchResult,
+            "Indexed images matching words (any language) or looking like an example image", image="optional")
+
+
+def _dupes(parsed, state: ServerState, job) -> dict[str, Any]:
+    from ...tasks.dupes import dupes
+
+    _need_index(state)
+    o: DupesOptions = parsed.options
+    return _with_thumbnails(dupes(db=state.db, threshold=o.threshold, min_similarity=o.min_similarity,
+                                  settings=state.settings), state.jobs.prefix)
+
+
+image_route(router, "dupes", DupesOptions, _dupes, DupesResult, "Exact and near-duplicate groups in the index",
+            image="none", json_only=True)
+
+
+class IndexOptions(Options):
+    pass
+
+
+def _index(parsed, state: ServerState, job) -> IndexReport:
+    from ...tasks.index import index
+
+    if not state.config.folders:
+        raise Problem(422, "this server indexes no folders; start it with: ocula serve --folder DIR",
+                      title="No folders")
+    return index([str(f) for f in state.config.folders], db=state.db, settings=state.settings,
+                 progress=lambda done, total: job.report(done, total, "indexing"))
+
+
+@router.post("/index", status_code=202, summary="Index (or update the index of) the server's folders, as a job",
+             operation_id="index", responses={202: {"model": JobInfo}, **responses(400, 401, 413, 415, 422, 429)},
+             openapi_extra={"requestBody": {"required": False, "content": {"application/json": {
+                 "schema": {"type": "object", "properties": {}, "additionalProperties": False}}}}})
+async def index_route(request: Request, as_job: AsJob = True):
+    from ..inputs import parse
+
+    parsed = await parse(request, IndexOptions, image="none")
+    state = state_of(request)
+    return job_response(submit(request, "index", lambda job: _index(parsed, state, job)))
+
+
+def _thumbnail(state: ServerState, image_id: int, size: int) -> bytes:
+    from ...image import load_image
+    from ...index.store import Store
+
+    _need_index(state)
+    store = Store(state.db, readonly=True)
+    try:
+        row = store.db.execute("SELECT path FROM images WHERE id = ?", (image_id,)).fetchone()
+    finally:
+        store.close()
+    if row is None:
+        raise Problem(404, f"no indexed image has id {image_id}")
+    # only files inside the configured folders, even if the index holds others (a shared db)
+    real = os.path.realpath(row[0])
+    roots = [os.path.realpath(f) for f in state.config.folders]
+    if not any(real == r or real.startswith(r.rstrip(os.sep) + os.sep) for r in roots):
+        raise Problem(404, f"image {image_id} is not in a folder this server shares")
+    img = load_image(real, max_side=size, settings=state.settings).image.copy()
+    img.thumbnail((size, size))
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=85)
+    return buf.getvalue()
+
+
+@router.get("/images/{image_id}/thumbnail", summary="A JPEG thumbnail of an indexed image", operation_id="thumbnail",
+            response_class=Response, responses={200: {"content": {"image/jpeg": {}}}, **responses(401, 404, 409, 422)})
+async def thumbnail(request: Request, image_id: int = PathParam(ge=1, le=2**62),
+                    size: int = Query(256, ge=16, le=1024, description="longest side in pixels")):
+    data = await run_in_threadpool(_thumbnail, state_of(request), image_id, size)
+    return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=300"})
