@@ -250,8 +250,8 @@ def _from_array(arr: np.ndarray, name: str, settings: Settings) -> LoadedImage:
     if h == 0 or w == 0:
         raise InvalidImage(name, f"array of shape {arr.shape} has no pixels")
     if h * w > settings.max_pixels:
-        raise InvalidImage(name, f"{w}x{h} is {w * h / 1e6:.0f} megapixels, over the limit of "
-                                 f"{settings.max_pixels / 1e6:.0f} (OCULA_MAX_PIXELS)")
+        raise InvalidImage(name, f"{w}x{h} is {w * h / 1e6:.3g} megapixels, over the limit of "
+                                 f"{settings.max_pixels / 1e6:.3g} (OCULA_MAX_PIXELS)")
     if arr.dtype == np.uint8:
         a8 = arr
     elif arr.dtype == np.uint16:
@@ -276,8 +276,8 @@ def _from_array(arr: np.ndarray, name: str, settings: Settings) -> LoadedImage:
 def _from_pil(img: Image.Image, name: str, settings: Settings) -> LoadedImage:
     w, h = img.size
     if w * h > settings.max_pixels:
-        raise InvalidImage(name, f"{w}x{h} is {w * h / 1e6:.0f} megapixels, over the limit of "
-                                 f"{settings.max_pixels / 1e6:.0f} (OCULA_MAX_PIXELS)")
+        raise InvalidImage(name, f"{w}x{h} is {w * h / 1e6:.3g} megapixels, over the limit of "
+                                 f"{settings.max_pixels / 1e6:.3g} (OCULA_MAX_PIXELS)")
     if w == 0 or h == 0:
         raise InvalidImage(name, "image has no pixels")
     try:
@@ -340,8 +340,8 @@ def _decode(fh: IO[bytes], name: str, path: Path | None, nbytes: int | None, max
     if w <= 0 or h <= 0:
         raise InvalidImage(name, f"header says the image is {w}x{h}")
     if w * h > settings.max_pixels:
-        raise InvalidImage(name, f"{w}x{h} is {w * h / 1e6:.0f} megapixels, over the limit of "
-                                 f"{settings.max_pixels / 1e6:.0f} (OCULA_MAX_PIXELS); not decoded")
+        raise InvalidImage(name, f"{w}x{h} is {w * h / 1e6:.3g} megapixels, over the limit of "
+                                 f"{settings.max_pixels / 1e6:.3g} (OCULA_MAX_PIXELS); not decoded")
     frames = getattr(img, "n_frames", 1) or 1
     if frames > settings.max_frames:
         raise InvalidImage(name, f"{frames} frames, over the limit of {settings.max_frames}")

@@ -18,7 +18,7 @@ def register(app: typer.Typer) -> None:
         api_key: Optional[str] = typer.Option(None, "--api-key", envvar="OCULA_API_KEY", show_default=False,
                                               help="Require this key on /api routes (or set OCULA_API_KEY)."),
         workers: Optional[int] = typer.Option(None, "--workers", min=1, max=64, show_default=False,
-                                              help="Inference threads (default: cores / threads per model)."),
+                                              help="Inference threads (default: cores / threads per model, at least 2 on 2+ cores)."),
         folder: List[Path] = typer.Option([], "--folder", help="Folder to index and search (repeat for more)."),
         db: Optional[Path] = typer.Option(None, "--db", help="Index file (default: OCULA_HOME/index.db).",
                                           show_default=False),

@@ -122,13 +122,13 @@ def create_app(config: ServeConfig | None = None) -> FastAPI:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-    if config.cors_origins:
+    app.add_middleware(ApiKey, key=config.api_key)
+    app.add_middleware(BodyLimit, limit=config.max_request_bytes)
+    if config.cors_origins:  # outside the key and size checks: their 401 and 413 carry CORS headers too
         from fastapi.middleware.cors import CORSMiddleware
 
         app.add_middleware(CORSMiddleware, allow_origins=config.cors_origins, allow_methods=["GET", "POST", "DELETE"],
                            allow_headers=["Authorization", "X-API-Key", "Content-Type"])
-    app.add_middleware(ApiKey, key=config.api_key)
-    app.add_middleware(BodyLimit, limit=config.max_request_bytes)
     if config.access_log:
         app.add_middleware(AccessLog)
     return app

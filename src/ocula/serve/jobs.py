@@ -166,8 +166,15 @@ class JobManager:
         self._running = 0
         self._durations: list[float] = []  # recent job seconds, for Retry-After
         self._counter = itertools.count()
-        self._threads = [threading.Thread(target=self._work, name=f"ocula-worker-{i}", daemon=True)
-                         for i in range(workers)]
+        self._threads: list[threading.Thread] = []
+        with self._lock:
+            self._start_workers()
+
+    def _start_workers(self) -> None:
+        """Start the worker threads on the current queue (with ``_lock`` held). Also after a
+        shutdown: an app whose lifespan ends and starts again (test clients do) keeps working."""
+        self._threads = [threading.Thread(target=self._work, args=(self._queue,), name=f"ocula-worker-{i}",
+                                          daemon=True) for i in range(self.workers)]
         for t in self._threads:
             t.start()
 
@@ -177,10 +184,12 @@ class JobManager:
         with self._lock:
             if self._waiting >= self.capacity and self._running >= self.workers:
                 raise QueueFull(self._retry_after())
+            if not self._threads:  # shut down earlier: start again
+                self._start_workers()
             self._waiting += 1
             self._jobs[job.id] = job
             self._evict()
-        self._queue.put(job)
+            self._queue.put(job)
         return job
 
     def get(self, job_id: str) -> Job | None:
@@ -199,8 +208,11 @@ class JobManager:
         for j in jobs:
             if j.state == "queued":
                 j.cancel("the server is shutting down")
-        for _ in self._threads:
-            self._queue.put(None)
+        with self._lock:  # the old workers drain their queue (skipping cancelled jobs), then stop
+            old, threads = self._queue, self._threads
+            self._queue, self._threads = queue.Queue(), []
+        for _ in threads:
+            old.put(None)
 
     def _retry_after(self) -> int:
         recent = self._durations[-20:]
@@ -214,9 +226,9 @@ class JobManager:
         for jid in [j for j, job in self._jobs.items() if job.state in TERMINAL][:excess]:
             del self._jobs[jid]
 
-    def _work(self) -> None:
+    def _work(self, jobs: queue.Queue[Job | None]) -> None:
         while True:
-            job = self._queue.get()
+            job = jobs.get()
             if job is None:
                 return
             with self._lock:

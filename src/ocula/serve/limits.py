@@ -30,8 +30,15 @@ async def send_problem(send: Callable, problem: Problem, path: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+def _size(n: int) -> str:
+    # "0 MiB" for a 100 KB limit told the client nothing
+    if n >= 2**20:
+        return f"{round(n / 2**20, 1):g} MiB"
+    return f"{round(n / 1024, 1):g} KiB" if n >= 1024 else f"{n} bytes"
+
+
 def _too_large(limit: int) -> Problem:
-    return Problem(413, f"the request is over the server's limit of {limit / 2**20:.0f} MiB "
+    return Problem(413, f"the request is over the server's limit of {_size(limit)} "
                         "(ocula serve --max-request-mb)", title="Request too large")
 
 

@@ -75,6 +75,9 @@ def from_exception(exc: BaseException) -> Problem:
     detail = str(exc)
     if hasattr(exc, "source") and hasattr(exc, "reason"):  # InvalidImage: the upload's name is noise
         detail = f"{exc.source}: {exc.reason}" if exc.source not in ("", "<bytes>", "image") else exc.reason
+    # the library names its environment settings; a client can only change what it sends
+    detail = detail.replace("(OCULA_MAX_PIXELS)", "(the server's --max-megapixels)") \
+                   .replace("(OCULA_MAX_BYTES)", "(the server's --max-request-mb)")
     return Problem(status, detail, title=title)
 
 

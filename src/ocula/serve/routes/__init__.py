@@ -13,7 +13,9 @@ from ..jobs import Job, JobInfo
 from ..problems import responses
 from ..run import ServerState, run, state_of
 
-IMAGE_ERRORS = (400, 401, 413, 415, 422, 429, 503, 504)
+# 409: no index yet (search, dupes) or the job was cancelled while the request waited;
+# 502: an image_url could not be fetched (servers that accept URLs)
+IMAGE_ERRORS = (400, 401, 409, 413, 415, 422, 429, 502, 503, 504)
 
 
 def _split(v: Any) -> Any:

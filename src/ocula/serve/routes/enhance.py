@@ -6,10 +6,10 @@ from __future__ import annotations
 import io
 import tempfile
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from fastapi import APIRouter
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from ...results import (BlurFacesResult, DenoiseResult, ImageEdit, InpaintResult, RestoreResult, StripResult,
                         UpscaleResult)
@@ -58,8 +58,13 @@ def keep_output(result: ImageEdit, job, suffix: str = ".png") -> dict[str, Any]:
     return data
 
 
+def _int_string(v: Any) -> Any:
+    return int(v) if isinstance(v, str) and v.strip().isdigit() else v
+
+
 class UpscaleOptions(Options):
-    scale: Literal[2, 3, 4] = 4
+    # form fields are strings: "2" must be accepted as 2 (a Literal of ints refuses it)
+    scale: Annotated[Literal[2, 3, 4], BeforeValidator(_int_string)] = 4
     model: Literal[MODELS] = "realesrgan-x4plus"  # type: ignore[valid-type]
     tile: int = Field(DEFAULT_TILE, ge=0, le=1024, description="tile side in input pixels (0: whole image)")
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import os
+from pathlib import Path
 from typing import Any, Literal
 
 from fastapi import APIRouter, Path as PathParam, Query, Request
@@ -13,7 +14,7 @@ from fastapi.responses import Response
 from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
-from ...results import DupesResult, IndexReport, SearchResult
+from ...results import DupeGroup, DupesResult, IndexReport, SearchHit, SearchResult
 from ...tasks.dupes import MIN_SIMILARITY, THRESHOLD
 from ..jobs import JobInfo
 from ..problems import Problem, responses
@@ -45,11 +46,44 @@ def _need_index(state: ServerState) -> None:
         raise Problem(409, f"nothing is indexed on this server yet; {how}", title="No index")
 
 
-def _with_thumbnails(result: SearchResult | DupesResult, prefix: str) -> dict[str, Any]:
+class ServedSearchHit(SearchHit):
+    thumbnail: str | None = Field(None, description="URL of a JPEG thumbnail of the image (GET it)")
+
+
+class ServedSearchResult(SearchResult):
+    """SearchResult as served: each hit also carries its thumbnail URL."""
+    hits: list[ServedSearchHit] = Field(default_factory=list)
+
+
+class ServedDupeGroup(DupeGroup):
+    thumbnails: list[str] = Field(default_factory=list, description="thumbnail URLs, in the order of paths")
+
+
+class ServedDupesResult(DupesResult):
+    """DupesResult as served: each group also carries its thumbnail URLs."""
+    groups: list[ServedDupeGroup] = Field(default_factory=list)
+
+
+def shared_path(path: str, folders: list) -> str:
+    """A path as clients see it: "<folder name>/<path inside it>", never the server's layout."""
+    for folder in folders:
+        try:
+            return str(Path(folder.name) / Path(path).relative_to(folder))
+        except ValueError:
+            continue
+    return Path(path).name
+
+
+def _for_client(result: SearchResult | DupesResult, state: ServerState) -> dict[str, Any]:
+    prefix, folders = state.jobs.prefix, state.config.folders
     data = result.model_dump(mode="json")
+    if "db" in data:
+        data["db"] = "index"  # the server's file layout is not the client's business
     for hit in data.get("hits", []):
+        hit["path"] = shared_path(hit["path"], folders)
         hit["thumbnail"] = f"{prefix}/images/{hit['id']}/thumbnail" if hit.get("id") is not None else None
     for group in data.get("groups", []):
+        group["paths"] = [shared_path(p, folders) for p in group["paths"]]
         group["thumbnails"] = [f"{prefix}/images/{i}/thumbnail" for i in group.get("ids", [])]
     return data
 
@@ -67,10 +101,10 @@ def _search(parsed, state: ServerState, job) -> dict[str, Any]:
         result = search(o.query, **filters)
     else:
         raise Problem(422, "give words to search for ('query') or an example image ('image')", title="Invalid option")
-    return _with_thumbnails(result, state.jobs.prefix)
+    return _for_client(result, state)
 
 
-image_route(router, "search", SearchOptions, _search, SearchResult,
+image_route(router, "search", SearchOptions, _search, ServedSearchResult,
             "Indexed images matching words (any language) or looking like an example image", image="optional")
 
 
@@ -79,11 +113,11 @@ def _dupes(parsed, state: ServerState, job) -> dict[str, Any]:
 
     _need_index(state)
     o: DupesOptions = parsed.options
-    return _with_thumbnails(dupes(db=state.db, threshold=o.threshold, min_similarity=o.min_similarity,
-                                  settings=state.settings), state.jobs.prefix)
+    return _for_client(dupes(db=state.db, threshold=o.threshold, min_similarity=o.min_similarity,
+                             settings=state.settings), state)
 
 
-image_route(router, "dupes", DupesOptions, _dupes, DupesResult, "Exact and near-duplicate groups in the index",
+image_route(router, "dupes", DupesOptions, _dupes, ServedDupesResult, "Exact and near-duplicate groups in the index",
             image="none", json_only=True)
 
 
