@@ -219,6 +219,14 @@ def test_page(page, server, samples, output_dir):
     page.wait_for_function("img => img.complete && img.naturalWidth > 0",
                            arg=out.locator("img").element_handle())
 
+    # a long job can be cancelled from the page: a 4x Real-ESRGAN upscale stops at its next tile
+    page.select_option("#enhance-op", "upscale")
+    page.click("#enhance-form button[type=submit]")
+    page.locator("#enhance button.cancel").click()
+    expect(page.locator("#enhance-status")).to_contain_text("cancelled", timeout=60_000)
+    expect(page.locator("#enhance button.cancel")).to_have_count(0)
+    expect(out).to_have_count(1)  # nothing new was shown
+
     # generate with no diffusion model installed: the 503 problem is shown, with how to get one
     page.fill("#gen-prompt", "a lighthouse at dawn")
     page.click("#generate-form button[type=submit]")

@@ -431,7 +431,16 @@
   async function runJob(path, body, status, what) {
     const r = await api(`${path}?async=true`, body);
     if (!isJob(r)) return { state: "done", result: r, outputs: r.output ? [r.output] : [] };
-    return followJob(r, (j) => announce(status, progressText(j, what)));
+    // long work can be stopped: DELETE cancels a queued job, or a running one at its next step
+    const cancel = el("button", { type: "button", class: "small cancel", text: `Cancel ${what}` });
+    cancel.addEventListener("click", async () => {
+      cancel.disabled = true;
+      try { await api(`/jobs/${encodeURIComponent(r.id)}`, { method: "DELETE" }); }
+      catch (e) { showError(e, "Cancel"); cancel.disabled = false; }
+    });
+    status.after(cancel);
+    try { return await followJob(r, (j) => announce(status, progressText(j, what))); }
+    finally { cancel.remove(); }
   }
 
   $("#enhance-form").addEventListener("submit", async (ev) => {
