@@ -8,7 +8,6 @@ A job is cancelled before it starts by dropping it; while running, at its next p
 
 from __future__ import annotations
 
-import itertools
 import math
 import queue
 import secrets
@@ -94,8 +93,12 @@ class Job:
             self.outputs.append((data, media_type))
             return self.output_url(len(self.outputs) - 1)
 
+    @property
+    def url(self) -> str:
+        return f"{self._prefix}/jobs/{self.id}"
+
     def output_url(self, n: int) -> str:
-        return f"{self._prefix}/jobs/{self.id}/outputs/{n}"
+        return f"{self.url}/outputs/{n}"
 
     # --- state -----------------------------------------------------------------------
     @property
@@ -165,7 +168,6 @@ class JobManager:
         self._waiting = 0
         self._running = 0
         self._durations: list[float] = []  # recent job seconds, for Retry-After
-        self._counter = itertools.count()
         self._threads: list[threading.Thread] = []
         with self._lock:
             self._start_workers()

@@ -31,7 +31,7 @@ def state_of(request: Request) -> ServerState:
 
 def job_response(job: Job, status: int = 202) -> JSONResponse:
     return JSONResponse(job.info().model_dump(mode="json"), status_code=status,
-                        headers={"Location": f"{job._prefix}/jobs/{job.id}"})
+                        headers={"Location": job.url})
 
 
 def submit(request: Request, kind: str, fn: Callable[[Job], Any]) -> Job:

@@ -23,10 +23,14 @@ def default_steps() -> tuple[str, ...]:
                  if s not in OPTIONAL_STEPS or importlib.util.find_spec(OPTIONAL_STEPS[s]) is not None)
 
 
+# the names results give a step's output, accepted for the step itself ("labels" runs classify)
+STEP_ALIASES = {"labels": "classify", "text": "ocr", "moderation": "moderate"}
+
+
 def _check_steps(steps: Iterable[str] | None) -> tuple[str, ...]:
     if steps is None:
         return default_steps()
-    steps = tuple(dict.fromkeys(s.strip() for s in steps if s.strip()))
+    steps = tuple(dict.fromkeys(STEP_ALIASES.get(s.strip(), s.strip()) for s in steps if s.strip()))
     bad = [s for s in steps if s not in STEPS]
     if bad:
         raise InvalidArgument(f"unknown analyze step(s) {bad}; choose from: {', '.join(STEPS)}")

@@ -54,7 +54,6 @@ def keep_output(result: ImageEdit, job, suffix: str = ".png") -> dict[str, Any]:
     url = job.add_output(data, _MEDIA.get(path.suffix.lower(), "application/octet-stream"))
     data = result.model_dump(mode="json")
     data["output"] = url
-    data["image"]["source"] = "upload"
     return data
 
 

@@ -6,7 +6,7 @@ from importlib import import_module
 from typing import Any, Literal
 
 from fastapi import APIRouter
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError
 
 from ...results import (Analysis, Classification, ColorsResult, Description, FacesResult, MetadataResult,
                         ModerationResult, OCRResult, QualityResult)
@@ -19,20 +19,11 @@ router = APIRouter(tags=["recognize"])
 TopK = Field(5, ge=1, le=50, description="labels to return")
 
 
-# the names results use for a step's output, accepted for the step itself
-STEP_ALIASES = {"labels": "classify", "text": "ocr", "moderation": "moderate"}
-
-
 class AnalyzeOptions(Options):
     steps: CommaList = Field(None, description="steps to run (default: all installed): classify (or labels), ocr, "
                                                "faces, colors, quality, metadata, moderate")
     top_k: int = TopK
     gps: bool = Field(False, description="include GPS coordinates from EXIF")
-
-    @field_validator("steps")
-    @classmethod
-    def _aliases(cls, v: list[str] | None) -> list[str] | None:
-        return None if v is None else [STEP_ALIASES.get(s, s) for s in v]
 
 
 class ClassifyOptions(Options):

@@ -150,6 +150,7 @@ async def index_route(request: Request, as_job: AsJob = True):
 def _thumbnail(state: ServerState, image_id: int, size: int) -> bytes:
     from ...image import load_image
     from ...index.store import Store
+    from ...index.walk import under
 
     _need_index(state)
     store = Store(state.db, readonly=True)
@@ -161,8 +162,7 @@ def _thumbnail(state: ServerState, image_id: int, size: int) -> bytes:
         raise Problem(404, f"no indexed image has id {image_id}")
     # only files inside the configured folders, even if the index holds others (a shared db)
     real = os.path.realpath(row[0])
-    roots = [os.path.realpath(f) for f in state.config.folders]
-    if not any(real == r or real.startswith(r.rstrip(os.sep) + os.sep) for r in roots):
+    if not under(real, [os.path.realpath(f) for f in state.config.folders]):
         raise Problem(404, f"image {image_id} is not in a folder this server shares")
     img = load_image(real, max_side=size, settings=state.settings).image.copy()
     img.thumbnail((size, size))
