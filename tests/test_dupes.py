@@ -13,7 +13,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from ocula.errors import InvalidArgument
-from ocula.index import Index
+from ocula import Index
 from ocula.index.phash import dhash, hamming, hamming_matrix
 
 

@@ -14,7 +14,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from ocula.errors import InvalidArgument
-from ocula.index import Index
+from ocula import Index
 from ocula.index.store import SCHEMA_VERSION, Store, cjk_split, fts_query
 from ocula.index.walk import walk
 

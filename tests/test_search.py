@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from ocula._textset import render_lines
 from ocula.errors import InvalidArgument
-from ocula.index import Index
+from ocula import Index
 from ocula.tasks.search import RRF_K, rrf
 
 PHOTOS = ("chelsea", "coffee", "rocket", "flower", "astronaut", "china")
@@ -130,9 +130,9 @@ def test_vector_file_rebuilt_when_stamp_disagrees(collection):
     vec = Path(f"{ix.path}.image.vec")
     assert vec.exists()
     vec.write_bytes(vec.read_bytes()[:-100])  # a file cut short (a crash mid-write elsewhere)
-    from ocula.tasks import index as index_task
+    from ocula.index import vectorfiles
 
-    index_task._OPEN.clear()  # as in a new process: the file is read again
+    vectorfiles.forget_loaded()  # as in a new process: the file is read again
     assert _names(ix.search_image(root_photo(ix, "coffee"), top_k=1)) == ["coffee"]
 
 

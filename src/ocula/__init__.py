@@ -29,7 +29,7 @@ _API = {
     "sign": "ocula.tasks.sign", "verify": "ocula.tasks.verify", "watermark": "ocula.tasks.watermark",
     "detect_watermark": "ocula.tasks.watermark", "mark_output": "ocula.provenance",
     "upscale": "ocula.tasks.upscale", "denoise": "ocula.tasks.denoise", "inpaint": "ocula.tasks.inpaint",
-    "Index": "ocula.index", "index": "ocula.tasks.index", "search": "ocula.tasks.search",
+    "Index": "ocula.facade", "index": "ocula.tasks.index", "search": "ocula.tasks.search",
     "search_image": "ocula.tasks.search", "dupes": "ocula.tasks.dupes",
     "generate": "ocula.tasks.generate",
     "restore": "ocula.tasks.restore", "blur_faces": "ocula.tasks.blur_faces", "strip": "ocula.tasks.strip",

@@ -1,85 +1,56 @@
-"""The search index: ``ocula.Index`` is the Python face of `ocula index`, `ocula search` and
-`ocula dupes`.
+"""Storage of the search index: every byte of SQL and every vector file lives in this package.
 
-    >>> import ocula
-    >>> ix = ocula.Index("photos.db")
-    >>> ix.add(["~/Pictures"])                 # incremental: only new or changed files cost
-    >>> [h.path for h in ix.search("猫").hits]
-    >>> ix.search_image("example.jpg", top_k=5)
-    >>> ix.dupes().groups
+- ``base.py``: the interface (``IndexStore``) that the index, search and dupes tasks use, and
+  the shapes it trades in (``Known``, ``Filters``, ``HitRow``, ``DupeRow``);
+- ``store.py``: the SQLite implementation (WAL, numbered migrations, FTS5);
+- ``vectorfiles.py`` / ``vectors.py``: the vector files beside a SQLite index (numpy, faiss);
+- ``walk.py``: folders -> image files with their stat; ``phash.py``: the perceptual hash.
 
-Storage (SQLite + vector files) lives in ``index/store.py`` and ``index/vectors.py``; the
-work is done by ``tasks/index.py``, ``tasks/search.py`` and ``tasks/dupes.py``.
+``open_store`` is the one way in. The ``Index`` object of the Python API (``ocula.Index``)
+lives above the tasks, in ``ocula/facade.py``.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from .base import IndexStore
 
 if TYPE_CHECKING:
     from ..config import Settings
-    from ..results import DupesResult, IndexReport, IndexStats, SearchResult
 
-__all__ = ["Index"]
+__all__ = ["IndexStore", "open_store", "default_db", "location"]
 
 
-class Index:
-    """A photo index in one SQLite file (default: OCULA_HOME/index.db)."""
+def default_db(settings: "Settings | None" = None) -> Path:
+    from ..config import get_settings
 
-    def __init__(self, path: str | os.PathLike | None = None, *, settings: "Settings | None" = None):
-        from ..config import get_settings
-        from ..tasks.index import default_db
+    return (settings or get_settings()).home / "index.db"
 
-        self.settings = settings or get_settings()
-        self.path = Path(path).expanduser() if path else default_db(self.settings)
 
-    def __repr__(self) -> str:
-        return f"Index({str(self.path)!r})"
+def location(db: str | os.PathLike | None, settings: "Settings | None" = None) -> Path:
+    """Where an index is: the given file, else OCULA_HOME/index.db."""
+    return Path(db).expanduser() if db else default_db(settings)
 
-    def add(self, paths: str | os.PathLike | Sequence[str | os.PathLike], *, exclude: Iterable[str] = (),
-            hidden: bool = False, jobs: int | None = None, steps: Iterable[str] | None = None,
-            **kwargs: Any) -> "IndexReport":
-        """Index files and folders (new or changed images only; vanished ones under them are swept)."""
-        from ..tasks.index import index
 
-        if isinstance(paths, (str, os.PathLike)):
-            paths = [paths]
-        return index(list(paths), db=self.path, exclude=exclude, hidden=hidden, jobs=jobs, steps=steps,
-                     settings=self.settings, **kwargs)
+def open_store(db: str | os.PathLike | None = None, *, create: bool = False,
+               settings: "Settings | None" = None) -> IndexStore:
+    """The index at ``db`` (default: OCULA_HOME/index.db). ``create``: make it when it does not
+    exist (indexing); otherwise a missing index is an error that says how to make one."""
+    from .store import Store
 
-    def search(self, query: str, *, top_k: int = 10, **filters: Any) -> "SearchResult":
-        """Images matching words in any language. Filters: has_text, faces, min_quality, folder, after, before."""
-        from ..tasks.search import search
+    return Store(location(db, settings), readonly=not create)
 
-        return search(query, db=self.path, top_k=top_k, settings=self.settings, **filters)
 
-    def search_image(self, image: Any, *, top_k: int = 10, **filters: Any) -> "SearchResult":
-        """Images that look like ``image`` (a path, bytes, PIL image or LoadedImage)."""
-        from ..tasks.search import search_image
+def __getattr__(name: str) -> Any:
+    # ocula.index.Index was the façade's old home; it now sits above the tasks it calls
+    if name == "Index":
+        import warnings
 
-        return search_image(image, db=self.path, top_k=top_k, settings=self.settings, **filters)
+        warnings.warn("ocula.index.Index moved: use ocula.Index", DeprecationWarning, stacklevel=2)
+        from .. import Index
 
-    def dupes(self, *, threshold: int | None = None, min_similarity: float | None = None) -> "DupesResult":
-        """Groups of exact and near-duplicate images."""
-        from ..tasks.dupes import MIN_SIMILARITY, THRESHOLD, dupes
-
-        return dupes(db=self.path, threshold=THRESHOLD if threshold is None else threshold,
-                     min_similarity=MIN_SIMILARITY if min_similarity is None else min_similarity,
-                     settings=self.settings)
-
-    def remove(self, paths: str | os.PathLike | Sequence[str | os.PathLike]) -> int:
-        """Forget files, or everything under folders (the files themselves are not touched).
-        Returns the number of images removed."""
-        from ..tasks.index import remove
-
-        if isinstance(paths, (str, os.PathLike)):
-            paths = [paths]
-        return remove(list(paths), db=self.path, settings=self.settings)
-
-    def stats(self) -> "IndexStats":
-        """Counts: images, bad files, vectors per kind and the models that made them."""
-        from ..tasks.index import stats
-
-        return stats(db=self.path, settings=self.settings)
+        return Index
+    raise AttributeError(f"module 'ocula.index' has no attribute {name!r}")

@@ -22,9 +22,11 @@ import re
 import sqlite3
 import threading
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Any, Iterable
 
 import numpy as np
+
+from .base import PASSAGE_COLUMNS, QUALITY, VECTOR_KINDS, DupeRow, Filters, HitRow, IndexStore, Known
 
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
 _CJK_CHAR = re.compile(f"([{_CJK}])")
@@ -75,7 +77,8 @@ MIGRATIONS: list[str] = [
     """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
-QUALITY = {"poor": 0, "acceptable": 1, "good": 2}
+BM25_WEIGHTS = (2.0, 1.0, 1.0)  # ocr, description, tags
+__all__ = ["Store", "SQLiteStore", "MIGRATIONS", "SCHEMA_VERSION", "QUALITY", "cjk_split", "fts_query"]
 
 
 def cjk_split(text: str) -> str:
@@ -95,11 +98,14 @@ def fts_query(query: str) -> str | None:
     return " OR ".join(terms) if terms else None
 
 
-class Store:
-    """One connection to an index file. Not shared between threads."""
+class Store(IndexStore):
+    """The index in one SQLite file (WAL) plus derived vector files beside it.
+    One connection; not shared between threads."""
 
     def __init__(self, path: str | os.PathLike, *, readonly: bool = False):
+        """``readonly``: the index must exist already (search, dupes, stats); never created."""
         self.path = Path(path).expanduser()
+        self.location = str(self.path)
         if not readonly:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         elif not self.path.exists():
@@ -115,11 +121,17 @@ class Store:
         # what this connection changed, so the vector files can be patched instead of rebuilt
         self.touched: dict[str, set[int]] = {}
         self.removed: set[int] = set()
+        self._dirty: set[str] = set()  # vector kinds the open transaction changed
         self._migrate()
+        from . import vectorfiles
+
+        # whether each vector file matched the db when this connection opened: only then can
+        # sync() patch it with this connection's changes instead of rebuilding it
+        self._was_in_sync = {kind: vectorfiles.in_sync(self, kind) for kind in VECTOR_KINDS}
 
     # -- schema -------------------------------------------------------------------------
     def _migrate(self) -> None:
-        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        version = self.version
         if version > SCHEMA_VERSION:
             from ..errors import OculaError
 
@@ -141,7 +153,7 @@ class Store:
         return self.db.execute("PRAGMA user_version").fetchone()[0]
 
     def transaction(self) -> "_Tx":
-        return _Tx(self.db)
+        return _Tx(self)
 
     def close(self) -> None:
         try:
@@ -160,14 +172,13 @@ class Store:
                         (key, str(value)))
 
     def bump_generation(self, kind: str) -> None:
-        """Call inside a transaction that changes vectors of ``kind``."""
+        """Call inside a transaction that changes vectors of ``kind`` (the store's own writes do)."""
         gen = int(self.get_meta(f"vectors.{kind}.gen", "0")) + 1
         self.set_meta(f"vectors.{kind}.gen", str(gen))
 
-    # -- rows ---------------------------------------------------------------------------
-    def known(self) -> dict[str, tuple[int, int, int, str]]:
-        """path -> (id, size, mtime_ns, hash) of every indexed image."""
-        return {p: (i, s, m, h) for i, p, s, m, h in
+    # -- what is indexed ------------------------------------------------------------------
+    def known(self) -> dict[str, Known]:
+        return {p: Known(i, s, m, h) for i, p, s, m, h in
                 self.db.execute("SELECT id, path, size, mtime_ns, hash FROM images")}
 
     def known_errors(self) -> dict[str, tuple[int, int]]:
@@ -175,30 +186,36 @@ class Store:
 
     def ids_by_hash(self, hashes: Iterable[str]) -> dict[str, int]:
         out: dict[str, int] = {}
-        hashes = list(set(hashes))
-        for i in range(0, len(hashes), 500):
-            chunk = hashes[i:i + 500]
-            q = f"SELECT hash, id FROM images WHERE hash IN ({','.join('?' * len(chunk))})"
+        for chunk in _chunks(list(set(hashes))):
+            q = f"SELECT hash, id FROM images WHERE hash IN ({_marks(chunk)})"
             for h, id_ in self.db.execute(q, chunk):
                 out.setdefault(h, id_)
         return out
 
+    def count(self) -> int:
+        return self.db.execute("SELECT count(*) FROM images").fetchone()[0]
+
+    def path_of(self, image_id: int) -> str | None:
+        row = self.db.execute("SELECT path FROM images WHERE id = ?", (image_id,)).fetchone()
+        return row[0] if row else None
+
+    # -- writes ---------------------------------------------------------------------------
     def delete_images(self, ids: Iterable[int]) -> int:
         ids = list(ids)
-        for i in range(0, len(ids), 500):
-            chunk = ids[i:i + 500]
-            marks = ",".join("?" * len(chunk))
+        for chunk in _chunks(ids):
+            marks = _marks(chunk)
             self.db.execute(f"DELETE FROM vectors WHERE image_id IN ({marks})", chunk)
             self.db.execute(f"DELETE FROM fts WHERE rowid IN ({marks})", chunk)
             self.db.execute(f"DELETE FROM images WHERE id IN ({marks})", chunk)
-        self.removed.update(ids)
+        if ids:
+            self.removed.update(ids)
+            self._dirty.update(VECTOR_KINDS)
         return len(ids)
 
-    def upsert_image(self, row: dict) -> int:
-        """Insert or replace the image at row['path']; returns its id (kept when it existed)."""
+    def upsert_image(self, row: dict[str, Any]) -> int:
         cols = [c for c in row if c != "id"]
         sets = ", ".join(f"{c} = excluded.{c}" for c in cols if c != "path")
-        self.db.execute(f"INSERT INTO images({', '.join(cols)}) VALUES({', '.join('?' * len(cols))}) "
+        self.db.execute(f"INSERT INTO images({', '.join(cols)}) VALUES({_marks(cols)}) "
                         f"ON CONFLICT(path) DO UPDATE SET {sets}", [row[c] for c in cols])
         id_ = self.db.execute("SELECT id FROM images WHERE path = ?", (row["path"],)).fetchone()[0]
         self.db.execute("DELETE FROM fts WHERE rowid = ?", (id_,))
@@ -212,26 +229,34 @@ class Store:
         self.db.execute("INSERT OR REPLACE INTO vectors(image_id, kind, model, data) VALUES(?, ?, ?, ?)",
                         (image_id, kind, model, np.ascontiguousarray(vec, dtype=np.float32).tobytes()))
         self.touched.setdefault(kind, set()).add(image_id)
+        self._dirty.add(kind)
+
+    def put_vectors(self, kind: str, model: str, ids: Iterable[int], vecs: np.ndarray) -> None:
+        self.db.execute("DELETE FROM vectors WHERE kind = ? AND model != ?", (kind, model))
+        for i, v in zip(ids, vecs):
+            self.put_vector(int(i), kind, model, v)
+        self._dirty.add(kind)
 
     def copy_image(self, src_id: int, path: str, size: int, mtime_ns: int, indexed_at: float) -> int:
-        """A new path with content already indexed: copy its row, text and vectors."""
-        cols = [r[1] for r in self.db.execute("PRAGMA table_info(images)") if r[1] not in ("id", "path", "size", "mtime_ns", "indexed_at")]
+        cols = [r[1] for r in self.db.execute("PRAGMA table_info(images)")
+                if r[1] not in ("id", "path", "size", "mtime_ns", "indexed_at")]
         self.db.execute(f"INSERT INTO images(path, size, mtime_ns, indexed_at, {', '.join(cols)}) "
                         f"SELECT ?, ?, ?, ?, {', '.join(cols)} FROM images WHERE id = ? "
                         f"ON CONFLICT(path) DO NOTHING", (path, size, mtime_ns, indexed_at, src_id))
-        row = self.db.execute("SELECT id FROM images WHERE path = ?", (path,)).fetchone()
-        new_id = row[0]
+        new_id = self.db.execute("SELECT id FROM images WHERE path = ?", (path,)).fetchone()[0]
         self.db.execute("DELETE FROM fts WHERE rowid = ?", (new_id,))
-        self.db.execute("INSERT INTO fts(rowid, ocr, description, tags) SELECT ?, ocr, description, tags FROM fts WHERE rowid = ?",
-                        (new_id, src_id))
+        self.db.execute("INSERT INTO fts(rowid, ocr, description, tags) SELECT ?, ocr, description, tags FROM fts "
+                        "WHERE rowid = ?", (new_id, src_id))
         self.db.execute("INSERT OR REPLACE INTO vectors(image_id, kind, model, data) "
                         "SELECT ?, kind, model, data FROM vectors WHERE image_id = ?", (new_id, src_id))
         self.touched.setdefault("*", set()).add(new_id)
+        self._dirty.update(VECTOR_KINDS)
         self.db.execute("DELETE FROM errors WHERE path = ?", (path,))
         return new_id
 
     def move_image(self, image_id: int, path: str, size: int, mtime_ns: int) -> None:
-        self.db.execute("UPDATE images SET path = ?, size = ?, mtime_ns = ? WHERE id = ?", (path, size, mtime_ns, image_id))
+        self.db.execute("UPDATE images SET path = ?, size = ?, mtime_ns = ? WHERE id = ?",
+                        (path, size, mtime_ns, image_id))
         self.db.execute("DELETE FROM errors WHERE path = ?", (path,))
 
     def record_error(self, path: str, size: int, mtime_ns: int, error: str, at: float) -> None:
@@ -245,48 +270,177 @@ class Store:
     def delete_errors(self, paths: Iterable[str]) -> None:
         self.db.executemany("DELETE FROM errors WHERE path = ?", [(p,) for p in paths])
 
+    # -- vectors ----------------------------------------------------------------------------
     def vectors(self, kind: str, ids: Iterable[int] | None = None) -> tuple[np.ndarray, np.ndarray, str | None]:
-        """(ids int64, vectors float32 (n, dim), model) of one kind, by id: all, or those of ``ids``."""
         if ids is None:
             rows = self.db.execute("SELECT image_id, model, data FROM vectors WHERE kind = ? ORDER BY image_id",
                                    (kind,)).fetchall()
         else:
-            wanted, rows = sorted(set(int(i) for i in ids)), []
-            for i in range(0, len(wanted), 500):
-                chunk = wanted[i:i + 500]
+            rows = []
+            for chunk in _chunks(sorted(set(int(i) for i in ids))):
                 rows += self.db.execute(f"SELECT image_id, model, data FROM vectors WHERE kind = ? AND image_id IN "
-                                        f"({','.join('?' * len(chunk))}) ORDER BY image_id", [kind, *chunk]).fetchall()
+                                        f"({_marks(chunk)}) ORDER BY image_id", [kind, *chunk]).fetchall()
         if not rows:
             return np.zeros(0, np.int64), np.zeros((0, 0), np.float32), None
         ids_ = np.fromiter((r[0] for r in rows), np.int64, len(rows))
         mat = np.frombuffer(b"".join(r[2] for r in rows), dtype=np.float32).reshape(len(rows), -1)
         return ids_, mat, rows[0][1]
 
-    def vector_of(self, image_id: int, kind: str) -> np.ndarray | None:
-        row = self.db.execute("SELECT data FROM vectors WHERE image_id = ? AND kind = ?", (image_id, kind)).fetchone()
-        return None if row is None else np.frombuffer(row[0], dtype=np.float32)
+    def vector_state(self, kind: str) -> tuple[int, int]:
+        """(how many ``kind`` vectors, their dimension)."""
+        count, nbytes = self.db.execute(
+            "SELECT count(*), max(length(data)) FROM vectors WHERE kind = ?", (kind,)).fetchone()
+        return count, (nbytes or 0) // 4
 
-    def iter_paths(self) -> Iterator[str]:
-        for (p,) in self.db.execute("SELECT path FROM images ORDER BY path"):
-            yield p
+    def has_vectors(self, kind: str, model: str | None = None) -> bool:
+        if model is None:
+            row = self.db.execute("SELECT 1 FROM vectors WHERE kind = ? LIMIT 1", (kind,)).fetchone()
+        else:
+            row = self.db.execute("SELECT 1 FROM vectors WHERE kind = ? AND model = ? LIMIT 1", (kind, model)).fetchone()
+        return row is not None
+
+    def missing_vectors(self, kind: str, model: str) -> list[tuple[int, str]]:
+        return self.db.execute(
+            "SELECT id, path FROM images WHERE id NOT IN "
+            "(SELECT image_id FROM vectors WHERE kind = ? AND model = ?) ORDER BY id", (kind, model)).fetchall()
+
+    def passages(self, ids: Iterable[int]) -> dict[int, tuple[str, ...]]:
+        out: dict[int, tuple[str, ...]] = {}
+        for chunk in _chunks(list(ids)):
+            for id_, *cols in self.db.execute(f"SELECT id, {', '.join(PASSAGE_COLUMNS)} FROM images "
+                                              f"WHERE id IN ({_marks(chunk)})", chunk):
+                out[id_] = tuple(cols)
+        return out
+
+    def nearest(self, kind: str, query: np.ndarray, k: int, allowed: np.ndarray | None = None
+                ) -> tuple[np.ndarray, np.ndarray]:
+        from . import vectorfiles
+
+        vi = vectorfiles.open_index(self, kind)
+        if vi is None:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        return vi.search(np.asarray(query, np.float32), k, allowed)
+
+    def sync(self) -> None:
+        from . import vectorfiles
+
+        vectorfiles.sync(self, self._was_in_sync)
+        self._was_in_sync = {kind: True for kind in VECTOR_KINDS}
+        self.touched.clear()
+        self.removed.clear()
+
+    # -- search -----------------------------------------------------------------------------
+    def filter_ids(self, filters: Filters) -> tuple[np.ndarray | None, int]:
+        if filters.empty:
+            return None, self.count()
+        where, args = _where(filters)
+        rows = self.db.execute(f"SELECT id FROM images WHERE {where} ORDER BY id", args).fetchall()
+        return np.fromiter((r[0] for r in rows), np.int64, len(rows)), len(rows)
+
+    def text_search(self, query: str, k: int, filters: Filters) -> list[int]:
+        expr = fts_query(query)
+        if not expr:
+            return []
+        where, args = _where(filters)
+        where = f" AND {where}" if where else ""
+        sql = (f"SELECT fts.rowid FROM fts JOIN images ON images.id = fts.rowid WHERE fts MATCH ?{where} "
+               f"ORDER BY bm25(fts, {', '.join(map(str, BM25_WEIGHTS))}) LIMIT ?")
+        try:
+            return [r[0] for r in self.db.execute(sql, [expr, *args, k])]
+        except sqlite3.OperationalError:  # an expression FTS5 cannot parse: no word matches
+            return []
+
+    def hits(self, ids: Iterable[int]) -> dict[int, HitRow]:
+        out: dict[int, HitRow] = {}
+        for chunk in _chunks(list(ids)):
+            for id_, *cols in self.db.execute(
+                    f"SELECT id, path, description, tags_en, ocr, width, height, taken FROM images "
+                    f"WHERE id IN ({_marks(chunk)})", chunk):
+                out[id_] = HitRow(*cols)
+        return out
+
+    def dupe_rows(self) -> list[DupeRow]:
+        return [DupeRow(*r) for r in self.db.execute("SELECT id, path, hash, phash FROM images ORDER BY path")]
+
+    def stats(self) -> dict[str, Any]:
+        one = lambda sql: self.db.execute(sql).fetchone()[0]  # noqa: E731
+        vectors: dict[str, int] = {}
+        models: dict[str, str] = {}
+        for kind, model, n in self.db.execute("SELECT kind, model, count(*) FROM vectors GROUP BY kind, model"):
+            vectors[kind] = vectors.get(kind, 0) + n
+            models[kind] = model
+        size = sum(os.path.getsize(p) for p in (self.path, Path(f"{self.path}-wal")) if p.exists())
+        return dict(db=str(self.path), schema_version=self.version, images=one("SELECT count(*) FROM images"),
+                    errors=one("SELECT count(*) FROM errors"), vectors=vectors, models=models,
+                    with_text=one("SELECT count(*) FROM images WHERE has_text"),
+                    with_faces=one("SELECT count(*) FROM images WHERE faces > 0"), bytes=size)
+
+
+SQLiteStore = Store
 
 
 class _Tx:
-    """BEGIN IMMEDIATE ... COMMIT, rolled back on any error: a batch lands whole or not at all."""
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any error: a batch lands whole or not at all.
+    The vector kinds it changed get a new generation in the same commit, so a crash before the
+    vector files are saved is seen on the next open (their save stamp then disagrees)."""
 
-    def __init__(self, db: sqlite3.Connection):
-        self.db = db
+    def __init__(self, store: Store):
+        self.store = store
 
     def __enter__(self):
-        self.db.execute("BEGIN IMMEDIATE")
+        self.store._dirty.clear()
+        self.store.db.execute("BEGIN IMMEDIATE")
         return self
 
     def __exit__(self, exc_type, exc, tb):
+        db = self.store.db
         if exc_type is None:
-            self.db.execute("COMMIT")
+            try:
+                for kind in sorted(self.store._dirty):
+                    self.store.bump_generation(kind)
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            finally:
+                self.store._dirty.clear()
         else:
-            self.db.execute("ROLLBACK")
+            self.store._dirty.clear()
+            db.execute("ROLLBACK")
         return False
+
+
+def _where(f: Filters) -> tuple[str, list[Any]]:
+    where: list[str] = []
+    args: list[Any] = []
+    if f.has_text is not None:
+        where.append("has_text = ?")
+        args.append(int(bool(f.has_text)))
+    if f.faces is not None:
+        where.append("faces > 0" if f.faces else "faces = 0")
+    if f.min_quality is not None:
+        where.append("quality >= ?")
+        args.append(int(f.min_quality))
+    if f.folder is not None:
+        where.append("(substr(path, 1, ?) = ?)")
+        args += [len(f.folder) + 1, f.folder + os.sep]
+    if f.after:
+        where.append("taken >= ?")
+        args.append(f.after)
+    if f.before:
+        where.append("taken < ?")
+        args.append(f.before)
+    return " AND ".join(where), args
+
+
+def _chunks(items: list, size: int = 500):
+    # SQLite caps the number of bound parameters per statement
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def _marks(items: list) -> str:
+    return ",".join("?" * len(items))
 
 
 def _statements(script: str) -> list[str]:
@@ -302,48 +456,3 @@ def _statements(script: str) -> list[str]:
     if buf.strip():
         out.append(buf.strip())
     return out
-
-
-class BruteForce:
-    """Exact cosine search over vectors held in memory (numpy), with the VectorIndex API of
-    ``index/vectors.py``. Used when that module is not available; it keeps no file, so it is
-    rebuilt from SQLite each time it is opened."""
-
-    kind = "brute"
-
-    def __init__(self, path: str | os.PathLike, dim: int):
-        self.path, self.dim = Path(path), dim
-        self.ids = np.zeros(0, np.int64)
-        self.mat = np.zeros((0, dim), np.float32)
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
-        keep = ~np.isin(self.ids, ids)
-        self.ids = np.concatenate([self.ids[keep], np.asarray(ids, np.int64)])
-        self.mat = np.concatenate([self.mat[keep], np.asarray(vectors, np.float32).reshape(-1, self.dim)])
-
-    def remove(self, ids: np.ndarray) -> None:
-        keep = ~np.isin(self.ids, ids)
-        self.ids, self.mat = self.ids[keep], self.mat[keep]
-
-    def rebuild(self, ids: np.ndarray, vectors: np.ndarray) -> None:
-        self.ids = np.asarray(ids, np.int64).copy()
-        self.mat = np.asarray(vectors, np.float32).reshape(-1, self.dim).copy()
-
-    def save(self) -> None:
-        pass
-
-    def search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        ids, mat = self.ids, self.mat
-        if allowed is not None:
-            mask = np.isin(ids, allowed)
-            ids, mat = ids[mask], mat[mask]
-        if len(ids) == 0 or k <= 0:
-            return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        sims = mat @ np.asarray(query, np.float32).reshape(self.dim)
-        k = min(k, len(ids))
-        top = np.argpartition(-sims, k - 1)[:k]
-        top = top[np.argsort(-sims[top], kind="stable")]
-        return ids[top], sims[top]

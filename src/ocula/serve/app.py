@@ -87,7 +87,7 @@ def create_app(config: ServeConfig | None = None) -> FastAPI:
     """The ocula HTTP app. Worker threads start here and stop when the app shuts down."""
     config = config or ServeConfig()
     settings = config.library_settings()
-    from ..tasks.index import default_db
+    from ..index import default_db
 
     jobs = JobManager(config.worker_count(), config.queue_capacity(), keep=config.keep_jobs, prefix=PREFIX)
     state = ServerState(config=config, settings=settings, jobs=jobs,

@@ -16,16 +16,14 @@ from __future__ import annotations
 
 import os
 import time
-from pathlib import Path
 
 import numpy as np
 
 from ..config import Settings, get_settings
 from ..errors import InvalidArgument
+from ..index import open_store
 from ..index.phash import hamming_matrix
-from ..index.store import Store
 from ..results import DupeGroup, DupesResult
-from .index import default_db
 
 THRESHOLD = 16
 MIN_SIMILARITY = 0.85
@@ -57,12 +55,9 @@ def dupes(*, db: str | os.PathLike | None = None, threshold: int = THRESHOLD, mi
         raise InvalidArgument(f"threshold must be a whole number of bits from 0 to 64, got {threshold!r}")
     if not -1.0 <= float(min_similarity) <= 1.0:
         raise InvalidArgument(f"min_similarity must be a cosine from -1 to 1, got {min_similarity!r}")
-    store = Store(Path(db).expanduser() if db else default_db(settings), readonly=True)
-    try:
-        rows = store.db.execute("SELECT id, path, hash, phash FROM images ORDER BY path").fetchall()
+    with open_store(db, settings=settings) as store:
+        rows = [(r.id, r.path, r.hash, r.phash) for r in store.dupe_rows()]
         vec_ids, mat, _ = store.vectors("image")
-    finally:
-        store.close()
     n = len(rows)
     ids = np.array([r[0] for r in rows], np.int64)
     uf = _UnionFind(n)
@@ -108,5 +103,5 @@ def dupes(*, db: str | os.PathLike | None = None, threshold: int = THRESHOLD, mi
                                 ids=[int(rows[i][0]) for i in idx],
                                 distance=0 if exact else dist, similarity=1.0 if exact else round(sim, 4)))
     groups.sort(key=lambda g: (-len(g.paths), g.paths[0]))
-    return DupesResult(db=str(store.path), groups=groups, images=n, threshold=int(threshold),
+    return DupesResult(db=store.location, groups=groups, images=n, threshold=int(threshold),
                        min_similarity=float(min_similarity), seconds=round(time.perf_counter() - t0, 4))

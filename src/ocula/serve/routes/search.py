@@ -149,19 +149,16 @@ async def index_route(request: Request, as_job: AsJob = True):
 
 def _thumbnail(state: ServerState, image_id: int, size: int) -> bytes:
     from ...image import load_image
-    from ...index.store import Store
+    from ...index import open_store
     from ...index.walk import under
 
     _need_index(state)
-    store = Store(state.db, readonly=True)
-    try:
-        row = store.db.execute("SELECT path FROM images WHERE id = ?", (image_id,)).fetchone()
-    finally:
-        store.close()
-    if row is None:
+    with open_store(state.db, settings=state.settings) as store:
+        path = store.path_of(image_id)
+    if path is None:
         raise Problem(404, f"no indexed image has id {image_id}")
     # only files inside the configured folders, even if the index holds others (a shared db)
-    real = os.path.realpath(row[0])
+    real = os.path.realpath(path)
     if not under(real, [os.path.realpath(f) for f in state.config.folders]):
         raise Problem(404, f"image {image_id} is not in a folder this server shares")
     img = load_image(real, max_side=size, settings=state.settings).image.copy()

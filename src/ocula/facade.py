@@ -1,0 +1,84 @@
+"""Objects of the Python API that stand above several tasks. ``ocula.Index`` is the Python face
+of `ocula index`, `ocula search` and `ocula dupes`:
+
+    >>> import ocula
+    >>> ix = ocula.Index("photos.db")
+    >>> ix.add(["~/Pictures"])                 # incremental: only new or changed files cost
+    >>> [h.path for h in ix.search("猫").hits]
+    >>> ix.search_image("example.jpg", top_k=5)
+    >>> ix.dupes().groups
+
+The work is done by ``tasks/index.py``, ``tasks/search.py`` and ``tasks/dupes.py``; storage
+(SQLite + vector files) lives in ``index/``.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
+
+if TYPE_CHECKING:
+    from .config import Settings
+    from .results import DupesResult, IndexReport, IndexStats, SearchResult
+
+__all__ = ["Index"]
+
+
+class Index:
+    """A photo index in one SQLite file (default: OCULA_HOME/index.db)."""
+
+    def __init__(self, path: str | os.PathLike | None = None, *, settings: "Settings | None" = None):
+        from .config import get_settings
+        from .index import location
+
+        self.settings = settings or get_settings()
+        self.path = location(path, self.settings)
+
+    def __repr__(self) -> str:
+        return f"Index({str(self.path)!r})"
+
+    def add(self, paths: str | os.PathLike | Sequence[str | os.PathLike], *, exclude: Iterable[str] = (),
+            hidden: bool = False, jobs: int | None = None, steps: Iterable[str] | None = None,
+            **kwargs: Any) -> "IndexReport":
+        """Index files and folders (new or changed images only; vanished ones under them are swept)."""
+        from .tasks.index import index
+
+        if isinstance(paths, (str, os.PathLike)):
+            paths = [paths]
+        return index(list(paths), db=self.path, exclude=exclude, hidden=hidden, jobs=jobs, steps=steps,
+                     settings=self.settings, **kwargs)
+
+    def search(self, query: str, *, top_k: int = 10, **filters: Any) -> "SearchResult":
+        """Images matching words in any language. Filters: has_text, faces, min_quality, folder, after, before."""
+        from .tasks.search import search
+
+        return search(query, db=self.path, top_k=top_k, settings=self.settings, **filters)
+
+    def search_image(self, image: Any, *, top_k: int = 10, **filters: Any) -> "SearchResult":
+        """Images that look like ``image`` (a path, bytes, PIL image or LoadedImage)."""
+        from .tasks.search import search_image
+
+        return search_image(image, db=self.path, top_k=top_k, settings=self.settings, **filters)
+
+    def dupes(self, *, threshold: int | None = None, min_similarity: float | None = None) -> "DupesResult":
+        """Groups of exact and near-duplicate images."""
+        from .tasks.dupes import MIN_SIMILARITY, THRESHOLD, dupes
+
+        return dupes(db=self.path, threshold=THRESHOLD if threshold is None else threshold,
+                     min_similarity=MIN_SIMILARITY if min_similarity is None else min_similarity,
+                     settings=self.settings)
+
+    def remove(self, paths: str | os.PathLike | Sequence[str | os.PathLike]) -> int:
+        """Forget files, or everything under folders (the files themselves are not touched).
+        Returns the number of images removed."""
+        from .tasks.index import remove
+
+        if isinstance(paths, (str, os.PathLike)):
+            paths = [paths]
+        return remove(list(paths), db=self.path, settings=self.settings)
+
+    def stats(self) -> "IndexStats":
+        """Counts: images, bad files, vectors per kind and the models that made them."""
+        from .tasks.index import stats
+
+        return stats(db=self.path, settings=self.settings)

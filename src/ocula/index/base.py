@@ -1,0 +1,223 @@
+"""The storage interface of the search index: what the index, search and dupes tasks may ask of
+a store, whatever holds the data. ``index/store.py`` implements it on SQLite (+ vector files);
+a PostgreSQL + pgvector store implements the same methods.
+
+Rules every store keeps:
+- ``transaction()`` makes a batch land whole or not at all; a store notes itself which vector
+  kinds a transaction changed, so callers never maintain derived data (vector files, ANN
+  graphs);
+- vectors are float32, L2-normalised, one per (image, kind), tagged with the model that made
+  them; ``nearest`` returns cosine similarities, best first;
+- ``text_search`` matches words in any language, every CJK character a token (so "猫"
+  matches), words OR-ed and ranked by BM25 (or the backend's nearest equivalent);
+- paths are absolute strings as the user sees them.
+"""
+
+from __future__ import annotations
+
+import os
+from abc import ABC, abstractmethod
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+import numpy as np
+
+# quality verdicts as stored (ordered, so "at least acceptable" is a comparison)
+QUALITY = {"poor": 0, "acceptable": 1, "good": 2}
+# the kinds of vectors an index keeps: EfficientNet image features, the multilingual text
+# embedding of an image's words, and CLIP/SigLIP image embeddings when such a model is usable
+VECTOR_KINDS = ("image", "text", "clip")
+
+
+@dataclass(frozen=True, slots=True)
+class Known:
+    """What the index holds about one path: enough to decide whether it changed."""
+
+    id: int
+    size: int
+    mtime_ns: int
+    hash: str
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Conditions on indexed images (None: no condition). Dates are ISO prefixes, already checked."""
+
+    has_text: bool | None = None
+    faces: bool | None = None
+    min_quality: int | None = None   # a QUALITY value
+    folder: str | None = None        # absolute, without a trailing separator
+    after: str | None = None
+    before: str | None = None
+
+    @property
+    def empty(self) -> bool:
+        return all(v is None for v in (self.has_text, self.faces, self.min_quality, self.folder, self.after,
+                                       self.before))
+
+
+@dataclass(frozen=True, slots=True)
+class HitRow:
+    """The stored fields a search hit shows."""
+
+    path: str
+    description: str
+    tags_en: str
+    ocr: str
+    width: int | None
+    height: int | None
+    taken: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DupeRow:
+    id: int
+    path: str
+    hash: str
+    phash: int | None
+
+
+# the text columns a passage embedding is made from, in the order ``passage_text`` reads them
+PASSAGE_COLUMNS = ("description", "tags_en", "tags_zh", "labels", "ocr")
+
+
+class IndexStore(ABC):
+    """One open index. Not shared between threads."""
+
+    location: str  # the file or URL, for messages and reports
+
+    # -- lifecycle ---------------------------------------------------------------------
+    @property
+    @abstractmethod
+    def version(self) -> int:
+        """Schema version (number of migrations applied)."""
+
+    @abstractmethod
+    def transaction(self) -> AbstractContextManager[Any]:
+        """A batch of writes that lands whole or not at all."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Bring derived data up to date (``sync``) is the caller's; this only closes."""
+
+    def __enter__(self) -> "IndexStore":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # -- what is indexed ---------------------------------------------------------------
+    @abstractmethod
+    def known(self) -> dict[str, Known]:
+        """path -> Known for every indexed image."""
+
+    @abstractmethod
+    def known_errors(self) -> dict[str, tuple[int, int]]:
+        """path -> (size, mtime_ns) of every file recorded as bad."""
+
+    @abstractmethod
+    def ids_by_hash(self, hashes: Iterable[str]) -> dict[str, int]:
+        """content hash -> an image id holding it."""
+
+    @abstractmethod
+    def count(self) -> int:
+        """How many images are indexed."""
+
+    @abstractmethod
+    def path_of(self, image_id: int) -> str | None:
+        """The path of an indexed image, or None."""
+
+    # -- writes (inside ``transaction()``) -----------------------------------------------
+    @abstractmethod
+    def upsert_image(self, row: dict[str, Any]) -> int:
+        """Insert or replace the image at row['path'] with its words for text search; returns its
+        id (kept when it existed). Clears an error recorded for that path."""
+
+    @abstractmethod
+    def put_vector(self, image_id: int, kind: str, model: str, vec: np.ndarray) -> None:
+        """Store (replace) the ``kind`` vector of an image."""
+
+    @abstractmethod
+    def put_vectors(self, kind: str, model: str, ids: Iterable[int], vecs: np.ndarray) -> None:
+        """Store vectors of ``kind`` made by ``model`` and drop every ``kind`` vector another model
+        made (the collection moves to the new model as it is re-embedded)."""
+
+    @abstractmethod
+    def copy_image(self, src_id: int, path: str, size: int, mtime_ns: int, indexed_at: float) -> int:
+        """A new path whose content is already indexed: copy its row, words and vectors."""
+
+    @abstractmethod
+    def move_image(self, image_id: int, path: str, size: int, mtime_ns: int) -> None:
+        """The same content under a new path, or the same path touched."""
+
+    @abstractmethod
+    def record_error(self, path: str, size: int, mtime_ns: int, error: str, at: float) -> None:
+        """A bad file: remembered (not retried until it changes); a good image that turned bad leaves."""
+
+    @abstractmethod
+    def delete_errors(self, paths: Iterable[str]) -> None:
+        ...
+
+    @abstractmethod
+    def delete_images(self, ids: Iterable[int]) -> int:
+        """Remove images with their words and vectors; returns how many."""
+
+    # -- vectors -----------------------------------------------------------------------
+    @abstractmethod
+    def vectors(self, kind: str, ids: Iterable[int] | None = None) -> tuple[np.ndarray, np.ndarray, str | None]:
+        """(ids int64, vectors float32 (n, dim), model) of one kind: all, or those of ``ids``."""
+
+    @abstractmethod
+    def has_vectors(self, kind: str, model: str | None = None) -> bool:
+        """Whether any ``kind`` vector (made by ``model``, when given) is stored."""
+
+    @abstractmethod
+    def missing_vectors(self, kind: str, model: str) -> list[tuple[int, str]]:
+        """(id, path) of images without a ``kind`` vector made by ``model``."""
+
+    @abstractmethod
+    def passages(self, ids: Iterable[int]) -> dict[int, tuple[str, ...]]:
+        """id -> the PASSAGE_COLUMNS of each image, for re-embedding its words."""
+
+    @abstractmethod
+    def nearest(self, kind: str, query: np.ndarray, k: int, allowed: np.ndarray | None = None
+                ) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` images whose ``kind`` vector is most similar to ``query`` (ids, cosines),
+        best first; ``allowed``: only these ids (None: all)."""
+
+    @abstractmethod
+    def sync(self) -> None:
+        """Bring derived search structures up to date with what this connection wrote."""
+
+    # -- search ------------------------------------------------------------------------
+    @abstractmethod
+    def filter_ids(self, filters: Filters) -> tuple[np.ndarray | None, int]:
+        """(ids passing the filters, sorted — None when there are no filters; how many pass)."""
+
+    @abstractmethod
+    def text_search(self, query: str, k: int, filters: Filters) -> list[int]:
+        """Ids of images whose OCR text, caption or tags match words of ``query``, best first."""
+
+    @abstractmethod
+    def hits(self, ids: Iterable[int]) -> dict[int, HitRow]:
+        ...
+
+    @abstractmethod
+    def dupe_rows(self) -> list[DupeRow]:
+        """Every image's id, path, content hash and perceptual hash, by path."""
+
+    @abstractmethod
+    def stats(self) -> dict[str, Any]:
+        """The fields of ``IndexStats``: images, errors, vectors and models per kind, counts, bytes."""
+
+
+def passage_text(caption: str, tags_en: str, tags_zh: str, labels: str, ocr: str) -> str:
+    """What the multilingual text embedding of an image reads (the stored columns, so that a
+    re-embedding with another model reads exactly the same)."""
+    return ". ".join(p.strip() for p in (caption, tags_en, tags_zh, labels, ocr) if p and p.strip())
+
+
+def folder_key(folder: str | os.PathLike) -> str:
+    """A folder filter as stored paths are compared with it: absolute, no trailing separator."""
+    return os.path.abspath(os.path.expanduser(os.fspath(folder))).rstrip(os.sep)
