@@ -35,7 +35,7 @@ def run_pipeline(paths: list[Path], settings, steps) -> float:
     from ocula.tasks.analyze import analyze_many
 
     t0 = time.perf_counter()
-    for item in analyze_many(paths, steps=steps, settings=settings, jobs=1):
+    for _, item in analyze_many(paths, steps=steps, settings=settings, jobs=1):
         assert not isinstance(item, Failure), item
     return time.perf_counter() - t0
 

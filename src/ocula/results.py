@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, PrivateAttr
+
+from .vocabulary import Language, Length, Purpose, Tone
 
 
 class Result(BaseModel):
@@ -71,13 +73,18 @@ class TextLine(Result):
 
 class OCRResult(Result):
     image: ImageInfo
-    engine: str
+    model: str = Field(validation_alias=AliasChoices("model", "engine"), description="the OCR model that read it")
     lines: list[TextLine] = Field(default_factory=list)
     text: str = Field("", description="lines joined in reading order, one per line")
     language: str = "und"
 
+    @property
+    def engine(self) -> str:
+        """Deprecated: the name ``model`` has everywhere."""
+        return self.model
+
     def render(self) -> list[str]:
-        out = [f"{self.image.source}  ({self.engine}, {len(self.lines)} lines, {self.language})"]
+        out = [f"{self.image.source}  ({self.model}, {len(self.lines)} lines, {self.language})"]
         for ln in self.lines:
             out.append(f"  {ln.confidence:5.0%}  {ln.text}")
         if not self.lines:
@@ -272,10 +279,10 @@ class Description(Result):
 
     image: ImageInfo
     text: str
-    purpose: Literal["alt", "caption", "product", "social", "news", "tags"]
-    language: Literal["en", "zh"]
-    length: Literal["short", "medium", "long"] = "medium"
-    tone: Literal["neutral", "friendly", "formal", "playful"] = "neutral"
+    purpose: Purpose
+    language: Language
+    length: Length = "medium"
+    tone: Tone = "neutral"
     title: str | None = Field(None, description="product title (purpose product)")
     bullets: list[str] = Field(default_factory=list, description="product bullets (purpose product)")
     hashtags: list[str] = Field(default_factory=list, description="hashtags (purpose social)")
@@ -436,8 +443,8 @@ class WatermarkDetection(Result):
     method: str = Field(description="dwtDctSvd (64 bits) or rivaGan (32 bits)")
     payload: str | None = Field(None, description="the text, when it was short enough to be stored verbatim")
     payload_hash: str | None = Field(None, description="hex of the hash stored for a longer text; pass the "
-                                                       "text as a candidate to check it")
-    matches: bool | None = Field(None, description="whether the payload is the candidate text given")
+                                                       "text as the payload to check it")
+    matches: bool | None = Field(None, description="whether the payload is the text given to compare with")
     confidence: float = Field(ge=0, le=1, description="strength of the bit votes: 0 = chance, 1 = every block agrees")
     check: Literal["ok", "failed"] = Field(description="CRC-16 over the payload bits")
     corrected_bits: int = Field(0, description="weak bits flipped to make the check hold (at most 3)")
@@ -452,7 +459,7 @@ class WatermarkDetection(Result):
         out = [f"{head}watermark {what} ({self.method}, confidence {self.confidence:.2f}"
                + (f", {self.corrected_bits} weak bit(s) corrected" if self.corrected_bits else "") + ")"]
         if self.matches is not None:
-            out.append(f"  candidate payload: {'matches' if self.matches else 'does NOT match'}")
+            out.append(f"  given payload: {'matches' if self.matches else 'does NOT match'}")
         return out
 
 

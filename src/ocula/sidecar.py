@@ -42,6 +42,7 @@ from typing import Literal
 
 from .digest import sha256_file
 from .errors import InvalidImage, MissingDependency, OculaError
+from .vocabulary import XMP_LANGUAGE
 
 NS = {
     "x": "adobe:ns:meta/",
@@ -53,7 +54,6 @@ NS = {
     "ocula": "https://ocula.dev/ns/xmp/1.0/",
 }
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
-LANG_TAGS = {"en": "en", "zh": "zh-CN"}
 EMBED_FORMATS = {".jpg", ".jpeg", ".jpe", ".png", ".webp"}
 EXIFTOOL_FIX = "apt-get install libimage-exiftool-perl (macOS: brew install exiftool; https://exiftool.org)"
 
@@ -387,7 +387,7 @@ def plan(existing: Existing, fields: XmpFields, *, overwrite: bool) -> tuple[Xmp
     """The edited document, or None when nothing would change; and the fields kept because a
     person wrote them."""
     doc = existing.doc or XmpDoc.new()
-    lang = LANG_TAGS.get(fields.language, fields.language)
+    lang = XMP_LANGUAGE.get(fields.language, fields.language)
     written = set(existing.written)
     kept: list[str] = []
     changed = False

@@ -1,4 +1,5 @@
-"""The `ocula` command line. Each command is a thin shell over one task function."""
+"""The `ocula` command line: one command per task of the task table (``ocula.tasks.registry``),
+plus `models` and `serve`. Each command is a thin shell over one task function."""
 
 from __future__ import annotations
 
@@ -9,25 +10,23 @@ import typer
 
 from .common import err
 
-app = typer.Typer(
-    name="ocula",
-    help="Offline-first AI on images: recognize, describe, search, enhance, generate and verify.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
+# help of command groups whose commands come from several tasks ("watermark embed", "watermark detect")
+GROUP_HELP = {
+    "watermark": "Invisible watermarks: embed a short payload in the pixels, or read one back.",
+    "train": "Train your own models on your images (CPU is enough).",
+}
+PANELS = {"recognize": "Recognize", "write": "Write", "search": "Search", "enhance": "Enhance and protect",
+          "provenance": "Provenance", "generate": "Generate", "train": "Train"}
 
 
 def _version(value: bool) -> None:
     if value:
-        from .. import __version__
+        from ..version import __version__
 
         typer.echo(f"ocula {__version__}")
         raise typer.Exit()
 
 
-@app.callback()
 def _root(
     threads: int = typer.Option(None, "--threads", min=1, help="Threads per model (OCULA_THREADS)."),
     device: str = typer.Option(None, "--device", help="cpu, cuda, cuda:N or mps (OCULA_DEVICE)."),
@@ -49,21 +48,40 @@ def _root(
         get_settings.cache_clear()
 
 
-def _register() -> None:
-    from . import models, recognize
+def build_app() -> typer.Typer:
+    """The command line as the task table stands now (a task registered later appears in the
+    next app built)."""
+    from ..tasks import registry
+    from . import models, serve
+    from .tasks import auto_command, load_command
 
-    recognize.register(app)
-    app.add_typer(models.app, name="models")
-    import importlib
-    import importlib.util
+    app = typer.Typer(
+        name="ocula",
+        help="Offline-first AI on images: recognize, describe, search, enhance, generate and verify.",
+        no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+    app.callback()(_root)
+    groups: dict[str, typer.Typer] = {}
+    for task in registry.tasks():
+        if task.cli is None:
+            continue
+        fn = auto_command(task) if task.cli == registry.AUTO else load_command(task.cli)
+        panel = PANELS.get(task.group, task.group.capitalize())
+        group, _, name = task.command.rpartition(" ")
+        if group:
+            if group not in groups:
+                groups[group] = typer.Typer(help=GROUP_HELP.get(group), no_args_is_help=True)
+                app.add_typer(groups[group], name=group, rich_help_panel=panel)
+            groups[group].command(name)(fn)
+        else:
+            app.command(name, rich_help_panel=panel)(fn)
+    app.add_typer(models.app, name="models", rich_help_panel="Models and server")
+    app.command("serve", rich_help_panel="Models and server")(serve.serve)
+    return app
 
-    # later capabilities register themselves when their module is present
-    for name in ("describe", "search", "enhance", "provenance", "train", "generate", "serve"):
-        if importlib.util.find_spec(f"{__name__}.{name}") is not None:
-            importlib.import_module(f"{__name__}.{name}").register(app)
 
-
-_register()
+app = build_app()
 
 
 def main() -> None:

@@ -41,8 +41,9 @@ def expand(inputs: list[str]) -> tuple[list[Path], bool]:
 
 def run_batch(inputs: list[str], fn: Callable[[Path], Any] | None = None, *, as_json: bool,
               stream: Callable[[list[Path]], Iterable[Any]] | None = None) -> None:
-    """Run ``fn`` on every input image (or take results in order from ``stream(files)``),
-    print each result, report failures at the end, exit 1 if any input failed."""
+    """Run ``fn`` on every input image (or take (input, result) pairs in order from
+    ``stream(files)``, as ``analyze_many`` yields them), print each result, report failures at
+    the end, exit 1 if any input failed."""
     from ..errors import OculaError
     from ..results import Failure
 
@@ -57,7 +58,7 @@ def run_batch(inputs: list[str], fn: Callable[[Path], Any] | None = None, *, as_
             return Failure(source=getattr(e, "source", str(path)), error=getattr(e, "reason", str(e)),
                            kind=type(e).__name__)
 
-    items = stream(files) if stream is not None else (one(p) for p in files)
+    items = (item for _, item in stream(files)) if stream is not None else (one(p) for p in files)
     with _progress(len(files), enabled=batch) as advance:
         for item in items:
             if isinstance(item, Failure):

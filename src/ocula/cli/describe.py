@@ -15,60 +15,58 @@ _CONTEXT_HELP = ("What the photo cannot show: names, place, date, product detail
                  "'who: Jane Doe; where: Lisbon; when: 3 May 2024' fills a news caption's placeholders.")
 
 
-def register(app: typer.Typer) -> None:
-    @app.command()
-    def describe(
-        images: List[str] = typer.Argument(..., help=IMAGES_HELP, show_default=False),
-        purpose: str = typer.Option("alt", "--purpose", "-p", help="alt, caption, product, social, news or tags."),
-        language: str = typer.Option("en", "--language", "-l", help="en or zh."),
-        length: str = typer.Option("medium", "--length", help="short, medium or long."),
-        tone: str = typer.Option("neutral", "--tone", help="neutral, friendly, formal or playful."),
-        context: str = typer.Option(None, "--context", "-c", help=_CONTEXT_HELP),
-        writer: str = typer.Option("builtin", "--writer", "-w",
-                                   help="builtin (offline), llm, vlm (OpenAI-compatible server) or captioner."),
-        llm_url: str = typer.Option(None, "--llm-url", help="OpenAI-compatible endpoint (OCULA_LLM_URL; "
-                                                            "default Ollama at http://127.0.0.1:11434/v1)."),
-        llm_model: str = typer.Option(None, "--llm-model", help="Model name on that server (OCULA_LLM_MODEL)."),
-        write_xmp: bool = typer.Option(False, "--write-xmp", help="Write photo.jpg.xmp sidecars (description, "
-                                                                  "alt text, keywords; --purpose tags: keywords "
-                                                                  "only) for Lightroom/digiKam/darktable."),
-        embed: bool = typer.Option(False, "--embed", help="Write into the JPEG/PNG/WebP itself (needs exiftool; "
-                                                          "pixels untouched)."),
-        overwrite: bool = typer.Option(False, "--overwrite", help="Replace descriptions a person wrote."),
-        report: Path = typer.Option(None, "--report", help="Also write a report: out.csv or out.jsonl."),
-        steps: str = typer.Option(None, "--steps", help="Facts to gather, comma-separated: classify,ocr,faces,colors,"
-                                                        "quality,metadata,moderate (default: all installed)."),
-        jobs: int = typer.Option(None, "--jobs", "-j", min=1, help="Images decoded (and LLM requests) in parallel."),
-        json: bool = typer.Option(False, "--json", help=JSON_HELP),
-    ) -> None:
-        """Write text from images: alt text, captions, product copy, social posts, news captions, keywords."""
-        from ..tasks.describe import make_request, _writer_name
+def describe(
+    images: List[str] = typer.Argument(..., help=IMAGES_HELP, show_default=False),
+    purpose: str = typer.Option("alt", "--purpose", "-p", help="alt, caption, product, social, news or tags."),
+    language: str = typer.Option("en", "--language", "-l", help="en or zh."),
+    length: str = typer.Option("medium", "--length", help="short, medium or long."),
+    tone: str = typer.Option("neutral", "--tone", help="neutral, friendly, formal or playful."),
+    context: str = typer.Option(None, "--context", "-c", help=_CONTEXT_HELP),
+    writer: str = typer.Option("builtin", "--writer", "-w",
+                               help="builtin (offline), llm, vlm (OpenAI-compatible server) or captioner."),
+    llm_url: str = typer.Option(None, "--llm-url", help="OpenAI-compatible endpoint (OCULA_LLM_URL; "
+                                                        "default Ollama at http://127.0.0.1:11434/v1)."),
+    llm_model: str = typer.Option(None, "--llm-model", help="Model name on that server (OCULA_LLM_MODEL)."),
+    write_xmp: bool = typer.Option(False, "--write-xmp", help="Write photo.jpg.xmp sidecars (description, "
+                                                              "alt text, keywords; --purpose tags: keywords "
+                                                              "only) for Lightroom/digiKam/darktable."),
+    embed: bool = typer.Option(False, "--embed", help="Write into the JPEG/PNG/WebP itself (needs exiftool; "
+                                                      "pixels untouched)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace descriptions a person wrote."),
+    report: Path = typer.Option(None, "--report", help="Also write a report: out.csv or out.jsonl."),
+    steps: str = typer.Option(None, "--steps", help="Facts to gather, comma-separated: classify,ocr,faces,colors,"
+                                                    "quality,metadata,moderate (default: all installed)."),
+    jobs: int = typer.Option(None, "--jobs", "-j", min=1, help="Images decoded (and LLM requests) in parallel."),
+    json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Write text from images: alt text, captions, product copy, social posts, news captions, keywords."""
+    from ..tasks.describe import make_request, _writer_name
 
-        request = make_request(purpose, language, length, tone, context)  # bad values: one line, exit 1
-        writer_name = _writer_name(writer)
-        if report is not None and report.suffix.lower() not in (".csv", ".jsonl"):
-            fail(f"--report must end in .csv or .jsonl, not {report.name!r}")
-        if embed:
-            from ..sidecar import exiftool_path
+    request = make_request(purpose, language, length, tone, context)  # bad values: one line, exit 1
+    writer_name = _writer_name(writer)
+    if report is not None and report.suffix.lower() not in (".csv", ".jsonl"):
+        fail(f"--report must end in .csv or .jsonl, not {report.name!r}")
+    if embed:
+        from ..sidecar import exiftool_path
 
-            exiftool_path()
-        files, batch = expand(images)
-        step_list = None
-        if steps:
-            from ..tasks.analyze import _check_steps
+        exiftool_path()
+    files, batch = expand(images)
+    step_list = None
+    if steps:
+        from ..tasks.analyze import check_steps
 
-            step_list = list(_check_steps(steps.split(",")))  # unknown names: one line naming the valid ones
-        run = _Run(request, writer_name, llm_url, llm_model, write_xmp, embed, overwrite, json, batch, step_list)
-        try:
-            if batch:
-                run.batch(files, jobs)
-            else:
-                run.single(files[0])
-        finally:
-            if report is not None:
-                run.write_report(report)
-        if run.failures:
-            raise typer.Exit(1)
+        step_list = list(check_steps(steps.split(",")))  # unknown names: one line naming the valid ones
+    run = _Run(request, writer_name, llm_url, llm_model, write_xmp, embed, overwrite, json, batch, step_list)
+    try:
+        if batch:
+            run.batch(files, jobs)
+        else:
+            run.single(files[0])
+    finally:
+        if report is not None:
+            run.write_report(report)
+    if run.failures:
+        raise typer.Exit(1)
 
 
 class _Run:
@@ -99,7 +97,7 @@ class _Run:
         return self.write_xmp or self.embed
 
     def _input_hash(self, path: Path) -> str:
-        from .. import __version__
+        from ..version import __version__
         from ..sidecar import file_digest, inputs_hash, pixel_digest
 
         if path not in self._digests:

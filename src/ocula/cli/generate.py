@@ -15,8 +15,8 @@ import typer
 from .common import JSON_HELP, dump_json, err, fail, out
 
 # keys a batch item may set; the rest come from the command line
-ITEM_KEYS = ("prompt", "negative", "seed", "steps", "guidance", "size", "n", "model", "strength", "init_image",
-             "mask", "control", "control_image", "control_model")
+ITEM_KEYS = ("prompt", "negative", "seed", "denoising_steps", "steps", "guidance", "size", "n", "model", "strength",
+             "init_image", "mask", "control", "control_image", "control_model")
 
 
 def load_batch(path: Path) -> list[dict]:
@@ -64,6 +64,8 @@ def load_batch(path: Path) -> list[dict]:
         bad = sorted(set(item) - set(ITEM_KEYS))
         if bad:
             raise InvalidArgument(f"{path}: item {no} has unknown keys {bad}; valid keys: {', '.join(ITEM_KEYS)}")
+        if "steps" in item:  # the short name batch files have used since the first release
+            item.setdefault("denoising_steps", item.pop("steps"))
         for key in ("init_image", "mask", "control_image"):
             if item.get(key) and not Path(item[key]).expanduser().is_absolute():
                 item[key] = str(path.parent / item[key])
@@ -144,96 +146,99 @@ class _StepBar:
         return False
 
 
-def register(app: typer.Typer) -> None:
-    @app.command("generate")
-    def generate_cmd(
-        prompts: Optional[list[str]] = typer.Argument(None, help="What to draw; several prompts make several images."),
-        negative: Optional[str] = typer.Option(None, "--negative", help="What to keep out of the image."),
-        model: Optional[str] = typer.Option(None, "--model", "-m",
-                                            help="Catalogue name (sd-turbo, sdxl-turbo, stable-diffusion-v1-5, "
-                                                 "sd-inpainting) or a local diffusers folder."),
-        steps: Optional[int] = typer.Option(None, "--steps", help="Denoising steps (default: 1 for turbo models, else 25)."),
-        guidance: Optional[float] = typer.Option(None, "--guidance", "-g",
-                                                 help="Prompt adherence (default: 0 for turbo models, else 7.5)."),
-        size: Optional[str] = typer.Option(None, "--size", help="WIDTHxHEIGHT, multiples of 8 (default: the model's own)."),
-        seed: Optional[int] = typer.Option(None, "--seed", help="Seed of the first image; image k uses seed+k."),
-        n: int = typer.Option(1, "-n", help="Images per prompt."),
-        init_image: Optional[Path] = typer.Option(None, "--init-image", help="Start from this image (image-to-image)."),
-        strength: Optional[float] = typer.Option(None, "--strength", help="How much of --init-image is repainted, (0, 1]."),
-        mask: Optional[Path] = typer.Option(None, "--mask", help="Inpainting mask, white = repaint (same size as --init-image)."),
-        control: Optional[str] = typer.Option(None, "--control", help="canny or scribble: follow the edges of --control-image."),
-        control_image: Optional[Path] = typer.Option(None, "--control-image", help="Image the control map is computed from."),
-        control_model: Optional[str] = typer.Option(None, "--control-model", help="ControlNet: catalogue name or folder."),
-        device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or mps."),
-        dtype: str = typer.Option("auto", "--dtype", help="auto, float32, float16 or bfloat16 (CPU: float32)."),
-        safety: str = typer.Option("flag", "--safety", help="flag, blur, block or off: what to do with unsafe prompts/images."),
-        blocklist: Optional[Path] = typer.Option(None, "--blocklist", help="File of blocked prompt terms, one a line (OCULA_BLOCKLIST)."),
-        metadata: bool = typer.Option(True, "--metadata/--no-metadata", help="Store the prompt, seed and settings in the file."),
-        sign: bool = typer.Option(False, "--sign", help="Sign with C2PA content credentials (trainedAlgorithmicMedia)."),
-        watermark: Optional[str] = typer.Option(None, "--watermark", help="Embed this invisible watermark text."),
-        fmt: str = typer.Option("png", "--format", help="png, jpg or webp."),
-        output: Path = typer.Option(Path("generated"), "-o", "--output", help="Folder for the images."),
-        batch: Optional[Path] = typer.Option(None, "--from", help="YAML or JSONL file of prompts with per-prompt settings "
-                                                                   "(resumable; writes index.html)."),
-        as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
-    ) -> None:
-        """Generate images from text prompts, optionally from an init image, a mask or an edge map."""
-        from ..errors import OculaError
-        from ..tasks.generate import generate
+def generate_cmd(
+    prompts: Optional[list[str]] = typer.Argument(None, help="What to draw; several prompts make several images."),
+    negative: Optional[str] = typer.Option(None, "--negative", help="What to keep out of the image."),
+    model: Optional[str] = typer.Option(None, "--model", "-m",
+                                        help="Catalogue name (sd-turbo, sdxl-turbo, stable-diffusion-v1-5, "
+                                             "sd-inpainting) or a local diffusers folder."),
+    denoising_steps: Optional[int] = typer.Option(None, "--denoising-steps",
+                                                  help="Denoising steps (default: 1 for turbo models, else 25)."),
+    steps: Optional[int] = typer.Option(None, "--steps", hidden=True, help="Old name of --denoising-steps."),
+    guidance: Optional[float] = typer.Option(None, "--guidance", "-g",
+                                             help="Prompt adherence (default: 0 for turbo models, else 7.5)."),
+    size: Optional[str] = typer.Option(None, "--size", help="WIDTHxHEIGHT, multiples of 8 (default: the model's own)."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Seed of the first image; image k uses seed+k."),
+    n: int = typer.Option(1, "-n", help="Images per prompt."),
+    init_image: Optional[Path] = typer.Option(None, "--init-image", help="Start from this image (image-to-image)."),
+    strength: Optional[float] = typer.Option(None, "--strength", help="How much of --init-image is repainted, (0, 1]."),
+    mask: Optional[Path] = typer.Option(None, "--mask", help="Inpainting mask, white = repaint (same size as --init-image)."),
+    control: Optional[str] = typer.Option(None, "--control", help="canny or scribble: follow the edges of --control-image."),
+    control_image: Optional[Path] = typer.Option(None, "--control-image", help="Image the control map is computed from."),
+    control_model: Optional[str] = typer.Option(None, "--control-model", help="ControlNet: catalogue name or folder."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or mps."),
+    dtype: str = typer.Option("auto", "--dtype", help="auto, float32, float16 or bfloat16 (CPU: float32)."),
+    safety: str = typer.Option("flag", "--safety", help="flag, blur, block or off: what to do with unsafe prompts/images."),
+    blocklist: Optional[Path] = typer.Option(None, "--blocklist", help="File of blocked prompt terms, one a line (OCULA_BLOCKLIST)."),
+    metadata: bool = typer.Option(True, "--metadata/--no-metadata", help="Store the prompt, seed and settings in the file."),
+    sign: bool = typer.Option(False, "--sign", help="Sign with C2PA content credentials (trainedAlgorithmicMedia)."),
+    watermark: Optional[str] = typer.Option(None, "--watermark", help="Embed this invisible watermark text."),
+    fmt: str = typer.Option("png", "--format", help="png, jpg or webp."),
+    output: Path = typer.Option(Path("generated"), "-o", "--output", help="Folder for the images."),
+    batch: Optional[Path] = typer.Option(None, "--from", help="YAML or JSONL file of prompts with per-prompt settings "
+                                                               "(resumable; writes index.html)."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Generate images from text prompts, optionally from an init image, a mask or an edge map."""
+    from ..errors import OculaError
+    from ..tasks.generate import generate
 
-        common: dict[str, Any] = dict(negative=negative, model=model, steps=steps, guidance=guidance, size=size,
-                                      seed=seed, n=n, init_image=init_image, strength=strength, mask=mask,
-                                      control=control, control_image=control_image, control_model=control_model,
-                                      device=device, dtype=dtype, safety=safety, blocklist=blocklist,
-                                      metadata=metadata, sign=sign, watermark=watermark, format=fmt, out_dir=output)
-        if batch is None:
-            if not prompts:
-                fail("give a prompt, e.g. ocula generate \"a red apple\" -o out/, or --from prompts.yaml")
-            with _StepBar(True) as bar:
-                res = generate(prompts, progress=bar, **common)
-            if as_json:
-                dump_json(res.model_dump(mode="json"))
-            else:
-                for line in res.render():
-                    out.print(line, markup=False)
-            return
-
-        if prompts:
-            fail("give prompts either as arguments or with --from, not both")
-        items = load_batch(batch)
-        output.mkdir(parents=True, exist_ok=True)
-        results, failures, sheet = [], [], []
-        index = 1
+    if steps is not None:
+        err.print("note: --steps is deprecated; use --denoising-steps", markup=False)
+        denoising_steps = steps if denoising_steps is None else denoising_steps
+    common: dict[str, Any] = dict(negative=negative, model=model, denoising_steps=denoising_steps, guidance=guidance,
+                                  size=size, seed=seed, n=n, init_image=init_image, strength=strength, mask=mask,
+                                  control=control, control_image=control_image, control_model=control_model,
+                                  device=device, dtype=dtype, safety=safety, blocklist=blocklist,
+                                  metadata=metadata, sign=sign, watermark=watermark, format=fmt, out_dir=output)
+    if batch is None:
+        if not prompts:
+            fail("give a prompt, e.g. ocula generate \"a red apple\" -o out/, or --from prompts.yaml")
         with _StepBar(True) as bar:
-            for no, item in enumerate(items, 1):
-                opts = dict(common)
-                opts.update({k: v for k, v in item.items() if k != "prompt"})
-                count = int(opts.get("n") or 1) if str(opts.get("n") or 1).isdigit() else 1
-                if opts.get("seed") is None:
-                    # a stable seed per position, so a rerun finds (and keeps) what it made before
-                    opts["seed"] = (seed or 0) + index - 1
-                try:
-                    res = generate(item["prompt"], progress=bar, start_index=index, resume=True, **opts)
-                except OculaError as e:
-                    failures.append({"item": no, "prompt": item["prompt"], "error": str(e)})
-                    index += count
-                    continue
-                index += count
-                results.append(res)
-                for im in res.images:
-                    sheet.append({"path": im.path, "prompt": im.prompt, "seed": im.seed,
-                                  "action": im.safety.action if im.safety else None})
-        page = write_contact_sheet(output, sheet, title=f"ocula generate — {batch.name}")
+            res = generate(prompts, progress=bar, **common)
         if as_json:
-            dump_json({"results": [r.model_dump(mode="json") for r in results], "failures": failures,
-                       "contact_sheet": str(page)})
+            dump_json(res.model_dump(mode="json"))
         else:
-            for r in results:
-                for line in r.render():
-                    out.print(line, markup=False)
-            out.print(f"contact sheet: {page}", markup=False)
-        if failures:
-            err.print(f"{len(failures)} of {len(items)} prompt(s) failed:", markup=False)
-            for f in failures:
-                err.print(f"  item {f['item']} ({f['prompt']!r}): {f['error']}", markup=False)
-            raise typer.Exit(1)
+            for line in res.render():
+                out.print(line, markup=False)
+        return
+
+    if prompts:
+        fail("give prompts either as arguments or with --from, not both")
+    items = load_batch(batch)
+    output.mkdir(parents=True, exist_ok=True)
+    results, failures, sheet = [], [], []
+    index = 1
+    with _StepBar(True) as bar:
+        for no, item in enumerate(items, 1):
+            opts = dict(common)
+            opts.update({k: v for k, v in item.items() if k != "prompt"})
+            count = int(opts.get("n") or 1) if str(opts.get("n") or 1).isdigit() else 1
+            if opts.get("seed") is None:
+                # a stable seed per position, so a rerun finds (and keeps) what it made before
+                opts["seed"] = (seed or 0) + index - 1
+            try:
+                res = generate(item["prompt"], progress=bar, start_index=index, resume=True, **opts)
+            except OculaError as e:
+                failures.append({"item": no, "prompt": item["prompt"], "error": str(e)})
+                index += count
+                continue
+            index += count
+            results.append(res)
+            for im in res.images:
+                sheet.append({"path": im.path, "prompt": im.prompt, "seed": im.seed,
+                              "action": im.safety.action if im.safety else None})
+    page = write_contact_sheet(output, sheet, title=f"ocula generate — {batch.name}")
+    if as_json:
+        dump_json({"results": [r.model_dump(mode="json") for r in results], "failures": failures,
+                   "contact_sheet": str(page)})
+    else:
+        for r in results:
+            for line in r.render():
+                out.print(line, markup=False)
+        out.print(f"contact sheet: {page}", markup=False)
+    if failures:
+        err.print(f"{len(failures)} of {len(items)} prompt(s) failed:", markup=False)
+        for f in failures:
+            err.print(f"  item {f['item']} ({f['prompt']!r}): {f['error']}", markup=False)
+        raise typer.Exit(1)

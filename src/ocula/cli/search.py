@@ -36,87 +36,83 @@ class _Bar:
             self.bar.stop()
 
 
-def register(app: typer.Typer) -> None:
-    @app.command()
-    def index(
-        folders: List[str] = typer.Argument(..., help="Folders (searched recursively) or image files.",
-                                            show_default=False),
-        db: Optional[str] = Db,
-        exclude: List[str] = typer.Option([], "--exclude", "-x", help="Glob of names or paths to skip (repeatable)."),
-        hidden: bool = typer.Option(False, "--hidden", help="Also index hidden files and folders."),
-        jobs: int = typer.Option(None, "--jobs", "-j", min=1, help="Images decoded in parallel (OCULA_JOBS)."),
-        steps: Optional[str] = typer.Option(None, "--steps", help="Analyze steps, comma-separated "
-                                            "(default: all installed)."),
-        batch_size: int = typer.Option(8, "--batch-size", min=1, help="Images per committed batch."),
-        json: bool = Json,
-    ) -> None:
-        """Build or update a search index; only new or changed images are analysed.
+def index(
+    folders: List[str] = typer.Argument(..., help="Folders (searched recursively) or image files.",
+                                        show_default=False),
+    db: Optional[str] = Db,
+    exclude: List[str] = typer.Option([], "--exclude", "-x", help="Glob of names or paths to skip (repeatable)."),
+    hidden: bool = typer.Option(False, "--hidden", help="Also index hidden files and folders."),
+    jobs: int = typer.Option(None, "--jobs", "-j", min=1, help="Images decoded in parallel (OCULA_JOBS)."),
+    steps: Optional[str] = typer.Option(None, "--steps", help="Analyze steps, comma-separated "
+                                        "(default: all installed)."),
+    batch_size: int = typer.Option(8, "--batch-size", min=1, help="Images per committed batch."),
+    json: bool = Json,
+) -> None:
+    """Build or update a search index; only new or changed images are analysed.
 
-        Moved files are matched by content, deleted ones swept. Safe to interrupt and run again."""
-        from ..tasks.index import index as run
+    Moved files are matched by content, deleted ones swept. Safe to interrupt and run again."""
+    from ..tasks.index import index as run
 
-        bar = _Bar()
-        try:
-            report = run(folders, db=db, exclude=exclude, hidden=hidden, jobs=jobs,
-                         steps=steps.split(",") if steps else None, batch_size=batch_size, progress=bar)
-        finally:
-            bar.close()
-        if json:
-            dump_json(report.model_dump(mode="json"))
-        else:
-            for line in report.render():
-                out.print(line, markup=False)
-        if report.failed:
-            raise typer.Exit(1)
+    bar = _Bar()
+    try:
+        report = run(folders, db=db, exclude=exclude, hidden=hidden, jobs=jobs,
+                     steps=steps.split(",") if steps else None, batch_size=batch_size, progress=bar)
+    finally:
+        bar.close()
+    if json:
+        dump_json(report.model_dump(mode="json"))
+    else:
+        for line in report.render():
+            out.print(line, markup=False)
+    if report.failed:
+        raise typer.Exit(1)
 
-    @app.command()
-    def search(
-        query: Optional[str] = typer.Argument(None, help="Words in any language (omit with --image).",
-                                              show_default=False),
-        image: Optional[str] = typer.Option(None, "--image", "-i", help="Find images that look like this one."),
-        db: Optional[str] = Db,
-        top_k: int = typer.Option(10, "--top-k", "-k", min=1, max=1000, help="How many results."),
-        has_text: bool = typer.Option(False, "--has-text", help="Only images with text in them."),
-        faces: bool = typer.Option(False, "--faces", help="Only images with faces."),
-        min_quality: Optional[str] = typer.Option(None, "--min-quality", help="good or acceptable."),
-        folder: Optional[str] = typer.Option(None, "--folder", help="Only images under this folder."),
-        after: Optional[str] = typer.Option(None, "--after", help="Taken on or after (2024, 2024-05, 2024-05-31)."),
-        before: Optional[str] = typer.Option(None, "--before", help="Taken before this date."),
-        json: bool = Json,
-        paths: bool = typer.Option(False, "--paths", help="One path per line, best first (for pipes)."),
-    ) -> None:
-        """Search an index by words (English, Chinese, ...) or by an example image."""
-        from ..tasks import search as task
+def search(
+    query: Optional[str] = typer.Argument(None, help="Words in any language (omit with --image).",
+                                          show_default=False),
+    image: Optional[str] = typer.Option(None, "--image", "-i", help="Find images that look like this one."),
+    db: Optional[str] = Db,
+    top_k: int = typer.Option(10, "--top-k", "-k", min=1, max=1000, help="How many results."),
+    has_text: bool = typer.Option(False, "--has-text", help="Only images with text in them."),
+    faces: bool = typer.Option(False, "--faces", help="Only images with faces."),
+    min_quality: Optional[str] = typer.Option(None, "--min-quality", help="good or acceptable."),
+    folder: Optional[str] = typer.Option(None, "--folder", help="Only images under this folder."),
+    after: Optional[str] = typer.Option(None, "--after", help="Taken on or after (2024, 2024-05, 2024-05-31)."),
+    before: Optional[str] = typer.Option(None, "--before", help="Taken before this date."),
+    json: bool = Json,
+    paths: bool = typer.Option(False, "--paths", help="One path per line, best first (for pipes)."),
+) -> None:
+    """Search an index by words (English, Chinese, ...) or by an example image."""
+    from ..tasks import search as task
 
-        if (query is None) == (image is None):
-            fail("give either words to search for or --image FILE (not both)", code=2)
-        filters = dict(top_k=top_k, db=db, has_text=has_text or None, faces=faces or None,
-                       min_quality=min_quality, folder=folder, after=after, before=before)
-        result = task.search_image(image, **filters) if image else task.search(query, **filters)
-        if json:
-            dump_json(result.model_dump(mode="json"))
-        elif paths:
-            for h in result.hits:
-                out.print(h.path, markup=False, highlight=False)
-        else:
-            for line in result.render():
-                out.print(line, markup=False)
+    if (query is None) == (image is None):
+        fail("give either words to search for or --image FILE (not both)", code=2)
+    filters = dict(top_k=top_k, db=db, has_text=has_text or None, faces=faces or None,
+                   min_quality=min_quality, folder=folder, after=after, before=before)
+    result = task.search_image(image, **filters) if image else task.search(query, **filters)
+    if json:
+        dump_json(result.model_dump(mode="json"))
+    elif paths:
+        for h in result.hits:
+            out.print(h.path, markup=False, highlight=False)
+    else:
+        for line in result.render():
+            out.print(line, markup=False)
 
-    @app.command()
-    def dupes(
-        db: Optional[str] = Db,
-        threshold: int = typer.Option(16, "--threshold", "-t", min=0, max=64,
-                                      help="Largest perceptual-hash difference (bits of 64) for near duplicates."),
-        min_similarity: float = typer.Option(0.85, "--min-similarity", min=-1, max=1,
-                                             help="Smallest image-embedding cosine for near duplicates."),
-        json: bool = Json,
-    ) -> None:
-        """Groups of exact and near-duplicate images (resized, recompressed, lightly cropped)."""
-        from ..tasks.dupes import dupes as run
+def dupes(
+    db: Optional[str] = Db,
+    threshold: int = typer.Option(16, "--threshold", "-t", min=0, max=64,
+                                  help="Largest perceptual-hash difference (bits of 64) for near duplicates."),
+    min_similarity: float = typer.Option(0.85, "--min-similarity", min=-1, max=1,
+                                         help="Smallest image-embedding cosine for near duplicates."),
+    json: bool = Json,
+) -> None:
+    """Groups of exact and near-duplicate images (resized, recompressed, lightly cropped)."""
+    from ..tasks.dupes import dupes as run
 
-        result = run(db=db, threshold=threshold, min_similarity=min_similarity)
-        if json:
-            dump_json(result.model_dump(mode="json"))
-        else:
-            for line in result.render():
-                out.print(line, markup=False)
+    result = run(db=db, threshold=threshold, min_similarity=min_similarity)
+    if json:
+        dump_json(result.model_dump(mode="json"))
+    else:
+        for line in result.render():
+            out.print(line, markup=False)

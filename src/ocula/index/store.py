@@ -26,11 +26,11 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from ..vocabulary import CJK_TOKEN
 from .base import PASSAGE_COLUMNS, QUALITY, VECTOR_KINDS, DupeRow, Filters, HitRow, IndexStore, Known
 
-_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
-_CJK_CHAR = re.compile(f"([{_CJK}])")
-_TOKEN = re.compile(f"[{_CJK}]+|[^\\W_]+", re.UNICODE)
+_CJK_CHAR = re.compile(f"([{CJK_TOKEN}])")
+_TOKEN = re.compile(f"[{CJK_TOKEN}]+|[^\\W_]+", re.UNICODE)
 
 MIGRATIONS: list[str] = [
     # 1: the first schema

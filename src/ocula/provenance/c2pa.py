@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
+from ..version import __version__
 from ..config import Settings, get_settings
 from ..errors import InvalidArgument, InvalidImage, MissingDependency, OculaError
 from ..results import ManifestAction, ManifestIngredient, ManifestReport, SignerInfo, ValidationIssue

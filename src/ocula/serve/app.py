@@ -12,7 +12,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from .. import __version__
+from ..version import __version__
 from .config import ServeConfig
 from .jobs import JobManager
 from .limits import AccessLog, ApiKey, BodyLimit
@@ -104,10 +104,11 @@ def create_app(config: ServeConfig | None = None) -> FastAPI:
                               "as jobs (`?async=true`) with progress as Server-Sent Events.")
     app.state.ocula = state
     _install_handlers(app)
-    from .routes import enhance, generate, jobs as job_routes, provenance, recognize, search, system
+    from .routes import jobs as job_routes, search, system, task_router
 
-    for module in (system, recognize, search, enhance, generate, provenance, job_routes):
-        app.include_router(module.router, prefix=PREFIX)
+    # the task routes are made from the task table now, so a task registered before this call is served
+    for router in (system.router, task_router(), search.router, job_routes.router):
+        app.include_router(router, prefix=PREFIX)
     _install_pages(app)
     # the problem schema is referenced by every route's error responses
     app.openapi_schema = None

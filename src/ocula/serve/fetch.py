@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import httpx
 
-from ocula import __version__
+from ..version import __version__
 from ocula.errors import OculaError
 
 Resolver = Callable[[str], list[str]]

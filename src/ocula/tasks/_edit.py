@@ -1,5 +1,6 @@
-"""What the image-editing tasks share: finishing a result (saving it safely) and measuring
-peak memory. Not a task itself."""
+"""What the image-writing tasks share: checking the output before the work, finishing a result
+(watermarking, saving it safely, signing it: the one place every task marks its outputs, through
+``provenance.marking``) and measuring peak memory. Not a task itself."""
 
 from __future__ import annotations
 
@@ -13,32 +14,49 @@ from PIL import Image
 from ..output import check_output, output_icc, save_image
 
 
-def precheck_output(output: str | os.PathLike | None, loaded: Any, overwrite: bool) -> None:
-    """Fail before the work, not after it, when the output path cannot be used."""
+def precheck_output(output: str | os.PathLike | None, loaded: Any, overwrite: bool, *, action: str = "edited",
+                    sign: bool = False, watermark: str | None = None) -> None:
+    """Fail before the work, not after it, when the output path cannot be used or the output
+    cannot carry the watermark or signature asked for."""
     if output is not None:
         check_output(output, [loaded.path], overwrite=overwrite)
+    if sign and output is None:
+        from ..errors import InvalidArgument
+
+        raise InvalidArgument("a signature (sign=True) covers a file: give output= as well")
+    if sign or watermark is not None:
+        from ..provenance import precheck
+
+        precheck(output if output is not None else "output.png", size=None, actions=[action], sign=sign,
+                 watermark=watermark)
 
 
 def software_exif(action: str) -> bytes:
     """An EXIF block holding only Software = "ocula 0.1.0 (upscaled)": what was done, which
     ``ocula sign`` records as the manifest's actions when it is not told. Nothing from the
     input's EXIF (camera, GPS) is carried over."""
-    from .. import __version__
+    from ..provenance import software_tag
 
-    try:
-        from ..provenance import software_tag
-
-        tag = software_tag([action])
-    except ImportError:
-        tag = f"ocula {__version__} ({action})"
     exif = Image.Exif()
-    exif[0x0131] = tag
+    exif[0x0131] = software_tag([action])
     return exif.tobytes()
 
 
 def finish(result: Any, pil: Image.Image, loaded: Any, *, output: str | os.PathLike | None,
-           overwrite: bool, quality: int | None, action: str) -> Any:
-    """Attach the image to ``result`` and write it when ``output`` is given."""
+           overwrite: bool, quality: int | None, action: str, sign: bool = False, watermark: str | None = None,
+           settings: Any = None) -> Any:
+    """Attach the image to ``result`` (watermarked when ``watermark`` is given: the pixels are
+    marked before they are encoded) and write it when ``output`` is given, then sign it."""
+    from ..config import get_settings
+
+    settings = settings or get_settings()
+    if watermark is not None:
+        from ..provenance import precheck
+        from ..provenance.marking import embed_in_image
+
+        precheck(output if output is not None else "output.png", size=pil.size, actions=[action],
+                 watermark=watermark)
+        pil = embed_in_image(pil, watermark, threads=settings.threads)
     result._pil = pil
     result._icc = output_icc(loaded.icc_profile)
     result._exif = software_exif(action)
@@ -47,6 +65,11 @@ def finish(result: Any, pil: Image.Image, loaded: Any, *, output: str | os.PathL
                            icc_profile=result._icc, exif=result._exif)
         result.output = str(saved.path)
         result.notes.extend(saved.notes)
+        if sign or watermark is not None:
+            from ..provenance.marking import seal
+
+            result.provenance = seal(saved.path, actions=[action], sign=sign, watermark=watermark,
+                                     settings=settings, ingredient=loaded.path)
     return result
 
 

@@ -4,48 +4,54 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import inspect
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from ..config import Settings, get_settings
 from ..errors import InvalidArgument, InvalidImage, OculaError
 from ..image import ImageInput, LoadedImage, load_image
 from ..results import Analysis, Failure, ImageInfo
+from . import registry
 
-STEPS = ("classify", "ocr", "faces", "colors", "quality", "metadata", "moderate")
-# moderate needs the optional AGPL extra; it joins the defaults only when installed
-OPTIONAL_STEPS = {"moderate": "nudenet"}
+
+
+def _table() -> dict[str, registry.Task]:
+    return {t.name: t for t in registry.steps()}
+
+
+def step_names() -> tuple[str, ...]:
+    """Every step analyze knows, in the order it runs them."""
+    return tuple(_table())
 
 
 def default_steps() -> tuple[str, ...]:
-    return tuple(s for s in STEPS
-                 if s not in OPTIONAL_STEPS or importlib.util.find_spec(OPTIONAL_STEPS[s]) is not None)
+    """The steps analyze runs when none are named: every step whose optional package is installed
+    (moderate needs the AGPL extra, so it joins only when that is present)."""
+    return tuple(t.name for t in _table().values()
+                 if t.requires is None or importlib.util.find_spec(t.requires) is not None)
 
 
-# the names results give a step's output, accepted for the step itself ("labels" runs classify)
-STEP_ALIASES = {"labels": "classify", "text": "ocr", "moderation": "moderate"}
-
-
-def _check_steps(steps: Iterable[str] | None) -> tuple[str, ...]:
+def check_steps(steps: Iterable[str] | None) -> tuple[str, ...]:
+    """Step names checked and de-duplicated; the names results give a step's output are accepted
+    for the step itself ("labels" runs classify). None: the default steps."""
     if steps is None:
         return default_steps()
-    steps = tuple(dict.fromkeys(STEP_ALIASES.get(s.strip(), s.strip()) for s in steps if s.strip()))
-    bad = [s for s in steps if s not in STEPS]
+    table = _table()
+    aliases = {t.step: t.name for t in table.values()}
+    steps = tuple(dict.fromkeys(aliases.get(s.strip(), s.strip()) for s in steps if s.strip()))
+    bad = [s for s in steps if s not in table]
     if bad:
-        raise InvalidArgument(f"unknown analyze step(s) {bad}; choose from: {', '.join(STEPS)}")
+        raise InvalidArgument(f"unknown analyze step(s) {bad}; choose from: {', '.join(table)}")
     if not steps:
-        raise InvalidArgument(f"no analyze steps given; choose from: {', '.join(STEPS)}")
+        raise InvalidArgument(f"no analyze steps given; choose from: {', '.join(table)}")
     return steps
-
-
-def _module(step: str):
-    return importlib.import_module(f"ocula.tasks.{step}")
 
 
 def decode_side(steps: Iterable[str]) -> int | None:
     """The largest side any requested step needs (None: full resolution)."""
-    sides = [getattr(_module(s), "MAX_SIDE", None) for s in steps]
+    sides = [getattr(importlib.import_module(_table()[s].module_name), "MAX_SIDE", None) for s in steps]
     return None if any(s is None for s in sides) else max(sides)
 
 
@@ -54,18 +60,19 @@ def analyze(image: ImageInput, *, steps: Iterable[str] | None = None, top_k: int
     """All facts about one image. Steps that cannot run (a missing model) become warnings;
     an unreadable image raises InvalidImage."""
     settings = settings or get_settings()
-    steps = _check_steps(steps)
+    steps = check_steps(steps)
     loaded = load_image(image, max_side=decode_side(steps), settings=settings)
-    return _analyze_loaded(loaded, steps, top_k, gps, settings)
+    return _analyze_loaded(loaded, steps, dict(top_k=top_k, gps=gps), settings)
 
 
-def _analyze_loaded(loaded: LoadedImage, steps: tuple[str, ...], top_k: int, gps: bool,
+def _analyze_loaded(loaded: LoadedImage, steps: tuple[str, ...], options: dict[str, Any],
                     settings: Settings) -> Analysis:
     out = Analysis(image=ImageInfo.of(loaded))
+    table = _table()
     for step in steps:
         t0 = time.perf_counter()
         try:
-            _run_step(step, loaded, out, top_k, gps, settings)
+            _run_step(table[step], loaded, out, options, settings)
         except InvalidImage:
             raise
         except OculaError as e:  # e.g. a model not installed: the other facts still count
@@ -74,36 +81,33 @@ def _analyze_loaded(loaded: LoadedImage, steps: tuple[str, ...], top_k: int, gps
     return out
 
 
-def _run_step(step: str, loaded: LoadedImage, out: Analysis, top_k: int, gps: bool, settings: Settings) -> None:
-    fn = getattr(_module(step), step)
-    if step == "classify":
-        res = fn(loaded, top_k=top_k, settings=settings)
-        out.labels, out.classifier = res.labels, res.model
-    elif step == "ocr":
-        out.text = fn(loaded, settings=settings)
-    elif step == "faces":
-        out.faces = fn(loaded, settings=settings)
-    elif step == "colors":
-        out.colors = fn(loaded, settings=settings)
-    elif step == "quality":
-        out.quality = fn(loaded, settings=settings)
-    elif step == "metadata":
-        out.metadata = fn(loaded, gps=gps, settings=settings)
-    elif step == "moderate":
-        out.moderation = fn(loaded, settings=settings)
+def _run_step(task: registry.Task, loaded: LoadedImage, out: Analysis, options: dict[str, Any],
+              settings: Settings) -> None:
+    """Run one step's entry function with the analyze options it takes (top_k, gps ...) and put
+    its result where the Analysis keeps it."""
+    fn = task.load()
+    accepted = inspect.signature(fn).parameters
+    result = fn(loaded, **{k: v for k, v in options.items() if k in accepted}, settings=settings)
+    if task.step_fields:
+        for field, attr in task.step_fields:
+            setattr(out, field, getattr(result, attr))
+    else:
+        setattr(out, task.step, result)
 
 
-def analyze_many(images: list[ImageInput], *, steps: Iterable[str] | None = None, top_k: int = 5,
+def analyze_many(images: Iterable[ImageInput], *, steps: Iterable[str] | None = None, top_k: int = 5,
                  gps: bool = False, jobs: int | None = None, settings: Settings | None = None,
-                 on_done: Callable[[str, Analysis | Failure], None] | None = None,
-                 ) -> Iterator[Analysis | Failure]:
-    """Analyse many images in input order. Decoding runs ``jobs`` images ahead in threads
-    (Pillow releases the GIL); models run one image at a time on ``settings.threads``.
-    A bad image yields a Failure and the batch goes on."""
+                 on_done: Callable[[Any, Analysis | Failure], None] | None = None,
+                 ) -> Iterator[tuple[Any, Analysis | Failure]]:
+    """Analyse many images, yielding (input, Analysis or Failure) in input order, as
+    ``describe_many`` does. Decoding runs ``jobs`` images ahead in threads (Pillow releases the
+    GIL); models run one image at a time on ``settings.threads``. A bad image yields a Failure
+    and the batch goes on."""
     settings = settings or get_settings()
-    steps = _check_steps(steps)
+    steps = check_steps(steps)
     side = decode_side(steps)
     jobs = max(1, jobs or settings.jobs)
+    images = list(images)
 
     def decode(src: ImageInput) -> LoadedImage | Failure:
         try:
@@ -113,24 +117,25 @@ def analyze_many(images: list[ImageInput], *, steps: Iterable[str] | None = None
 
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         ahead = jobs + 1
-        pending = [pool.submit(decode, src) for src in images[:ahead]]
+        pending = [(src, pool.submit(decode, src)) for src in images[:ahead]]
         nxt = ahead
         while pending:
-            loaded = pending.pop(0).result()
+            src, future = pending.pop(0)
+            loaded = future.result()
             if nxt < len(images):
-                pending.append(pool.submit(decode, images[nxt]))
+                pending.append((images[nxt], pool.submit(decode, images[nxt])))
                 nxt += 1
             if isinstance(loaded, Failure):
                 item: Analysis | Failure = loaded
             else:
                 try:
-                    item = _analyze_loaded(loaded, steps, top_k, gps, settings)
+                    item = _analyze_loaded(loaded, steps, dict(top_k=top_k, gps=gps), settings)
                 except InvalidImage as e:
                     item = Failure(source=e.source, error=e.reason)
                 except OculaError as e:
                     item = Failure(source=loaded.source, error=str(e), kind=type(e).__name__)
                 loaded._cache.clear()
             if on_done:
-                on_done(item.source if isinstance(item, Failure) else item.image.source, item)
-            yield item
+                on_done(src, item)
+            yield src, item
 

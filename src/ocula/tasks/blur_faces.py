@@ -72,7 +72,7 @@ def _pixelate(rgb: np.ndarray, region: tuple[int, int, int, int], face_width: in
 
 def blur_faces(image: ImageInput, *, method: str = "blur", model: str | None = None, min_score: float = 0.9,
                output: str | os.PathLike | None = None, overwrite: bool = False, quality: int | None = None,
-               settings: Settings | None = None) -> BlurFacesResult:
+               sign: bool = False, watermark: str | None = None, settings: Settings | None = None) -> BlurFacesResult:
     """Hide every face found: ``method`` blur (default) or pixelate. Reports the regions hidden."""
     from .faces import faces as detect
 
@@ -80,7 +80,7 @@ def blur_faces(image: ImageInput, *, method: str = "blur", model: str | None = N
     if method not in METHODS:
         raise InvalidArgument(f"unknown method {method!r}; choose one of: {', '.join(METHODS)}")
     loaded = load_image(image, max_side=MAX_SIDE, settings=settings)
-    precheck_output(output, loaded, overwrite)
+    precheck_output(output, loaded, overwrite, action="faces-blurred", sign=sign, watermark=watermark)
     with PeakMemory() as mem:
         found = detect(loaded, model=model, min_score=min_score, settings=settings)
         rgb = np.array(loaded.image)  # a writable copy
@@ -99,4 +99,5 @@ def blur_faces(image: ImageInput, *, method: str = "blur", model: str | None = N
                              seconds=round(mem.seconds, 3), model=found.model, method=method,
                              faces=found.faces, regions=regions, notes=notes)
     return finish(result, with_alpha(Image.fromarray(rgb), loaded.alpha), loaded,
-                  output=output, overwrite=overwrite, quality=quality, action="faces-blurred")
+                  output=output, overwrite=overwrite, quality=quality, action="faces-blurred",
+                  sign=sign, watermark=watermark, settings=settings)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import re
 from functools import lru_cache
 from importlib import resources
 from typing import Any, Sequence, get_args
@@ -20,6 +19,7 @@ from ..config import Settings, get_settings
 from ..errors import InvalidArgument, UnknownModel
 from ..image import ImageInput, load_image
 from ..results import Category, Classification, ImageInfo, Label
+from ..vocabulary import has_han
 
 # The model sees a 224 px centre crop of 224/256 of the shorter side. 384 keeps the shorter
 # side >= 256 for images up to 3:2, so JPEGs decode reduced (draft) with no loss of detail.
@@ -32,7 +32,6 @@ CLASSIFIERS: dict[str, tuple[str, str]] = {
     "efficientnet-lite0": ("ocula.backends.efficientnet", "imagenet"),
 }
 CATEGORIES: tuple[str, ...] = get_args(Category)
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 
 
 @lru_cache(maxsize=None)
@@ -65,7 +64,7 @@ def check_labels(labels: Sequence[dict[str, Any]], size: int = 1000) -> list[str
             seen_en[en] = i
         if not isinstance(zh, str) or not zh.strip():
             problems.append(f"{i}: empty Chinese name")
-        elif not _CJK.search(zh):
+        elif not has_han(zh):
             problems.append(f"{i}: Chinese name {zh!r} has no Chinese characters")
         if cat not in CATEGORIES:
             problems.append(f"{i}: category {cat!r} is not one of {', '.join(CATEGORIES)}")

@@ -34,7 +34,7 @@ TEMPLATE, SEARCH = 7, 21  # OpenCV's recommended patch and search window sizes
 
 def denoise(image: ImageInput, *, strength: float = 1.0, h: float | None = None,
             output: str | os.PathLike | None = None, overwrite: bool = False, quality: int | None = None,
-            settings: Settings | None = None) -> DenoiseResult:
+            sign: bool = False, watermark: str | None = None, settings: Settings | None = None) -> DenoiseResult:
     """Remove noise. ``strength`` scales the automatic filter strength; ``h`` sets it directly."""
     import cv2
 
@@ -44,7 +44,7 @@ def denoise(image: ImageInput, *, strength: float = 1.0, h: float | None = None,
     if h is not None and not 0 < h <= 100:
         raise InvalidArgument(f"h must be in (0, 100], not {h}")
     loaded = load_image(image, max_side=MAX_SIDE, settings=settings)
-    precheck_output(output, loaded, overwrite)
+    precheck_output(output, loaded, overwrite, action="denoised", sign=sign, watermark=watermark)
     cv2.setNumThreads(settings.threads)
 
     with PeakMemory() as mem:
@@ -66,4 +66,5 @@ def denoise(image: ImageInput, *, strength: float = 1.0, h: float | None = None,
                            noise_after=round(after, 2), h=round(hl, 2), h_color=round(hl, 2),
                            skipped=skipped, notes=notes)
     pil = with_alpha(Image.fromarray(out), loaded.alpha)
-    return finish(result, pil, loaded, output=output, overwrite=overwrite, quality=quality, action="denoised")
+    return finish(result, pil, loaded, output=output, overwrite=overwrite, quality=quality, action="denoised",
+                  sign=sign, watermark=watermark, settings=settings)

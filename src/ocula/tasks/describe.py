@@ -21,15 +21,13 @@ from ..config import Settings, get_settings
 from ..errors import InvalidArgument, InvalidImage, OculaError
 from ..image import ImageInput, LoadedImage, load_image
 from ..results import Analysis, Description, Failure, ImageInfo
-from ..writing import LANGUAGES, LENGTHS, PURPOSES, TONES, WRITERS, get_writer
+from ..vocabulary import LANGUAGE_ALIASES, LANGUAGES, LENGTHS, PURPOSES, TONES
+from ..writing import WRITERS, get_writer
 from ..writing.base import DescribeRequest, Draft, Writer, WriterError, WriterUnavailable
 
 MAX_SIDE: int | None = None  # set by the analyze steps it runs (decode_side)
 VISION_SIDE = 1024           # what the vlm/captioner writers get at most
 
-_LANG_ALIASES = {"en": "en", "en-us": "en", "en-gb": "en", "english": "en", "eng": "en", "英文": "en",
-                 "zh": "zh", "zh-cn": "zh", "zh-hans": "zh", "zh-sg": "zh", "cn": "zh", "chinese": "zh",
-                 "chi": "zh", "zho": "zh", "中文": "zh", "汉语": "zh"}
 
 
 def _choice(value: str | None, valid: tuple[str, ...], what: str, default: str) -> str:
@@ -42,7 +40,7 @@ def _choice(value: str | None, valid: tuple[str, ...], what: str, default: str) 
 def make_request(purpose: str = "alt", language: str = "en", length: str = "medium", tone: str = "neutral",
                  context: str | None = None) -> DescribeRequest:
     """A validated request; bad values raise InvalidArgument naming the valid ones."""
-    lang = _LANG_ALIASES.get((language or "en").strip().lower())
+    lang = LANGUAGE_ALIASES.get((language or "en").strip().lower())
     if lang is None:
         raise InvalidArgument(f"unknown language {language!r}; choose one of: {', '.join(LANGUAGES)}")
     ctx = " ".join(context.split()) if context and context.strip() else None
@@ -203,7 +201,7 @@ def describe_many(images: list[ImageInput], *, purpose: str = "alt", language: s
                 except InvalidImage as e:
                     yield src, Failure(source=e.source, error=e.reason)
             return
-        yield from zip(images, analyze_many(images, steps=chosen, jobs=jobs, settings=settings))
+        yield from analyze_many(images, steps=chosen, jobs=jobs, settings=settings)
 
     def finish(src: Any, item: Description | Failure) -> tuple[Any, Description | Failure]:
         if on_done is not None:

@@ -17,12 +17,14 @@ import secrets
 import threading
 import time
 import unicodedata
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from PIL import Image
 
 from ..config import Settings, get_settings
+from ..deprecation import renamed
 from ..errors import InvalidArgument, MissingDependency, OculaError
 from ..results import GeneratedImage, GenerateResult, SafetyDecision
 
@@ -120,7 +122,7 @@ def blocked_terms(prompt: str, terms: Iterable[str]) -> list[str]:
 
 def recipe(*, prompt: str, negative: str | None, seed: int, steps: int, guidance: float, size: tuple[int, int],
            model: str, mode: str, strength: float | None, control: str | None) -> dict[str, str]:
-    from .. import __version__
+    from ..version import __version__
 
     out = {"prompt": prompt, "negative_prompt": negative or "", "seed": str(seed), "steps": str(steps),
            "guidance": f"{guidance:g}", "size": f"{size[0]}x{size[1]}", "model": model, "mode": mode,
@@ -202,46 +204,223 @@ def _write(img: Image.Image, path: Path, meta: dict[str, str] | None, *, overwri
 WATERMARK_METHOD = "dwtDctSvd"
 
 
-def _embed_watermark(img: Image.Image, payload: str, settings: Settings) -> Image.Image:
-    """Mark the pixels before the file is written, so the recipe chunks and the mark coexist."""
-    import numpy as np
-
-    from ..provenance import watermark as wm
-
-    marked, _ = wm.embed(np.asarray(img.convert("RGB")), payload, WATERMARK_METHOD, threads=settings.threads)
-    return Image.fromarray(marked)
+# --- the task ------------------------------------------------------------------------------
+# check -> load inputs -> load pipeline -> per image: denoise -> safety -> write -> provenance
 
 
-def _provenance(path: Path, *, sign: bool, watermark: str | None, settings: Settings):
-    """Read the watermark back from the written file and sign it (C2PA, trainedAlgorithmicMedia).
-    Signing goes last: it seals the bytes, recipe chunks included."""
-    from ..results import ProvenanceReport
+@dataclass
+class _Plan:
+    """Everything decided before a model loads: mode, sizes, steps, files."""
 
-    if not sign and watermark is None:
-        return None
-    report = ProvenanceReport(output=str(path))
-    binding = None
+    prompts: list[str]
+    mode: str
+    suffix: str
+    wanted: tuple[int, int] | None
+    strength: float | None
+    init: Image.Image | None = None
+    mask: Image.Image | None = None
+    control_source: Image.Image | None = None
+    folder: Path | None = None
+    terms: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _check(prompts: str | list[str], *, n: int, safety: str, format: str, denoising_steps: int | None,
+           guidance: float | None, seed: int | None, size: Any, watermark: str | None, init_image: Any,
+           strength: float | None, mask: Any, control: str | None, control_image: Any) -> _Plan:
+    """Every argument checked before any image is read or any model loads."""
+    prompts = [prompts] if isinstance(prompts, str) else list(prompts)
+    if not prompts or any(not isinstance(p, str) or not p.strip() for p in prompts):
+        raise InvalidArgument("give at least one non-empty prompt")
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 64:
+        raise InvalidArgument(f"n (images per prompt) must be 1..64, not {n!r}")
+    if safety not in SAFETY_MODES:
+        raise InvalidArgument(f"safety must be one of {', '.join(SAFETY_MODES)}, not {safety!r}")
+    suffix = FORMATS.get(str(format).lower().lstrip("."))
+    if suffix is None:
+        raise InvalidArgument(f"format must be one of png, jpg, webp, not {format!r}")
+    if denoising_steps is not None and (isinstance(denoising_steps, bool) or not isinstance(denoising_steps, int)
+                                        or not 1 <= denoising_steps <= 500):
+        raise InvalidArgument(f"denoising_steps must be 1..500, not {denoising_steps!r}")
+    if guidance is not None and not 0 <= float(guidance) <= 50:
+        raise InvalidArgument(f"guidance must be 0..50, not {guidance!r}")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63 - 100):
+        raise InvalidArgument(f"seed must be a non-negative integer, not {seed!r}")
+    wanted = parse_size(size)
     if watermark is not None:
-        from ..provenance import pixels
         from ..provenance import watermark as wm
 
-        back = wm.detect(pixels.read_raw(path, settings).rgb, WATERMARK_METHOD, threads=settings.threads)
-        report.watermarked, report.watermark_method, report.watermark_payload = True, WATERMARK_METHOD, watermark
-        report.watermark_verified = bool(back.found and wm.matches(back, watermark, WATERMARK_METHOD))
-        if not report.watermark_verified:
-            report.notes.append("the watermark could not be read back from the written file "
-                                "(small or flat images hold it poorly; 256 px and up work best)")
-        binding = (wm.soft_binding_alg(WATERMARK_METHOD), wm.codeword(watermark, WATERMARK_METHOD))
-    if sign:
-        from ..provenance import certs, sign_in_place
+        wm.encode_payload(watermark, WATERMARK_METHOD)  # a bad payload fails before any work
+    if mask is not None and init_image is None:
+        raise InvalidArgument("--mask needs --init-image (the image to repaint)")
+    if control is not None:
+        if control not in ("canny", "scribble"):
+            raise InvalidArgument(f"control must be canny or scribble, not {control!r}")
+        if control_image is None:
+            raise InvalidArgument(f"--control {control} needs --control-image IMG (ocula computes the {control} map)")
+        if init_image is not None:
+            raise InvalidArgument("--control cannot be combined with --init-image; use one or the other")
+    elif control_image is not None:
+        raise InvalidArgument("--control-image needs --control canny|scribble")
+    mode = ("control" if control else "inpaint" if mask is not None else "img2img" if init_image is not None
+            else "text2img")
+    if strength is not None:
+        if mode not in ("img2img", "inpaint"):
+            raise InvalidArgument("--strength applies to --init-image (image-to-image or inpainting) only")
+        if isinstance(strength, bool) or not isinstance(strength, (int, float)) or not 0 < strength <= 1:
+            raise InvalidArgument(f"strength must be in (0, 1] (how much of the init image is repainted), "
+                                  f"not {strength!r}")
+    return _Plan(prompts=prompts, mode=mode, suffix=suffix, wanted=wanted, strength=strength)
 
-        actions = ["generated"] + (["watermarked"] if watermark is not None else [])
-        sign_in_place(report, path, actions=actions, generated=True, ingredient=None,
-                      creds=certs.credentials(None, None, settings), soft_binding=binding)
-    return report
+
+def _load_inputs(plan: _Plan, *, init_image: Any, mask: Any, control_image: Any, safety: str,
+                 blocklist: str | os.PathLike | None, out_dir: str | os.PathLike | None, settings: Settings) -> None:
+    """The init image, mask and control source (sizes checked), the blocklist and the output folder."""
+    if init_image is not None:
+        plan.init = _load(init_image, "init image", settings).convert("RGB")
+        if plan.wanted is None:
+            plan.wanted = _fit_size(*plan.init.size)
+    if mask is not None:
+        mask_img = _load(mask, "mask", settings)
+        if mask_img.size != plan.init.size:
+            raise InvalidArgument(f"the mask is {mask_img.size[0]}x{mask_img.size[1]} but the init image is "
+                                  f"{plan.init.size[0]}x{plan.init.size[1]}; they must be the same size")
+        plan.mask = mask_img.convert("L")
+    if control_image is not None:
+        plan.control_source = _load(control_image, "control image", settings)
+        if plan.wanted is None:
+            plan.wanted = _fit_size(*plan.control_source.size, longest=768)
+    plan.terms = load_blocklist(blocklist) if safety != "off" else []
+    if out_dir is not None:
+        plan.folder = Path(out_dir).expanduser()
+        if plan.folder.exists() and not plan.folder.is_dir():
+            raise InvalidArgument(f"-o must be a folder; {plan.folder} is a file")
+        plan.folder.mkdir(parents=True, exist_ok=True)
 
 
-# --- the task ------------------------------------------------------------------------------
+def _load_pipeline(plan: _Plan, *, model: str | os.PathLike | None, control: str | None,
+                   control_model: str | os.PathLike | None, device: str | None, dtype: str | None,
+                   settings: Settings) -> tuple[Any, Any, str, str, float]:
+    """(pipeline, model ref, device, dtype, seconds to load); one line naming `ocula models pull`
+    when the weights are not here."""
+    from ..backends import configure_threads
+    from ..backends import diffusion as dif
+
+    dif.require_diffusers()
+    ref = dif.resolve_model(model, plan.mode, settings)
+    control_ref = dif.resolve_control_model(control, control_model, settings) if control else None
+    dev = dif.pick_device(device, settings)
+    dt = dif.pick_dtype(dtype, dev)
+    if dev == "cpu":
+        configure_threads(settings.threads)
+    t0 = time.perf_counter()
+    pipe = dif.pipeline_for(ref, plan.mode, dev, dt, control_ref)
+    return pipe, ref, dev, dt, time.perf_counter() - t0
+
+
+def _pipeline_call(plan: _Plan, pipe: Any, ref: Any, *, denoising_steps: int | None, guidance: float | None,
+                   negative: str | None, control: str | None) -> tuple[dict[str, Any], int, float]:
+    """The keyword arguments every denoising call gets, with the steps and guidance settled
+    (the model's defaults where not given)."""
+    from ..backends import diffusion as dif
+
+    if plan.wanted is None:
+        plan.wanted = dif.native_size(pipe)
+    width, height = plan.wanted
+    steps = denoising_steps if denoising_steps is not None else ref.defaults["steps"]
+    guidance = float(guidance) if guidance is not None else ref.defaults["guidance"]
+    if plan.mode in ("img2img", "inpaint"):
+        # diffusers' own defaults: repaint the masked area from scratch; keep a quarter of an init image
+        plan.strength = float(plan.strength) if plan.strength is not None else (1.0 if plan.mode == "inpaint" else 0.75)
+        if int(steps * plan.strength) < 1:
+            if denoising_steps is not None:
+                raise InvalidArgument(f"{steps} steps at strength {plan.strength:g} run no denoising step "
+                                      f"(steps x strength < 1); use --denoising-steps {math.ceil(1 / plan.strength)} "
+                                      "or more")
+            steps = math.ceil(1 / plan.strength)
+    if negative and guidance <= 1:
+        plan.notes.append(f"the negative prompt has no effect at guidance {guidance:g} (needs > 1)")
+    call: dict[str, Any] = {"num_inference_steps": steps, "guidance_scale": guidance}
+    if plan.mode in ("img2img", "inpaint"):
+        plan.init = plan.init.resize((width, height), Image.Resampling.LANCZOS)
+        call.update(image=plan.init, strength=plan.strength)
+        if plan.mode == "inpaint":
+            plan.mask = plan.mask.resize((width, height), Image.Resampling.NEAREST).point(
+                lambda v: 255 if v > 127 else 0)
+            call.update(mask_image=plan.mask, width=width, height=height)
+    else:
+        call.update(width=width, height=height)
+    if plan.mode == "control":
+        from .control import control_map
+
+        call["image"] = control_map(plan.control_source, control, (width, height))
+    return call, steps, guidance
+
+
+def _denoise(pipe: Any, prompt: str, negative: str | None, guidance: float, call: dict[str, Any], seed: int,
+             gen_device: str, on_step: Callable) -> Image.Image | None:
+    """One image; None when the caller cancelled."""
+    import torch
+
+    gen = torch.Generator(gen_device).manual_seed(seed)
+    # pipelines keep per-call state (scheduler timesteps, the interrupt flag) and the modes share
+    # one scheduler and UNet: one call per model at a time
+    with _pipe_lock(getattr(pipe, "unet", pipe)), torch.inference_mode():
+        out = pipe(prompt=prompt, negative_prompt=negative if guidance > 1 else None, generator=gen,
+                   callback_on_step_end=on_step, **call)
+        interrupted = bool(getattr(pipe, "_interrupt", False))
+        pipe._interrupt = False
+    return None if interrupted else out.images[0].convert("RGB")
+
+
+def _safety(img: Image.Image, decision: SafetyDecision, found: list[str], *, safety: str, threshold: float,
+            size: tuple[int, int], settings: Settings, state: dict[str, bool], notes: list[str]) -> Image.Image | None:
+    """Score the output (moderation extra), then flag, blur or block it; None when blocked."""
+    if safety != "off" and not state.get("moderation_missing"):
+        try:
+            from .moderate import moderate
+
+            mod = moderate(img, threshold=threshold, settings=settings)
+            decision.image_unsafe, decision.image_scores = mod.unsafe, mod.scores
+        except MissingDependency:
+            state["moderation_missing"] = True
+            notes.append("outputs were not scored: the moderation extra is not installed "
+                         "(`pip install 'ocula[moderation]'`); only the prompt blocklist was checked")
+    if found or decision.image_unsafe:
+        decision.flagged = True
+        if safety == "block":
+            decision.action = "blocked"
+            return None
+        if safety == "blur":
+            from PIL import ImageFilter
+
+            img = img.filter(ImageFilter.GaussianBlur(radius=max(size) / 16))
+            decision.action = "blurred"
+        else:
+            decision.action = "flagged"
+    return img
+
+
+def _write_marked(img: Image.Image, target: Path, meta: dict[str, str] | None, *, suffix: str, sign: bool,
+                  watermark: str | None, settings: Settings) -> tuple[Path, Any]:
+    """Write the image (watermarked in its pixels before encoding, so the recipe chunks and the
+    mark coexist), then seal it: read the mark back and sign (C2PA, trainedAlgorithmicMedia).
+    The signature goes last: it seals the bytes, recipe chunks included."""
+    from ..provenance.marking import embed_in_image, seal
+
+    if target.exists():
+        from ..output import default_output
+
+        target = default_output(target, "", suffix, target.parent)
+    if watermark is not None:
+        img = embed_in_image(img, watermark, WATERMARK_METHOD, threads=settings.threads)
+    path = _write(img, target, meta)
+    report = None
+    if sign or watermark is not None:
+        report = seal(path, actions=["generated"], sign=sign, watermark=watermark, settings=settings,
+                      method=WATERMARK_METHOD, generated=True)
+    return path, report
+
 
 def _load(src: Any, what: str, settings: Settings) -> Image.Image:
     from ..image import load_image
@@ -249,9 +428,11 @@ def _load(src: Any, what: str, settings: Settings) -> Image.Image:
     return load_image(src, max_side=MAX_SIDE, settings=settings, name=None).image
 
 
+@renamed(steps="denoising_steps")
 def generate(prompts: str | list[str], *, negative: str | None = None, model: str | os.PathLike | None = None,
-             steps: int | None = None, guidance: float | None = None, size: Any = None, seed: int | None = None,
-             n: int = 1, init_image: Any = None, strength: float | None = None, mask: Any = None,
+             denoising_steps: int | None = None, guidance: float | None = None, size: Any = None,
+             seed: int | None = None, n: int = 1, init_image: Any = None, strength: float | None = None,
+             mask: Any = None,
              control: str | None = None, control_image: Any = None, control_model: str | os.PathLike | None = None,
              device: str | None = None, dtype: str | None = None, safety: str = "flag",
              blocklist: str | os.PathLike | None = None, threshold: float = 0.5, metadata: bool = True,
@@ -264,96 +445,23 @@ def generate(prompts: str | list[str], *, negative: str | None = None, model: st
     Mode: text-to-image; image-to-image with ``init_image``; inpainting with ``init_image`` and
     ``mask`` (white = repaint; the unmasked pixels of the input are kept exactly); ControlNet with
     ``control`` ('canny' or 'scribble') and ``control_image`` (ocula computes the map).
+    ``denoising_steps``: how many denoising steps (the model's default when None).
     ``progress(step, steps, image, images)`` is called after every denoising step;
     ``cancel()`` returning True stops at the next step (raises Cancelled).
     """
-    from ..backends import configure_threads
-    from ..backends import diffusion as dif
-
     t_start = time.perf_counter()
     settings = settings or get_settings()
-    prompts = [prompts] if isinstance(prompts, str) else list(prompts)
-    if not prompts or any(not isinstance(p, str) or not p.strip() for p in prompts):
-        raise InvalidArgument("give at least one non-empty prompt")
-    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 64:
-        raise InvalidArgument(f"n (images per prompt) must be 1..64, not {n!r}")
-    if safety not in SAFETY_MODES:
-        raise InvalidArgument(f"safety must be one of {', '.join(SAFETY_MODES)}, not {safety!r}")
-    suffix = FORMATS.get(str(format).lower().lstrip("."))
-    if suffix is None:
-        raise InvalidArgument(f"format must be one of png, jpg, webp, not {format!r}")
-    if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= 500):
-        raise InvalidArgument(f"steps must be 1..500, not {steps!r}")
-    if guidance is not None and not 0 <= float(guidance) <= 50:
-        raise InvalidArgument(f"guidance must be 0..50, not {guidance!r}")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63 - 100):
-        raise InvalidArgument(f"seed must be a non-negative integer, not {seed!r}")
-    wanted = parse_size(size)
-    if watermark is not None:
-        from ..provenance import watermark as wm
-
-        wm.encode_payload(watermark, WATERMARK_METHOD)  # a bad payload fails before any work
-
-    # mode and its inputs, all checked before any model loads
-    if mask is not None and init_image is None:
-        raise InvalidArgument("--mask needs --init-image (the image to repaint)")
-    if control is not None:
-        if control not in ("canny", "scribble"):
-            raise InvalidArgument(f"control must be canny or scribble, not {control!r}")
-        if control_image is None:
-            raise InvalidArgument(f"--control {control} needs --control-image IMG (ocula computes the {control} map)")
-        if init_image is not None:
-            raise InvalidArgument("--control cannot be combined with --init-image; use one or the other")
-    elif control_image is not None:
-        raise InvalidArgument("--control-image needs --control canny|scribble")
-    mode = "control" if control else "inpaint" if mask is not None else "img2img" if init_image is not None else "text2img"
-    if strength is not None:
-        if mode not in ("img2img", "inpaint"):
-            raise InvalidArgument("--strength applies to --init-image (image-to-image or inpainting) only")
-        if isinstance(strength, bool) or not isinstance(strength, (int, float)) or not 0 < strength <= 1:
-            raise InvalidArgument(f"strength must be in (0, 1] (how much of the init image is repainted), "
-                                  f"not {strength!r}")
-    notes: list[str] = []
-
-    init = mask_img = ctrl_src = None
-    if init_image is not None:
-        init = _load(init_image, "init image", settings).convert("RGB")
-        if wanted is None:
-            wanted = _fit_size(*init.size)
-    if mask is not None:
-        mask_img = _load(mask, "mask", settings)
-        if mask_img.size != init.size:
-            raise InvalidArgument(f"the mask is {mask_img.size[0]}x{mask_img.size[1]} but the init image is "
-                                  f"{init.size[0]}x{init.size[1]}; they must be the same size")
-        mask_img = mask_img.convert("L")
-    if control_image is not None:
-        ctrl_src = _load(control_image, "control image", settings)
-        if wanted is None:
-            wanted = _fit_size(*ctrl_src.size, longest=768)
-
-    terms = load_blocklist(blocklist) if safety != "off" else []
-    out_folder = Path(out_dir).expanduser() if out_dir is not None else None
-    if out_folder is not None:
-        if out_folder.exists() and not out_folder.is_dir():
-            raise InvalidArgument(f"-o must be a folder; {out_folder} is a file")
-        out_folder.mkdir(parents=True, exist_ok=True)
-
-    # model (one line naming `ocula models pull` when the weights are not here)
-    dif.require_diffusers()
-    ref = dif.resolve_model(model, mode, settings)
-    control_ref = dif.resolve_control_model(control, control_model, settings) if control else None
-    dev = dif.pick_device(device, settings)
-    dt = dif.pick_dtype(dtype, dev)
-    import torch
-
-    if dev == "cpu":
-        configure_threads(settings.threads)
-    t_load = time.perf_counter()
-    pipe = dif.pipeline_for(ref, mode, dev, dt, control_ref)
-    load_seconds = time.perf_counter() - t_load
-    if wanted is None:
-        wanted = dif.native_size(pipe)
-    width, height = wanted
+    plan = _check(prompts, n=n, safety=safety, format=format, denoising_steps=denoising_steps, guidance=guidance,
+                  seed=seed, size=size, watermark=watermark, init_image=init_image, strength=strength, mask=mask,
+                  control=control, control_image=control_image)
+    _load_inputs(plan, init_image=init_image, mask=mask, control_image=control_image, safety=safety,
+                 blocklist=blocklist, out_dir=out_dir, settings=settings)
+    pipe, ref, dev, dt, load_seconds = _load_pipeline(plan, model=model, control=control,
+                                                      control_model=control_model, device=device, dtype=dtype,
+                                                      settings=settings)
+    call, steps, guidance = _pipeline_call(plan, pipe, ref, denoising_steps=denoising_steps, guidance=guidance,
+                                           negative=negative, control=control)
+    width, height = plan.wanted
     if watermark is not None:
         from ..provenance import watermark as wm
 
@@ -361,71 +469,37 @@ def generate(prompts: str | list[str], *, negative: str | None = None, model: st
             raise InvalidArgument(f"--watermark needs images of at least {wm.MIN_PIXELS} pixels (e.g. 256x256); "
                                   f"{width}x{height} is too small")
 
-    defaults = ref.defaults
-    steps_set = steps is not None
-    steps = steps if steps is not None else defaults["steps"]
-    guidance = float(guidance) if guidance is not None else defaults["guidance"]
-    if mode in ("img2img", "inpaint"):
-        # diffusers' own defaults: repaint the masked area from scratch; keep a quarter of an init image
-        strength = float(strength) if strength is not None else (1.0 if mode == "inpaint" else 0.75)
-        if int(steps * strength) < 1:
-            if steps_set:
-                raise InvalidArgument(f"{steps} steps at strength {strength:g} run no denoising step "
-                                      f"(steps x strength < 1); use --steps {math.ceil(1 / strength)} or more")
-            steps = math.ceil(1 / strength)
-    if negative and guidance <= 1:
-        notes.append(f"the negative prompt has no effect at guidance {guidance:g} (needs > 1)")
-
-    call: dict[str, Any] = {"num_inference_steps": steps, "guidance_scale": guidance}
-    init_r = mask_r = None
-    if mode in ("img2img", "inpaint"):
-        init_r = init.resize((width, height), Image.Resampling.LANCZOS)
-        call.update(image=init_r, strength=strength)
-        if mode == "inpaint":
-            mask_r = mask_img.resize((width, height), Image.Resampling.NEAREST).point(lambda v: 255 if v > 127 else 0)
-            call.update(mask_image=mask_r, width=width, height=height)
-    else:
-        call.update(width=width, height=height)
-    if mode == "control":
-        from .control import control_map
-
-        call["image"] = control_map(ctrl_src, control, (width, height))
-
     base_seed = seed if seed is not None else secrets.randbelow(2**31)
-    index = start_index if start_index is not None else (next_index(out_folder) if out_folder else 1)
-    total = len(prompts) * n
+    index = start_index if start_index is not None else (next_index(plan.folder) if plan.folder else 1)
+    total = len(plan.prompts) * n
     gen_device = "cpu" if dev == "mps" else dev  # mps generators are not reproducible across runs
-    result = GenerateResult(model=ref.name, mode=mode, device=dev, dtype=dt, steps=steps, guidance=guidance,
-                            width=width, height=height, strength=strength if mode in ("img2img", "inpaint") else None,
-                            control=control, load_seconds=round(load_seconds, 3), notes=notes)
-    moderation_missing = False
-    step_time = 0.0
-    step_count = 0
-    k = 0
-    for prompt in prompts:
-        found = blocked_terms(prompt, terms)
+    result = GenerateResult(model=ref.name, mode=plan.mode, device=dev, dtype=dt, steps=steps, guidance=guidance,
+                            width=width, height=height, strength=plan.strength if plan.mode in ("img2img", "inpaint")
+                            else None, control=control, load_seconds=round(load_seconds, 3), notes=plan.notes)
+    state: dict[str, bool] = {}
+    step_time, step_count, k = 0.0, 0, 0
+    for prompt in plan.prompts:
+        found = blocked_terms(prompt, plan.terms)
         for _ in range(n):
             img_seed = base_seed + k
             k += 1
             meta_all = recipe(prompt=prompt, negative=negative, seed=img_seed, steps=steps, guidance=guidance,
-                              size=(width, height), model=ref.name, mode=mode,
-                              strength=result.strength, control=control)
+                              size=(width, height), model=ref.name, mode=plan.mode, strength=result.strength,
+                              control=control)
             item = GeneratedImage(prompt=prompt, negative=negative, seed=img_seed, index=index)
             decision = SafetyDecision(mode=safety, prompt_terms=found)
             item.safety = decision
-            target = out_folder / file_name(index, prompt, img_seed, suffix) if out_folder else None
+            target = plan.folder / file_name(index, prompt, img_seed, plan.suffix) if plan.folder else None
             index += 1
+            result.images.append(item)
+            result._pils.append(None)
             if resume and target is not None and target.exists():
                 have = read_recipe(target)
                 if all(have.get(f, "") == meta_all.get(f, "") for f in _SAME):
                     item.path, item.skipped = str(target), True
-                    result.images.append(item)
-                    result._pils.append(None)
                     continue
             if found and safety == "block":
                 decision.flagged, decision.action = True, "blocked"
-                result.images.append(item)
-                result._pils.append(None)
                 continue
 
             stamps: list[float] = []
@@ -438,21 +512,15 @@ def generate(prompts: str | list[str], *, negative: str | None = None, model: st
                     p._interrupt = True
                 return kw
 
-            gen = torch.Generator(gen_device).manual_seed(img_seed)
             t0 = time.perf_counter()
-            # pipelines keep per-call state (scheduler timesteps, the interrupt flag) and the modes share
-            # one scheduler and UNet: one call per model at a time
-            with _pipe_lock(getattr(pipe, "unet", pipe)), torch.inference_mode():
-                out = pipe(prompt=prompt, negative_prompt=negative if guidance > 1 else None, generator=gen,
-                           callback_on_step_end=on_step, **call)
-                interrupted = bool(getattr(pipe, "_interrupt", False))
-                pipe._interrupt = False
-            if interrupted:
+            img = _denoise(pipe, prompt, negative, guidance, call, img_seed, gen_device, on_step)
+            if img is None:
+                result.images.pop()
+                result._pils.pop()
                 raise Cancelled(f"cancelled after {len([i for i in result.images if i.path])} image(s)")
-            img = out.images[0].convert("RGB")
-            if mode == "inpaint":
+            if plan.mode == "inpaint":
                 # the VAE round trip shifts every pixel; outside the mask the input is kept exactly
-                img = Image.composite(img, init_r, mask_r)
+                img = Image.composite(img, plan.init, plan.mask)
             item.seconds = round(time.perf_counter() - t0, 3)
             # UNet time alone: between step callbacks (the first step also holds the prompt encoding)
             if len(stamps) > 1:
@@ -461,44 +529,16 @@ def generate(prompts: str | list[str], *, negative: str | None = None, model: st
             elif stamps:
                 step_time += stamps[0] - t0
                 step_count += 1
-
-            if safety != "off" and not moderation_missing:
-                try:
-                    from .moderate import moderate
-
-                    mod = moderate(img, threshold=threshold, settings=settings)
-                    decision.image_unsafe, decision.image_scores = mod.unsafe, mod.scores
-                except MissingDependency:
-                    moderation_missing = True
-                    result.notes.append("outputs were not scored: the moderation extra is not installed "
-                                 "(`pip install 'ocula[moderation]'`); only the prompt blocklist was checked")
-            if found or decision.image_unsafe:
-                decision.flagged = True
-                if safety == "block":
-                    decision.action = "blocked"
-                    result.images.append(item)
-                    result._pils.append(None)
-                    continue
-                if safety == "blur":
-                    from PIL import ImageFilter
-
-                    img = img.filter(ImageFilter.GaussianBlur(radius=max(width, height) / 16))
-                    decision.action = "blurred"
-                else:
-                    decision.action = "flagged"
+            img = _safety(img, decision, found, safety=safety, threshold=threshold, size=(width, height),
+                          settings=settings, state=state, notes=result.notes)
+            if img is None:
+                continue
             if target is not None:
                 meta = dict(meta_all, safety=decision.action) if metadata else None
-                if target.exists():
-                    from ..output import default_output
-
-                    target = default_output(target, "", suffix, target.parent)
-                if watermark is not None:
-                    img = _embed_watermark(img, watermark, settings)
-                path = _write(img, target, meta)
+                path, item.provenance = _write_marked(img, target, meta, suffix=plan.suffix, sign=sign,
+                                                      watermark=watermark, settings=settings)
                 item.path = str(path)
-                item.provenance = _provenance(path, sign=sign, watermark=watermark, settings=settings)
-            result.images.append(item)
-            result._pils.append(img)
+            result._pils[-1] = img
 
     if step_count:
         result.seconds_per_step = round(step_time / step_count, 4)

@@ -198,9 +198,9 @@ def index(paths: Sequence[str | os.PathLike], *, db: str | os.PathLike | None = 
     missing_roots = [r for r in roots if not os.path.exists(r)]
     if missing_roots:
         raise InvalidArgument(f"not found: {', '.join(missing_roots)}")
-    from .analyze import _check_steps
+    from .analyze import check_steps
 
-    steps = _check_steps(steps)  # bad names fail before any work, not only when something is new
+    steps = check_steps(steps)  # bad names fail before any work, not only when something is new
     jobs = max(1, jobs or settings.jobs)
     store = open_store(db, create=True, settings=settings)
     try:

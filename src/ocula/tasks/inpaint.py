@@ -82,7 +82,7 @@ def load_mask(mask: ImageInput | np.ndarray, size: tuple[int, int], settings: Se
 def inpaint(image: ImageInput, *, mask: ImageInput | np.ndarray | None = None,
             box: str | Sequence[int] | None = None, method: str = "telea", radius: int = 5, grow: int = 2,
             output: str | os.PathLike | None = None, overwrite: bool = False, quality: int | None = None,
-            settings: Settings | None = None) -> InpaintResult:
+            sign: bool = False, watermark: str | None = None, settings: Settings | None = None) -> InpaintResult:
     """Fill the pixels selected by ``mask`` or ``box`` with ``method`` (telea, ns or lama)."""
     import cv2
 
@@ -105,7 +105,7 @@ def inpaint(image: ImageInput, *, mask: ImageInput | np.ndarray | None = None,
         raise InvalidArgument("the mask selects no pixels (fill = white / >= 128, or opaque on a transparent mask)")
     if filled == m.size:
         raise InvalidArgument("the mask covers the whole image: there is nothing around it to fill from")
-    precheck_output(output, loaded, overwrite)
+    precheck_output(output, loaded, overwrite, action="inpainted", sign=sign, watermark=watermark)
 
     rgb = np.asarray(loaded.image)
     with PeakMemory() as mem:
@@ -125,4 +125,5 @@ def inpaint(image: ImageInput, *, mask: ImageInput | np.ndarray | None = None,
                            seconds=round(mem.seconds, 3), method=method, filled_pixels=filled,
                            filled_fraction=round(filled / m.size, 5), region=region)
     return finish(result, with_alpha(Image.fromarray(out), loaded.alpha), loaded,
-                  output=output, overwrite=overwrite, quality=quality, action="inpainted")
+                  output=output, overwrite=overwrite, quality=quality, action="inpainted",
+                  sign=sign, watermark=watermark, settings=settings)

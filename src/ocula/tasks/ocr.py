@@ -19,9 +19,12 @@ from statistics import median
 from typing import Sequence
 
 from ..config import Settings, get_settings
+from ..deprecation import renamed
 from ..errors import InvalidArgument
 from ..image import ImageInput, load_image
 from ..results import ImageInfo, OCRResult, TextLine
+from ..vocabulary import is_han
+from . import registry
 
 # Longest side of the working copy. Measured on a 6000x4000 JPEG page with lines of 24-80 px
 # text: at 2560 RapidOCR read every line of >= 32 px text (CER 0.00; 2048: 0.06 on a 40 px
@@ -65,14 +68,9 @@ def _item(text: str, confidence: float, box: Sequence[tuple[float, float]]) -> _
     return _Item(text, confidence, pts, min(xs), max(xs), cy, max(height, 1.0))
 
 
-def _is_cjk(ch: str) -> bool:
-    o = ord(ch)
-    return 0x4E00 <= o <= 0x9FFF or 0x3400 <= o <= 0x4DBF or 0xF900 <= o <= 0xFAFF or 0x20000 <= o <= 0x2FFFF
-
-
 def detect_language(text: str) -> str:
     """en, zh, mixed or und, from the share of CJK characters among CJK + Latin letters."""
-    cjk = sum(1 for c in text if _is_cjk(c))
+    cjk = sum(1 for c in text if is_han(c))
     latin = sum(1 for c in text if ("a" <= c <= "z") or ("A" <= c <= "Z") or ("\u00c0" <= c <= "\u024f"))
     if cjk + latin == 0:
         return "und"
@@ -171,7 +169,7 @@ def reading_order(items: list[_Item]) -> list[list[_Item]]:
 def _join(row: list[_Item]) -> str:
     out = ""
     for it in row:
-        if out and not (_is_cjk(out[-1]) and _is_cjk(it.text[0])):
+        if out and not (is_han(out[-1]) and is_han(it.text[0])):
             out += " "
         out += it.text
     return out
@@ -179,30 +177,30 @@ def _join(row: list[_Item]) -> str:
 
 # --- entry point ----------------------------------------------------------------------------
 
-def _check(engine: str | None, language: str, min_confidence: float, settings: Settings) -> str:
-    name = (engine if engine is not None else settings.ocr_engine)
+def _check(model: str | None, language: str, min_score: float, settings: Settings) -> str:
+    name = (model if model is not None else settings.ocr_engine)
     name = name.strip().lower() if isinstance(name, str) else name
     if name not in ENGINES:
-        raise InvalidArgument(f"unknown OCR engine {engine if engine is not None else name!r}; "
+        raise InvalidArgument(f"unknown OCR engine {model if model is not None else name!r}; "
                               f"choose one of: {', '.join(ENGINES)}")
     if language not in LANGUAGES:
         raise InvalidArgument(f"unknown OCR language {language!r}; choose one of: {', '.join(LANGUAGES)}")
-    if isinstance(min_confidence, bool) or not isinstance(min_confidence, (int, float)) \
-            or not 0 <= min_confidence <= 1:
-        raise InvalidArgument(f"min_confidence must be a number from 0 to 1, got {min_confidence!r}")
+    if isinstance(min_score, bool) or not isinstance(min_score, (int, float)) or not 0 <= min_score <= 1:
+        raise InvalidArgument(f"min_score must be a number from 0 to 1, got {min_score!r}")
     return name
 
 
-def ocr(image: ImageInput, *, engine: str | None = None, language: str = "auto", min_confidence: float = 0.5,
+@renamed(**registry.old_names("ocr"))
+def ocr(image: ImageInput, *, model: str | None = None, language: str = "auto", min_score: float = 0.5,
         settings: Settings | None = None) -> OCRResult:
     """Read the text in ``image``.
 
-    ``engine``: rapidocr or tesseract (default: the ``ocr_engine`` setting).
+    ``model``: rapidocr or tesseract (default: the ``ocr_engine`` setting).
     ``language``: auto, en or zh; picks Tesseract's language data (RapidOCR reads both always).
-    ``min_confidence``: drop text the engine is less sure of (0..1; Tesseract: per word).
+    ``min_score``: drop text the engine is less sure of (0..1; Tesseract: per word).
     """
     settings = settings or get_settings()
-    name = _check(engine, language, min_confidence, settings)
+    name = _check(model, language, min_score, settings)
     if name == "tesseract":
         from ..backends import tesseract
 
@@ -213,9 +211,9 @@ def ocr(image: ImageInput, *, engine: str | None = None, language: str = "auto",
         from ..backends import rapidocr
 
         raw = [r for r in rapidocr.read(rgb, threads=settings.threads, device=settings.device)
-               if r.confidence >= min_confidence]
+               if r.confidence >= min_score]
     else:
-        raw = tesseract.read(rgb, language=language, min_confidence=min_confidence)
+        raw = tesseract.read(rgb, language=language, min_confidence=min_score)
 
     full_w, full_h = loaded.original_size
     sx, sy = full_w / rgb.shape[1], full_h / rgb.shape[0]
@@ -242,5 +240,5 @@ def ocr(image: ImageInput, *, engine: str | None = None, language: str = "auto",
                               bbox=(left, top, max(right - left, 0), max(bottom - top, 0)),
                               order=len(lines), language=detect_language(text)))
     full_text = "\n".join(ln.text for ln in lines)
-    return OCRResult(image=ImageInfo.of(loaded), engine=name, lines=lines, text=full_text,
+    return OCRResult(image=ImageInfo.of(loaded), model=name, lines=lines, text=full_text,
                      language=detect_language(full_text))

@@ -30,15 +30,17 @@ import numpy as np
 from PIL import Image
 
 from ..config import Settings, get_settings
+from ..deprecation import renamed
 from ..errors import InvalidArgument
 from ..image import ImageInput, load_image
 from ..results import ImageInfo, RestoreResult, RestoreStep
+from . import registry
 from ._edit import PeakMemory, finish, precheck_output, with_alpha
 
 MAX_SIDE: int | None = None
 # in the order they run: levels first, so the exposure curve works on the full range
-STEPS = ("white_balance", "contrast", "exposure", "clahe")
-DEFAULT_STEPS = ("contrast", "exposure", "clahe")
+FIXES = ("white_balance", "contrast", "exposure", "clahe")
+DEFAULT_FIXES = ("contrast", "exposure", "clahe")
 WB_METHODS = ("grey-world", "percentile")
 
 DARK, BRIGHT, TARGET = 0.22, 0.75, 0.42
@@ -174,38 +176,42 @@ def _clahe(rgb: np.ndarray, force: bool) -> tuple[np.ndarray, RestoreStep]:
                             detail=f"RMS contrast {contrast:.2f}: CLAHE on lightness (clip {CLAHE_CLIP})")
 
 
-def _normalise_steps(steps: Iterable[str] | str | None) -> list[str]:
-    if steps is None:
-        return list(DEFAULT_STEPS)
-    if isinstance(steps, str):
-        steps = [s for s in steps.split(",") if s.strip()]
+def check_fixes(fixes: Iterable[str] | str | None) -> list[str]:
+    """The fixes to run, in the order that works whatever order they came in (each is a step of
+    the result)."""
+    if fixes is None:
+        return list(DEFAULT_FIXES)
+    if isinstance(fixes, str):
+        fixes = [s for s in fixes.split(",") if s.strip()]
     names = []
-    for s in steps:
+    for s in fixes:
         key = s.strip().lower().replace("-", "_")
         if key == "all":
-            return list(STEPS)
+            return list(FIXES)
         if key in ("wb", "whitebalance"):
             key = "white_balance"
-        if key not in STEPS:
-            raise InvalidArgument(f"unknown restore step {s!r}; choose from: {', '.join(STEPS)} (or all)")
+        if key not in FIXES:
+            raise InvalidArgument(f"unknown restore step {s!r}; choose from: {', '.join(FIXES)} (or all)")
         if key not in names:
             names.append(key)
     if not names:
-        raise InvalidArgument(f"no restore steps given; choose from: {', '.join(STEPS)}")
-    return [s for s in STEPS if s in names]  # always in the order that works, whatever order they came in
+        raise InvalidArgument(f"no restore fixes given; choose from: {', '.join(FIXES)}")
+    return [s for s in FIXES if s in names]
 
 
-def restore(image: ImageInput, *, steps: Iterable[str] | str | None = None, white_balance: str = "grey-world",
+@renamed(**registry.old_names("restore"))
+def restore(image: ImageInput, *, fixes: Iterable[str] | str | None = None, white_balance: str = "grey-world",
             force: bool = False, output: str | os.PathLike | None = None, overwrite: bool = False,
-            quality: int | None = None, settings: Settings | None = None) -> RestoreResult:
-    """Fix exposure, colour, contrast. ``steps``: any of exposure, white_balance, contrast, clahe
+            quality: int | None = None, sign: bool = False, watermark: str | None = None,
+            settings: Settings | None = None) -> RestoreResult:
+    """Fix exposure, colour, contrast. ``fixes``: any of exposure, white_balance, contrast, clahe
     (default: contrast, exposure, clahe). ``white_balance``: grey-world or percentile."""
     settings = settings or get_settings()
-    chosen = _normalise_steps(steps)
+    chosen = check_fixes(fixes)
     if white_balance not in WB_METHODS:
         raise InvalidArgument(f"unknown white balance method {white_balance!r}; choose one of: {', '.join(WB_METHODS)}")
     loaded = load_image(image, max_side=MAX_SIDE, settings=settings)
-    precheck_output(output, loaded, overwrite)
+    precheck_output(output, loaded, overwrite, action="restored", sign=sign, watermark=watermark)
     with PeakMemory() as mem:
         rgb = np.asarray(loaded.image)
         before = _measure(rgb)
@@ -220,11 +226,12 @@ def restore(image: ImageInput, *, steps: Iterable[str] | str | None = None, whit
             else:
                 rgb, step = _clahe(rgb, force)
             done.append(step)
-        for name in STEPS:
+        for name in FIXES:
             if name not in chosen:
                 done.append(RestoreStep(name=name, applied=False, detail="not selected"))
         after = _measure(rgb)
     result = RestoreResult(image=ImageInfo.of(loaded), width=loaded.width, height=loaded.height,
                            seconds=round(mem.seconds, 3), steps=done, before=before, after=after)
     return finish(result, with_alpha(Image.fromarray(rgb), loaded.alpha), loaded,
-                  output=output, overwrite=overwrite, quality=quality, action="restored")
+                  output=output, overwrite=overwrite, quality=quality, action="restored",
+                  sign=sign, watermark=watermark, settings=settings)

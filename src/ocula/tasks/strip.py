@@ -469,10 +469,11 @@ def _read_bytes(image: ImageInput, loaded: LoadedImage, settings: Settings) -> b
                           f"{type(image).__name__} (which has no metadata left to strip)")
 
 
-def strip(image: ImageInput, *, output: str | os.PathLike, overwrite: bool = False,
-          settings: Settings | None = None) -> StripResult:
+def strip(image: ImageInput, *, output: str | os.PathLike, overwrite: bool = False, sign: bool = False,
+          watermark: str | None = None, settings: Settings | None = None) -> StripResult:
     """Write a copy of ``image`` to ``output`` without EXIF/GPS/XMP/IPTC/comments, upright,
-    with its colour profile. The output keeps the input's format."""
+    with its colour profile. The output keeps the input's format. ``watermark``/``sign``: mark
+    the written copy (its pixels are then written again, with the same JPEG tables)."""
     settings = settings or get_settings()
     if isinstance(image, (Image.Image,)) or type(image).__name__ == "ndarray":
         raise InvalidArgument("strip works on files: pass the path or the bytes of the image, not decoded pixels")
@@ -486,6 +487,10 @@ def strip(image: ImageInput, *, output: str | os.PathLike, overwrite: bool = Fal
                   "HEIF": ".heic", "AVIF": ".avif"}.get(fmt, "")
         raise InvalidArgument(f"strip keeps the format: the input is {fmt}, so name the output with a "
                               f"{suffix or 'matching'} suffix (not {Path(output).suffix or 'none'})")
+    if sign or watermark is not None:
+        from ..provenance import precheck
+
+        precheck(output, size=loaded.original_size, actions=["metadata-stripped"], sign=sign, watermark=watermark)
     report = _Report()
     # the loader's reading of the orientation (EXIF, or XMP tiff:Orientation where EXIF has none)
     # is what every viewer of ocula's outputs would see: bake exactly that in
@@ -524,7 +529,13 @@ def strip(image: ImageInput, *, output: str | os.PathLike, overwrite: bool = Fal
     if reencoded and fmt not in ("JPEG", "PNG", "WEBP"):
         report.notes.append(f"{fmt} files are rewritten without metadata rather than edited in place")
     width, height = loaded.original_size  # as displayed: orientation applied
-    return StripResult(image=ImageInfo.of(loaded), output=str(path), width=width, height=height,
-                       seconds=round(mem.seconds, 3), removed=report.removed, kept=report.kept,
-                       orientation_applied=report.orientation, reencoded=reencoded, quality=quality,
-                       bytes_before=len(data), bytes_after=len(stripped), notes=report.notes)
+    result = StripResult(image=ImageInfo.of(loaded), output=str(path), width=width, height=height,
+                         seconds=round(mem.seconds, 3), removed=report.removed, kept=report.kept,
+                         orientation_applied=report.orientation, reencoded=reencoded, quality=quality,
+                         bytes_before=len(data), bytes_after=len(stripped), notes=report.notes)
+    if sign or watermark is not None:
+        from ..provenance.marking import mark_output
+
+        result.provenance = mark_output(path, actions=["metadata-stripped"], sign=sign, watermark=watermark,
+                                        ingredient=loaded.path, settings=settings)
+    return result

@@ -204,8 +204,8 @@ def bleed_transparent(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
 
 def upscale(image: ImageInput, *, scale: int = 4, model: str = "realesrgan-x4plus", tile: int = DEFAULT_TILE,
             tile_pad: int = DEFAULT_TILE_PAD, output: str | os.PathLike | None = None, overwrite: bool = False,
-            quality: int | None = None, progress: Progress | None = None,
-            settings: Settings | None = None) -> UpscaleResult:
+            quality: int | None = None, sign: bool = False, watermark: str | None = None,
+            progress: Progress | None = None, settings: Settings | None = None) -> UpscaleResult:
     """Enlarge ``image`` ``scale`` times (2, 3 or 4) with ``model``; write it to ``output`` if given.
 
     ``tile``: tile side in input pixels (0 = the whole image in one call: fastest, most memory);
@@ -222,7 +222,7 @@ def upscale(image: ImageInput, *, scale: int = 4, model: str = "realesrgan-x4plu
             f"{w}x{h} upscaled {scale}x would be {ow}x{oh} ({ow * oh / 1e6:.0f} MP), over the limit of "
             f"{settings.max_pixels / 1e6:.0f} MP (OCULA_MAX_PIXELS); use a smaller --scale, crop the image, "
             "or raise OCULA_MAX_PIXELS")
-    precheck_output(output, loaded, overwrite)
+    precheck_output(output, loaded, overwrite, action="upscaled", sign=sign, watermark=watermark)
 
     alpha = loaded.alpha
     notes: list[str] = []
@@ -253,4 +253,5 @@ def upscale(image: ImageInput, *, scale: int = 4, model: str = "realesrgan-x4plu
         model=model if not Path(os.path.expanduser(model)).is_dir() else f"swin2sr:{model}",
         scale=scale, tile=tile, tile_pad=tile_pad, tiles=calls, peak_memory_mb=round(mem.mib, 1),
         alpha=alpha is not None, notes=notes)
-    return finish(result, big, loaded, output=output, overwrite=overwrite, quality=quality, action="upscaled")
+    return finish(result, big, loaded, output=output, overwrite=overwrite, quality=quality, action="upscaled",
+                  sign=sign, watermark=watermark, settings=settings)

@@ -19,20 +19,24 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Settings, get_settings
+from ..deprecation import renamed
 from ..errors import InvalidArgument, InvalidImage, OculaError
 from ..provenance import c2pa as cc
 from ..provenance import pixels
 from ..image import load_image
 from ..results import ImageInfo, VerifyResult
+from . import registry
 from .watermark import DETECT_METHODS, detect_raw
 
 MAX_SIDE: int | None = None  # the watermark reader needs every pixel
 
 
-def verify(image: Any, *, trust: list[str | os.PathLike] | None = None, watermark: bool = True,
-           watermark_method: str = "dwtDctSvd", candidate: str | None = None, metadata: bool = True,
+@renamed(**registry.old_names("verify"))
+def verify(image: Any, *, trust: list[str | os.PathLike] | None = None, check_watermark: bool = True,
+           watermark_method: str = "dwtDctSvd", payload: str | None = None, check_metadata: bool = True,
            settings: Settings | None = None) -> VerifyResult:
-    """Check a file's content credentials, look for a watermark and read its camera metadata."""
+    """Check a file's content credentials, look for a watermark (``payload``: the text it should
+    carry, if known) and read its camera metadata."""
     settings = settings or get_settings()
     if watermark_method not in DETECT_METHODS:
         raise InvalidArgument(f"unknown watermark method {watermark_method!r}; choose one of: "
@@ -54,14 +58,14 @@ def verify(image: Any, *, trust: list[str | os.PathLike] | None = None, watermar
         raw = None
         info = ImageInfo(source=str(path), width=0, height=0, bytes=path.stat().st_size)
         notes.append(f"the pixels could not be decoded ({e.reason}): watermark and metadata not checked")
-        watermark = metadata = False
+        check_watermark = check_metadata = False
     mark = None
     declared = _declared_method(report.soft_binding)
-    if watermark and raw is not None:
+    if check_watermark and raw is not None:
         try:
             # a manifest that declares a watermark says which reader to use
             method = declared if declared and watermark_method != "all" else watermark_method
-            mark = detect_raw(raw, method=method, candidate=candidate, settings=settings)
+            mark = detect_raw(raw, method=method, payload=payload, settings=settings)
             if declared and report.soft_binding:
                 word = report.soft_binding.rsplit(":", 1)[-1]
                 if mark.found and mark.word == word:
@@ -73,7 +77,7 @@ def verify(image: Any, *, trust: list[str | os.PathLike] | None = None, watermar
         except OculaError as e:  # rivaGan models missing
             notes.append(f"watermark not checked: {e}")
     meta = None
-    if metadata:
+    if check_metadata:
         try:
             from .metadata import metadata as read_metadata
 

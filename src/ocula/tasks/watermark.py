@@ -7,7 +7,7 @@
     'ocula'
 
 Up to 6 bytes of text are stored verbatim (2 with rivaGan); a longer text is stored as a
-hash, which ``detect_watermark(..., candidate=TEXT)`` compares. See
+hash, which ``detect_watermark(..., payload=TEXT)`` compares. See
 ``ocula.provenance.watermark`` for the scheme and its check.
 """
 
@@ -20,9 +20,12 @@ from typing import Any
 import numpy as np
 
 from ..config import Settings, get_settings
+from ..deprecation import renamed
 from ..errors import InvalidArgument
 from ..provenance import pixels, watermark as wm
+from ..provenance.marking import watermark_file
 from ..results import WatermarkDetection, WatermarkEmbedResult
+from . import registry
 
 MAX_SIDE: int | None = None  # the mark spans every pixel
 DETECT_METHODS = (*wm.METHODS, "all")
@@ -34,39 +37,22 @@ def _psnr(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def watermark(image: Any, *, payload: str, output: str | os.PathLike, method: str = "dwtDctSvd",
-              overwrite: bool = False, settings: Settings | None = None,
-              _inputs: list | None = None) -> WatermarkEmbedResult:
+              overwrite: bool = False, settings: Settings | None = None) -> WatermarkEmbedResult:
     """Write a copy of ``image`` to ``output`` carrying ``payload`` invisibly, and read it back."""
     settings = settings or get_settings()
     method = wm._check_method(method)
-    wm.encode_payload(payload, method)  # a bad payload fails before any decoding
     t0 = time.perf_counter()
-    raw = pixels.read_raw(image, settings)
-    marked, kind = wm.embed(raw.rgb, payload, method, threads=settings.threads)
-    inputs = _inputs if _inputs is not None else [raw.path]
-    path, notes = pixels.write_raw(raw, marked, output, inputs=inputs, overwrite=overwrite)
-    back = _read_back(path, method, payload, settings)
-    if not back.found and (raw.jpeg is not None) and path.suffix.lower() in (".jpg", ".jpeg", ".jpe", ".jfif"):
-        # the source's JPEG quality was too low for the mark: spend bytes instead
-        path, notes = pixels.write_raw(raw, marked, path, inputs=inputs, overwrite=True, keep_tables=False)
-        notes.append("re-encoded at JPEG quality 95: the input's own quality was too low to keep the mark")
-        back = _read_back(path, method, payload, settings)
+    done = watermark_file(image, payload, output, method=method, overwrite=overwrite, settings=settings)
+    raw, notes = done.raw, list(done.notes)
     data, _ = wm._data_for(payload, wm.data_bytes(method))
-    if raw.notes or notes:
-        notes = raw.notes + notes
     if raw.format in ("JPEG", "PNG", "WEBP", "TIFF", "HEIF", "AVIF") and _had_manifest(raw.path):
         notes.append("the input's content credentials (C2PA) were not carried over: they describe other pixels; "
                      "sign the output (ocula sign) to record the watermark")
     return WatermarkEmbedResult(
-        image=raw.info, output=str(path), method=method, payload=payload, stored_as=kind,
-        payload_hash=data.hex() if kind == "hash" else None, bits=wm.BITS[method], psnr=round(_psnr(raw.rgb, marked), 2),
-        verified=back.found and wm.matches(back, payload, method), confidence=round(back.strength, 4),
-        seconds=round(time.perf_counter() - t0, 3), notes=notes)
-
-
-def _read_back(path, method: str, payload: str, settings: Settings) -> wm.Decoded:
-    raw = pixels.read_raw(path, settings)
-    return wm.detect(raw.rgb, method, threads=settings.threads)
+        image=raw.info, output=str(done.path), method=method, payload=payload, stored_as=done.kind,
+        payload_hash=data.hex() if done.kind == "hash" else None, bits=wm.BITS[method],
+        psnr=round(_psnr(raw.rgb, done.marked), 2), verified=done.back.found and wm.matches(done.back, payload, method),
+        confidence=round(done.back.strength, 4), seconds=round(time.perf_counter() - t0, 3), notes=notes)
 
 
 def _had_manifest(path) -> bool:
@@ -80,35 +66,36 @@ def _had_manifest(path) -> bool:
     return b"c2pa" in head and (b"jumb" in head or b"caBX" in head)
 
 
-def detection_result(decoded: wm.Decoded, method: str, candidate: str | None, info=None) -> WatermarkDetection:
+def detection_result(decoded: wm.Decoded, method: str, payload: str | None, info=None) -> WatermarkDetection:
     return WatermarkDetection(
         image=info, found=decoded.found, method=method,
         payload=decoded.text if decoded.kind == "text" else None,
         payload_hash=decoded.data.hex() if decoded.kind == "hash" and decoded.data else None,
-        matches=wm.matches(decoded, candidate, method) if candidate is not None else None,
+        matches=wm.matches(decoded, payload, method) if payload is not None else None,
         confidence=round(min(1.0, max(0.0, decoded.strength)), 4), check="ok" if decoded.check_ok else "failed",
         corrected_bits=decoded.corrected if decoded.found else 0, bits=wm.BITS[method],
         word=decoded.word.hex() if decoded.word else None)
 
 
-def detect_watermark(image: Any, *, method: str = "dwtDctSvd", candidate: str | None = None,
+@renamed(**registry.old_names("detect-watermark"))
+def detect_watermark(image: Any, *, method: str = "dwtDctSvd", payload: str | None = None,
                      settings: Settings | None = None) -> WatermarkDetection:
     """Look for an ocula watermark. ``method="all"`` tries dwtDctSvd, then rivaGan.
-    ``candidate``: a text to compare the payload with (needed to confirm a hashed payload)."""
+    ``payload``: the text it should carry, to compare with (needed to confirm a hashed payload)."""
     settings = settings or get_settings()
     if method not in DETECT_METHODS:
         raise InvalidArgument(f"unknown watermark method {method!r}; choose one of: {', '.join(DETECT_METHODS)}")
     raw = pixels.read_raw(image, settings)
-    return detect_raw(raw, method=method, candidate=candidate, settings=settings, info=raw.info)
+    return detect_raw(raw, method=method, payload=payload, settings=settings, info=raw.info)
 
 
-def detect_raw(raw: pixels.RawImage, *, method: str, candidate: str | None, settings: Settings,
+def detect_raw(raw: pixels.RawImage, *, method: str, payload: str | None, settings: Settings,
                info=None) -> WatermarkDetection:
     methods = wm.METHODS if method == "all" else (method,)
     first = None
     for m in methods:
         decoded = wm.detect(raw.rgb, m, threads=settings.threads)
-        result = detection_result(decoded, m, candidate, info)
+        result = detection_result(decoded, m, payload, info)
         if decoded.found:
             return result
         first = first or result

@@ -14,7 +14,8 @@ import inspect
 from typing import Any
 
 from ..errors import InvalidArgument
-from .base import DescribeRequest, Draft, Language, Length, Purpose, Tone, Writer, WriterError, WriterUnavailable
+from ..vocabulary import LANGUAGES, LENGTHS, PURPOSES, TONES
+from .base import DescribeRequest, Draft, Writer, WriterError, WriterUnavailable
 
 # name -> (module, class); the class is built as cls(settings, **options)
 WRITERS: dict[str, tuple[str, str]] = {
@@ -23,11 +24,6 @@ WRITERS: dict[str, tuple[str, str]] = {
     "vlm": ("ocula.writing.llm", "VLMWriter"),
     "captioner": ("ocula.writing.captioner", "CaptionerWriter"),
 }
-
-PURPOSES: tuple[str, ...] = Purpose.__args__  # type: ignore[attr-defined]
-LANGUAGES: tuple[str, ...] = Language.__args__  # type: ignore[attr-defined]
-LENGTHS: tuple[str, ...] = Length.__args__  # type: ignore[attr-defined]
-TONES: tuple[str, ...] = Tone.__args__  # type: ignore[attr-defined]
 
 __all__ = ["WRITERS", "PURPOSES", "LANGUAGES", "LENGTHS", "TONES", "get_writer", "DescribeRequest", "Draft",
            "Writer", "WriterError", "WriterUnavailable"]

@@ -6,20 +6,17 @@ captioner (transformers BLIP / Florence-2).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import OculaError
 from ..results import Analysis
+from ..vocabulary import Language, Length, Purpose, Tone
 
 if TYPE_CHECKING:
     from ..image import LoadedImage
 
-Purpose = Literal["alt", "caption", "product", "social", "news", "tags"]
-Language = Literal["en", "zh"]
-Length = Literal["short", "medium", "long"]
-Tone = Literal["neutral", "friendly", "formal", "playful"]
 
 
 class DescribeRequest(BaseModel):
@@ -65,4 +62,4 @@ class WriterUnavailable(WriterError):
     """The writer cannot work at all in this configuration: its server is down (connection
     refused), the model is not on the server, the API key is refused. describe() raises this
     one as is for an explicit single-image request instead of falling back (addition to
-    DESCRIBE.md so that describe() can tell this case apart from a bad answer)."""
+    so that describe() can tell this case apart from a bad answer)."""

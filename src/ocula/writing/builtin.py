@@ -25,6 +25,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Callable
 
 from ..results import Analysis, Label
+from ..vocabulary import ALT_MAX, ALT_MAX_ZH, PLACEHOLDERS, TAG_COUNTS
 from . import vocab as V
 from .base import DescribeRequest, Draft
 
@@ -34,12 +35,9 @@ if TYPE_CHECKING:
 SURE = 0.5       # top label said plainly
 LIKELY = 0.2     # top label said with a hedge; below: coarse category
 TAG_MIN = 0.15   # labels kept as keywords
-ALT_MAX_EN = 125
-ALT_MAX_ZH = 60
+ALT_MAX_EN = ALT_MAX
 OCR_MIN_CONF = 0.6
 
-PLACEHOLDERS = {"en": {"who": "[WHO]", "where": "[WHERE]", "when": "[WHEN]"},
-                "zh": {"who": "[人物]", "where": "[地点]", "when": "[时间]"}}
 
 
 # --- reading the facts --------------------------------------------------------------------------
@@ -1031,7 +1029,7 @@ class BuiltinWriter:
                 ranked.append(sc.camera)
             if sc.date:
                 ranked.append(f"{sc.date.year}年" if zh else str(sc.date.year))
-        n = {"short": 5, "medium": 10, "long": 15}[req.length]
+        n = TAG_COUNTS[req.length]
         out: list[str] = []
         seen: set[str] = set()
         for t in ranked:

@@ -23,6 +23,7 @@ from ..backends import cached_model, configure_threads, import_transformers
 from ..config import Settings, get_settings
 from ..errors import ModelUnavailable
 from ..results import Analysis
+from ..vocabulary import ALT_MAX, TAG_COUNTS
 from . import validate
 from .base import DescribeRequest, Draft, WriterError, WriterUnavailable
 
@@ -182,9 +183,9 @@ def caption_draft(caption: Caption, facts: Analysis, request: DescribeRequest) -
     tags: list[str] = []  # other purposes: describe() adds the builtin writer's ranked keywords
     if request.purpose == "alt":
         text = main
-        if quoted and len(main) + len(quoted) + 16 <= validate.ALT_MAX:
+        if quoted and len(main) + len(quoted) + 16 <= ALT_MAX:
             text = f"{main[:-1]}, with the text {quoted}."
-        text = _trim(text, validate.ALT_MAX)
+        text = _trim(text, ALT_MAX)
     elif request.purpose in ("caption", "social"):
         parts = [main]
         if request.length != "short" or request.purpose == "social":
@@ -232,7 +233,7 @@ def caption_draft(caption: Caption, facts: Analysis, request: DescribeRequest) -
             lead += f", {date}"
         text = lead + "." + (f" {_sentence(context)}" if context else "")
     else:  # tags
-        n = validate.TAG_COUNTS[request.length]
+        n = TAG_COUNTS[request.length]
         tags = list(dict.fromkeys(_content_words(c) + [lab.lower() for lab in labels] + colours))[:n]
         text = ", ".join(tags)
     return Draft(text=text, title=title, bullets=bullets or [], hashtags=hashtags, tags=tags,

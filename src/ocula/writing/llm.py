@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 
 from ..config import Settings, get_settings
 from ..results import Analysis
+from ..vocabulary import ALT_MAX, ALT_MAX_ZH, BULLET_COUNTS, PLACEHOLDERS, SENTENCES, TAG_COUNTS
 from . import validate
 from .base import DescribeRequest, Draft, WriterError, WriterUnavailable
 
@@ -134,12 +135,12 @@ def json_schema(purpose: str) -> dict[str, Any]:
 
 
 def system_prompt(request: DescribeRequest, *, vision: bool) -> str:
-    n = validate.SENTENCES[request.length]
+    n = SENTENCES[request.length]
     sentences = "one sentence" if n == 1 else f"{n} sentences at most"
     task = _PURPOSES[request.purpose].format(
-        alt=validate.ALT_MAX, alt_zh=" (in Chinese about 60 characters)" if request.language == "zh" else "",
-        sentences=sentences, bullets=validate.BULLET_COUNTS[request.length],
-        tags=validate.TAG_COUNTS[request.length], **validate.PLACEHOLDER_NAMES[request.language])
+        alt=ALT_MAX, alt_zh=f" (in Chinese about {ALT_MAX_ZH} characters)" if request.language == "zh" else "",
+        sentences=sentences, bullets=BULLET_COUNTS[request.length],
+        tags=TAG_COUNTS[request.length], **PLACEHOLDERS[request.language])
     if vision:
         seeing = ("You can see the photo. The facts below come from detectors: use them, and never contradict "
                   "them (no animal or object the labels do not support, no people when faces is 0, no quoted "

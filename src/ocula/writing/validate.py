@@ -25,13 +25,9 @@ from datetime import datetime
 from typing import Any, Iterable
 
 from ..results import Analysis
+from ..vocabulary import ALL_PLACEHOLDERS, ALT_MAX, HAN_RE, LATIN_LETTERS, PLACEHOLDERS
 from .base import DescribeRequest, Draft
 
-ALT_MAX = 125
-# Placeholders for what the image cannot tell, per language (the builtin writer uses the same).
-PLACEHOLDER_NAMES = {"en": {"who": "[WHO]", "where": "[WHERE]", "when": "[WHEN]"},
-                     "zh": {"who": "[人物]", "where": "[地点]", "when": "[时间]"}}
-PLACEHOLDERS = tuple(p for d in PLACEHOLDER_NAMES.values() for p in d.values())
 
 # --- lengths ----------------------------------------------------------------------------
 
@@ -45,9 +41,6 @@ _MAX_CHARS = {
     "news": {"short": 280, "medium": 550, "long": 950},
     "tags": {"short": 400, "medium": 700, "long": 1200},
 }
-TAG_COUNTS = {"short": 5, "medium": 10, "long": 20}
-BULLET_COUNTS = {"short": 3, "medium": 4, "long": 5}
-SENTENCES = {"short": 1, "medium": 2, "long": 4}
 
 
 def max_chars(purpose: str, length: str, language: str) -> int:
@@ -60,8 +53,8 @@ def max_chars(purpose: str, length: str, language: str) -> int:
 
 # --- text helpers -----------------------------------------------------------------------
 
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
+_CJK = HAN_RE
+_LATIN = re.compile(f"[{LATIN_LETTERS}]")
 _QUOTES = re.compile(r'"([^"\n]{1,200})"|\u201c([^\u201d\n]{1,200})\u201d|\u300c([^\u300d\n]{1,200})\u300d'
                      r'|\u300e([^\u300f\n]{1,200})\u300f')
 _HASHTAG = re.compile(r"#[\w\u3400-\u9fff-]+")
@@ -75,7 +68,7 @@ def quoted(text: str) -> list[str]:
 
 def _unquoted(text: str) -> str:
     text = _QUOTES.sub(" ", text)
-    for p in PLACEHOLDERS:
+    for p in ALL_PLACEHOLDERS:
         text = text.replace(p, " ")
     return _URL.sub(" ", _HASHTAG.sub(" ", text))
 
@@ -393,7 +386,7 @@ def claimed_animals(text: str) -> tuple[dict[str, str], bool]:
 def claims_people(text: str) -> str | None:
     """The first word in ``text`` that asserts a person is present, or None."""
     low = text.lower()
-    for p in PLACEHOLDERS:
+    for p in ALL_PLACEHOLDERS:
         low = low.replace(p.lower(), " ")
     words = _words(low)
     for i, w in enumerate(words):
@@ -598,9 +591,9 @@ def check_news_specifics(draft: Draft, facts: Analysis, request: DescribeRequest
         out.append(f'names "{names[0]}" which neither the context nor the image text gives')
     if not (request.context or "").strip():
         def has(key: str) -> bool:
-            return any(PLACEHOLDER_NAMES[lang][key] in text for lang in PLACEHOLDER_NAMES)
+            return any(PLACEHOLDERS[lang][key] in text for lang in PLACEHOLDERS)
 
-        own = PLACEHOLDER_NAMES[request.language]
+        own = PLACEHOLDERS[request.language]
         if not has("where"):
             out.append(f"without context a news caption must keep the {own['where']} placeholder")
         if facts.faces is not None and facts.faces.count > 0 and not has("who"):

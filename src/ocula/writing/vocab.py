@@ -16,6 +16,8 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
+from ..vocabulary import CJK_PUNCTUATION, HAN
+
 # --- English ------------------------------------------------------------------------------
 
 _NUM_EN = ["no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
@@ -328,7 +330,7 @@ def date_zh(d: datetime) -> str:
 
 # --- text helpers ---------------------------------------------------------------------------
 
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]")
+_CJK = re.compile(f"[{HAN}{CJK_PUNCTUATION}]")
 _LATIN = re.compile(r"[A-Za-z]")
 
 

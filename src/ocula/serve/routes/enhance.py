@@ -1,5 +1,5 @@
-"""Enhance: upscale, denoise, inpaint, restore, blur faces, strip metadata. The output image is
-kept with the job; the result's ``output`` is the URL that serves it."""
+"""Enhance: the hand-made routes (upscale, inpaint, strip) and what every image-writing route
+shares: the output image is kept with the job; the result's ``output`` is the URL that serves it."""
 
 from __future__ import annotations
 
@@ -11,15 +11,11 @@ from typing import Annotated, Any, ClassVar, Literal
 from fastapi import APIRouter
 from pydantic import BeforeValidator, Field
 
-from ...results import (BlurFacesResult, DenoiseResult, ImageEdit, InpaintResult, RestoreResult, StripResult,
-                        UpscaleResult)
-from ...tasks.restore import WB_METHODS
-from ...tasks.upscale import DEFAULT_TILE, MODELS
+from ...results import ImageEdit, InpaintResult, StripResult, UpscaleResult
 from ..problems import Problem
 from ..run import ServerState
-from . import CommaList, Options, image_route
+from . import Options, image_route, options_model
 
-router = APIRouter(tags=["enhance"])
 _SUFFIX = {"JPEG": ".jpg", "MPO": ".jpg", "PNG": ".png", "WEBP": ".webp", "GIF": ".gif", "BMP": ".bmp",
            "TIFF": ".tif", "HEIF": ".heic", "AVIF": ".avif"}
 _MEDIA = {".jpg": "image/jpeg", ".png": "image/png", ".webp": "image/webp", ".gif": "image/gif",
@@ -57,79 +53,51 @@ def keep_output(result: ImageEdit, job, suffix: str = ".png") -> dict[str, Any]:
     return data
 
 
-def _int_string(v: Any) -> Any:
-    return int(v) if isinstance(v, str) and v.strip().isdigit() else v
-
-
-class UpscaleOptions(Options):
-    # form fields are strings: "2" must be accepted as 2 (a Literal of ints refuses it)
-    scale: Annotated[Literal[2, 3, 4], BeforeValidator(_int_string)] = 4
-    model: Literal[MODELS] = "realesrgan-x4plus"  # type: ignore[valid-type]
-    tile: int = Field(DEFAULT_TILE, ge=0, le=1024, description="tile side in input pixels (0: whole image)")
-
-
-class DenoiseOptions(Options):
-    strength: float = Field(1.0, gt=0, le=5, description="scales the automatic filter strength")
-
-
-class InpaintOptions(Options):
-    box: str | None = Field(None, max_length=64, description="x,y,w,h of the region to fill (or send a 'mask' image)")
-    method: Literal["telea", "ns", "lama"] = "telea"
-    radius: int = Field(5, ge=1, le=50)
-    grow: int = Field(2, ge=0, le=100)
-    file_fields: ClassVar[tuple[str, ...]] = ("mask",)
-
-
-class RestoreOptions(Options):
-    steps: CommaList = Field(None, description="any of exposure, white_balance, contrast, clahe")
-    white_balance: Literal[WB_METHODS] = "grey-world"  # type: ignore[valid-type]
-
-
-class BlurFacesOptions(Options):
-    method: Literal["blur", "pixelate"] = "blur"
-    min_score: float = Field(0.9, ge=0, le=1)
-
-
-class StripOptions(Options):
-    pass
-
-
 def _upscale(parsed, state: ServerState, job) -> dict[str, Any]:
     from ...image import load_image
     from ...tasks.upscale import upscale
 
-    o: UpscaleOptions = parsed.options
+    o = parsed.options
     loaded = load_image(parsed.images["image"], settings=state.settings)
     out_px = loaded.width * loaded.height * o.scale ** 2
     if out_px > state.config.max_pixels:
         raise Problem(422, f"a {o.scale}x upscale of {loaded.width}x{loaded.height} would be {out_px / 1e6:.0f} "
                            f"megapixels, over the server's limit of {state.config.max_pixels / 1e6:.0f} "
                            "(--max-megapixels); send a smaller image or a smaller scale", title="Invalid image")
-    result = upscale(loaded, scale=o.scale, model=o.model, tile=o.tile, settings=state.settings,
-                     progress=lambda done, total: job.report(done, total, "tiles"))
+    result = upscale(loaded, settings=state.settings, progress=lambda done, total: job.report(done, total, "tiles"),
+                     **o.model_dump())
     return keep_output(result, job)
 
 
-def _simple(name: str):
-    def call(parsed, state: ServerState, job) -> dict[str, Any]:
-        from importlib import import_module
+def upscale_route(router: APIRouter, task: Any) -> None:
+    from ...tasks.upscale import MODELS
 
-        fn = getattr(import_module(f"ocula.tasks.{name}"), name)
-        result = fn(parsed.images["image"], **parsed.options.model_dump(), settings=state.settings)
-        return keep_output(result, job)
-    return call
+    # form fields are strings: "2" must be accepted as 2 (a Literal of ints refuses it)
+    scale = (Annotated[Literal[2, 3, 4], BeforeValidator(_int_string)], Field(4, description=task.option("scale").help))
+    model = (Literal[MODELS], Field("realesrgan-x4plus", description=task.option("model").help))  # type: ignore[valid-type]
+    image_route(router, task.name, options_model(task, scale=scale, model=model), _upscale, UpscaleResult,
+                "4x (or 2x, 3x) super-resolution", image=task.image, tags=[task.group])
 
 
 def _inpaint(parsed, state: ServerState, job) -> dict[str, Any]:
     from ...tasks.inpaint import inpaint
 
-    o: InpaintOptions = parsed.options
+    o = parsed.options
     if (o.box is None) == ("mask" not in parsed.images):
         raise Problem(422, "give exactly one of 'box' (x,y,w,h) or a 'mask' image (white = fill)",
                       title="Invalid option")
-    result = inpaint(parsed.images["image"], mask=parsed.images.get("mask"), box=o.box, method=o.method,
-                     radius=o.radius, grow=o.grow, settings=state.settings)
+    result = inpaint(parsed.images["image"], mask=parsed.images.get("mask"), settings=state.settings,
+                     **o.model_dump())
     return keep_output(result, job)
+
+
+class _MaskField(Options):
+    file_fields: ClassVar[tuple[str, ...]] = ("mask",)
+
+
+def inpaint_route(router: APIRouter, task: Any) -> None:
+    image_route(router, task.name, options_model(task, base=_MaskField), _inpaint, InpaintResult,
+                "Fill a region (box or mask)", image=task.image, tags=[task.group])
 
 
 def _strip(parsed, state: ServerState, job) -> dict[str, Any]:
@@ -141,10 +109,11 @@ def _strip(parsed, state: ServerState, job) -> dict[str, Any]:
         return keep_output(result, job)
 
 
-image_route(router, "upscale", UpscaleOptions, _upscale, UpscaleResult, "4x (or 2x, 3x) super-resolution")
-image_route(router, "denoise", DenoiseOptions, _simple("denoise"), DenoiseResult, "Remove noise")
-image_route(router, "inpaint", InpaintOptions, _inpaint, InpaintResult, "Fill a region (box or mask)")
-image_route(router, "restore", RestoreOptions, _simple("restore"), RestoreResult, "Fix exposure, colour and contrast")
-image_route(router, "blur-faces", BlurFacesOptions, _simple("blur_faces"), BlurFacesResult, "Hide every face")
-image_route(router, "strip", StripOptions, _strip, StripResult,
-            "Remove EXIF, GPS, XMP and comments (same format, upright, colour profile kept)")
+def strip_route(router: APIRouter, task: Any) -> None:
+    image_route(router, task.name, options_model(task), _strip, StripResult,
+                "Remove EXIF, GPS, XMP and comments (same format, upright, colour profile kept)", image=task.image,
+                tags=[task.group])
+
+
+def _int_string(v: Any) -> Any:
+    return int(v) if isinstance(v, str) and v.strip().isdigit() else v

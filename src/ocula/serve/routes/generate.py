@@ -7,20 +7,18 @@ from pathlib import Path
 from typing import Any, Literal
 
 from fastapi import APIRouter
-from pydantic import Field
+from pydantic import AliasChoices, Field
 
 from ...results import GenerateResult
 from ...tasks.generate import SAFETY_MODES
 from ..run import ServerState
 from . import Options, image_route
 
-router = APIRouter(tags=["generate"])
-
-
 class GenerateOptions(Options):
     prompt: str = Field(min_length=1, max_length=1000)
     negative: str | None = Field(None, max_length=1000)
-    steps: int | None = Field(None, ge=1, le=150, description="denoising steps (default: the model's)")
+    denoising_steps: int | None = Field(None, ge=1, le=150, validation_alias=AliasChoices("denoising_steps", "steps"),
+                                        description="denoising steps (default: the model's; old name: steps)")
     guidance: float | None = Field(None, ge=0, le=30)
     size: str | None = Field(None, pattern=r"^\d{2,4}x\d{2,4}$", description="WxH, e.g. 512x512")
     seed: int | None = Field(None, ge=0, le=2**32 - 1)
@@ -34,7 +32,8 @@ def _generate(parsed, state: ServerState, job) -> dict[str, Any]:
 
     o: GenerateOptions = parsed.options
     with tempfile.TemporaryDirectory(prefix="ocula-serve-") as tmp:
-        result = generate(o.prompt, negative=o.negative, steps=o.steps, guidance=o.guidance, size=o.size,
+        result = generate(o.prompt, negative=o.negative, denoising_steps=o.denoising_steps, guidance=o.guidance,
+                          size=o.size,
                           seed=o.seed, n=o.n, init_image=parsed.images.get("image"), strength=o.strength,
                           safety=o.safety, out_dir=tmp, settings=state.settings,
                           progress=lambda step, steps, i, n: job.report(step + (i - 1) * steps, steps * n, "steps"),
@@ -46,6 +45,7 @@ def _generate(parsed, state: ServerState, job) -> dict[str, Any]:
     return data
 
 
-image_route(router, "generate", GenerateOptions, _generate, GenerateResult,
-            "Text-to-image (image-to-image with 'image'); needs a diffusion model (ocula models pull)",
-            image="optional")
+def generate_route(router: APIRouter, task: Any) -> None:
+    image_route(router, task.name, GenerateOptions, _generate, GenerateResult,
+                "Text-to-image (image-to-image with 'image'); needs a diffusion model (ocula models pull)",
+                image=task.image, tags=[task.group])

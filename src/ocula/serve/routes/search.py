@@ -7,7 +7,7 @@ from __future__ import annotations
 import io
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, Path as PathParam, Query, Request
 from fastapi.responses import Response
@@ -15,28 +15,13 @@ from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
 from ...results import DupeGroup, DupesResult, IndexReport, SearchHit, SearchResult
-from ...tasks.dupes import MIN_SIMILARITY, THRESHOLD
 from ..jobs import JobInfo
 from ..problems import Problem, responses
 from ..run import ServerState, job_response, state_of, submit
-from . import AsJob, Options, image_route
+from . import AsJob, Options, image_route, options_model
 
+# routes that are not tasks: thumbnails of indexed images
 router = APIRouter(tags=["search"])
-
-
-class SearchOptions(Options):
-    query: str | None = Field(None, max_length=500, description="words in any language (omit when sending an image)")
-    top_k: int = Field(10, ge=1, le=200)
-    has_text: bool | None = Field(None, description="only images with (true) or without (false) text")
-    faces: bool | None = Field(None, description="only images with (true) or without (false) faces")
-    min_quality: Literal["poor", "acceptable", "good"] | None = None
-    after: str | None = Field(None, max_length=32, description="taken on or after this date (YYYY[-MM[-DD]])")
-    before: str | None = Field(None, max_length=32, description="taken before this date")
-
-
-class DupesOptions(Options):
-    threshold: int = Field(THRESHOLD, ge=0, le=64, description="largest perceptual-hash distance for near duplicates")
-    min_similarity: float = Field(MIN_SIMILARITY, ge=-1, le=1, description="smallest embedding cosine for near duplicates")
 
 
 def _need_index(state: ServerState) -> None:
@@ -92,33 +77,35 @@ def _search(parsed, state: ServerState, job) -> dict[str, Any]:
     from ...tasks.search import search, search_image
 
     _need_index(state)
-    o: SearchOptions = parsed.options
-    filters = dict(top_k=o.top_k, has_text=o.has_text, faces=o.faces, min_quality=o.min_quality, after=o.after,
-                   before=o.before, db=state.db, settings=state.settings)
+    options = parsed.options.model_dump(exclude={"query"})
+    query = parsed.options.query
     if "image" in parsed.images:
-        result = search_image(parsed.images["image"], **filters)
-    elif o.query and o.query.strip():
-        result = search(o.query, **filters)
+        result = search_image(parsed.images["image"], db=state.db, settings=state.settings, **options)
+    elif query and query.strip():
+        result = search(query, db=state.db, settings=state.settings, **options)
     else:
         raise Problem(422, "give words to search for ('query') or an example image ('image')", title="Invalid option")
     return _for_client(result, state)
 
 
-image_route(router, "search", SearchOptions, _search, ServedSearchResult,
-            "Indexed images matching words (any language) or looking like an example image", image="optional")
+def search_route(router: APIRouter, task: Any) -> None:
+    options = options_model(task, query=(str | None, Field(
+        None, max_length=500, description="words in any language (omit when sending an image)")))
+    image_route(router, task.name, options, _search, ServedSearchResult,
+                "Indexed images matching words (any language) or looking like an example image", image=task.image,
+                tags=[task.group])
 
 
 def _dupes(parsed, state: ServerState, job) -> dict[str, Any]:
     from ...tasks.dupes import dupes
 
     _need_index(state)
-    o: DupesOptions = parsed.options
-    return _for_client(dupes(db=state.db, threshold=o.threshold, min_similarity=o.min_similarity,
-                             settings=state.settings), state)
+    return _for_client(dupes(db=state.db, settings=state.settings, **parsed.options.model_dump()), state)
 
 
-image_route(router, "dupes", DupesOptions, _dupes, ServedDupesResult, "Exact and near-duplicate groups in the index",
-            image="none", json_only=True)
+def dupes_route(router: APIRouter, task: Any) -> None:
+    image_route(router, task.name, options_model(task), _dupes, ServedDupesResult,
+                "Exact and near-duplicate groups in the index", image="none", json_only=True, tags=[task.group])
 
 
 class IndexOptions(Options):
@@ -135,16 +122,19 @@ def _index(parsed, state: ServerState, job) -> IndexReport:
                  progress=lambda done, total: job.report(done, total, "indexing"))
 
 
-@router.post("/index", status_code=202, summary="Index (or update the index of) the server's folders, as a job",
-             operation_id="index", responses={202: {"model": JobInfo}, **responses(400, 401, 413, 415, 422, 429)},
-             openapi_extra={"requestBody": {"required": False, "content": {"application/json": {
-                 "schema": {"type": "object", "properties": {}, "additionalProperties": False}}}}})
-async def index_route(request: Request, as_job: AsJob = True):
-    from ..inputs import parse
+def index_route(router: APIRouter, task: Any) -> None:
+    async def index(request: Request, as_job: AsJob = True):
+        from ..inputs import parse
 
-    parsed = await parse(request, IndexOptions, image="none")
-    state = state_of(request)
-    return job_response(submit(request, "index", lambda job: _index(parsed, state, job)))
+        parsed = await parse(request, IndexOptions, image="none")
+        state = state_of(request)
+        return job_response(submit(request, "index", lambda job: _index(parsed, state, job)))
+
+    router.add_api_route("/index", index, methods=["POST"], status_code=202, tags=[task.group],
+                         summary="Index (or update the index of) the server's folders, as a job", operation_id="index",
+                         responses={202: {"model": JobInfo}, **responses(400, 401, 413, 415, 422, 429)},
+                         openapi_extra={"requestBody": {"required": False, "content": {"application/json": {
+                             "schema": {"type": "object", "properties": {}, "additionalProperties": False}}}}})
 
 
 def _thumbnail(state: ServerState, image_id: int, size: int) -> bytes:

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from ... import __version__
+from ...version import __version__
 from ..problems import responses
 from ..run import state_of
 

@@ -480,7 +480,7 @@
     const body = { prompt };
     const seed = $("#gen-seed").value, steps = $("#gen-steps").value;
     if (seed !== "") body.seed = Number(seed);
-    if (steps !== "") body.steps = Number(steps);
+    if (steps !== "") body.denoising_steps = Number(steps);
     const button = ev.submitter || $("#generate-form button");
     button.disabled = true;
     status.textContent = "Generating…";
