@@ -62,5 +62,11 @@ def is_han(ch: str) -> bool:
     return 0x4E00 <= o <= 0x9FFF or 0x3400 <= o <= 0x4DBF or 0xF900 <= o <= 0xFAFF or 0x20000 <= o <= 0x2FFFF
 
 
+def is_han_or_punctuation(ch: str) -> bool:
+    """A Chinese character, CJK punctuation (。、「」) or a full-width form: no space goes between two."""
+    o = ord(ch)
+    return is_han(ch) or 0x3000 <= o <= 0x303F or 0xFF00 <= o <= 0xFFEF
+
+
 def has_han(text: str) -> bool:
     return HAN_RE.search(text) is not None

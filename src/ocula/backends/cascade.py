@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import threading
+from typing import Any
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import numpy as np
 from ..errors import ModelUnavailable
 
 CASCADE_FILE = "haarcascade_frontalface_default.xml"
+MISSING = "OpenCV's Haar cascade file was not found (OpenCV 5 no longer ships the Haar cascades)"
 # The last of the cascade's 25 stages accepts a window when its sum exceeds about -2.99;
 # true frontal faces score 4..6 on it, coins and round textures up to ~4.5, weak hits 0..2.
 # A logistic centred at 1.5 puts 0.9 (the default min_score) at a stage sum of ~3.7.
@@ -74,3 +76,19 @@ class HaarFaceDetector:
             return HaarDetections(np.zeros((0, 4), np.int32), np.zeros(0, np.float32))
         scores = np.array([weight_to_score(float(w)) for w in np.ravel(weights)], np.float32)
         return HaarDetections(np.asarray(rects, np.int32).reshape(-1, 4), scores)
+
+
+def is_available() -> bool:
+    return cascade_path() is not None
+
+
+def detect_faces(loaded: Any, rgb: np.ndarray, min_face: float, settings: Any, max_side: int | None):
+    """(box x0,y0,x1,y1, score, landmarks or None) per face in the working copy ``rgb``; the
+    cascade reads the greyscale copy of the same size."""
+    from . import cached_model, configure_threads
+
+    detector = cached_model(("faces", "haar-frontalface"), HaarFaceDetector)
+    configure_threads(settings.threads)
+    det = detector.detect(loaded.gray(max_side), min_face=int(round(min_face)))
+    return [((float(x), float(y), float(x + w), float(y + h)), float(s), None)
+            for (x, y, w, h), s in zip(det.boxes, det.scores)]

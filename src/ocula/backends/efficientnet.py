@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 NAME = "efficientnet-lite0"
 INPUT_SIZE = 224
 NUM_CLASSES = 1000
+LABELS = "imagenet"  # the label table of its outputs (data/imagenet_labels.json)
 FEATURE_DIM = 1280
 _CROP_FRACTION = INPUT_SIZE / (INPUT_SIZE + 32)
 _MEAN, _STD = 127.0, 128.0

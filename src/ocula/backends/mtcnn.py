@@ -22,6 +22,7 @@ from ..errors import ModelUnavailable
 PACKAGE = "facenet-pytorch"
 PACKAGE_VERSION = "2.6.0"
 INSTALL = f"pip install --no-deps {PACKAGE}=={PACKAGE_VERSION}"
+MISSING = f"{PACKAGE} (which carries the MTCNN weights) is not installed"
 # facenet-pytorch 2.6.0, data/<name>.pt
 WEIGHTS: dict[str, str] = {
     "pnet": "a2a71925e0b9996a42f63e47efc1ca19043e69558b5c523b978d611dfae49c8f",
@@ -379,3 +380,13 @@ class MTCNN:
         boxes, points = boxes[pick], points[pick]
         return Detections(boxes[:, :4].astype(np.float32), boxes[:, 4].astype(np.float32),
                           points.astype(np.float32))
+
+
+def detect_faces(loaded: Any, rgb: np.ndarray, min_face: float, settings: Any, max_side: int | None):
+    """(box x0,y0,x1,y1, score, 5 landmarks) per face in the working copy ``rgb``."""
+    from . import cached_model, configure_threads
+
+    detector = cached_model(("faces", "mtcnn", settings.device), lambda: MTCNN(settings.device))
+    configure_threads(settings.threads)
+    det = detector.detect(rgb, min_face=min_face)
+    return [(tuple(map(float, b)), float(s), p) for b, s, p in zip(det.boxes, det.scores, det.points)]

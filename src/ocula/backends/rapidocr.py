@@ -129,3 +129,9 @@ def read(rgb: np.ndarray, *, threads: int, device: str = "cpu") -> list[RawLine]
         pts = [(float(x), float(y)) for x, y in box]
         out.append(RawLine(text, float(min(max(score, 0.0), 1.0)), pts))
     return out
+
+
+def read_lines(rgb: np.ndarray, *, language: str, min_score: float, settings: Any) -> list[RawLine]:
+    """The OCR backend interface (tasks/ocr.py): lines read with at least ``min_score``. One model
+    reads Chinese and English, so ``language`` changes nothing here."""
+    return [r for r in read(rgb, threads=settings.threads, device=settings.device) if r.confidence >= min_score]

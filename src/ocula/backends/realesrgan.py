@@ -137,3 +137,8 @@ def load(name: str, threads: int) -> RealESRGAN:
 
     net = cached_model(("realesrgan", name, threads), factory)
     return RealESRGAN(name=name, net=net, threads=threads)
+
+
+def load_engine(name: str, settings: Any) -> RealESRGAN:
+    """The upscale backend interface (tasks/upscale.py)."""
+    return load(name, settings.threads)

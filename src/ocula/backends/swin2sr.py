@@ -111,3 +111,6 @@ def load(name_or_path: str, settings: Settings) -> Swin2SR:
     model = cached_model(("swin2sr", where, kwargs.get("revision"), settings.device), factory)
     configure_threads(settings.threads)
     return Swin2SR(name=name_or_path, model=model, device=settings.device, scale=int(model.config.upscale))
+
+
+load_engine = load  # the upscale backend interface (tasks/upscale.py)

@@ -20,10 +20,12 @@ import os
 import shutil
 import subprocess
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
 from ..errors import ModelUnavailable, OculaError
+from ..vocabulary import is_han_or_punctuation
 from . import RawLine
 
 MODEL = "tesseract"
@@ -75,17 +77,11 @@ def _ppm(rgb: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def _is_cjk(ch: str) -> bool:
-    o = ord(ch)
-    return (0x4E00 <= o <= 0x9FFF or 0x3400 <= o <= 0x4DBF or 0xF900 <= o <= 0xFAFF or 0x20000 <= o <= 0x2FFFF
-            or 0x3000 <= o <= 0x303F or 0xFF00 <= o <= 0xFFEF)  # CJK punctuation, full-width forms
-
-
 def join_words(words: list[str]) -> str:
     """Words joined with spaces, except between two CJK characters (or CJK punctuation)."""
     out = ""
     for w in words:
-        if out and not (_is_cjk(out[-1]) and _is_cjk(w[0])):
+        if out and not (is_han_or_punctuation(out[-1]) and is_han_or_punctuation(w[0])):
             out += " "
         out += w
     return out
@@ -143,3 +139,8 @@ def read(rgb: np.ndarray, *, language: str = "auto", min_confidence: float = 0.0
         err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
         raise OculaError(f"tesseract failed (exit {proc.returncode}): {err[-1] if err else 'no message'}")
     return parse_tsv(proc.stdout.decode("utf-8", "replace"), min_confidence)
+
+
+def read_lines(rgb: np.ndarray, *, language: str, min_score: float, settings: Any) -> list[RawLine]:
+    """The OCR backend interface (tasks/ocr.py): lines read with at least ``min_score``."""
+    return read(rgb, language=language, min_confidence=min_score)

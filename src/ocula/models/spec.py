@@ -6,9 +6,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Runtime = Literal["torch", "onnxruntime", "ncnn", "opencv", "cli", "numpy", "ctypes", "http", "transformers", "diffusers"]
+Runtime = Literal["torch", "onnxruntime", "ncnn", "opencv", "cli", "numpy", "ctypes", "http", "transformers",
+                  "diffusers", "python"]
+# what a model is for; "write" models turn facts into text for describe (see ocula.writing)
 Task = Literal["classify", "ocr", "faces", "moderate", "quality", "embed-text", "embed-image",
-               "caption", "generate", "upscale", "inpaint", "watermark", "llm", "vlm"]
+               "caption", "generate", "upscale", "inpaint", "watermark", "write"]
 
 
 class ModelFile(BaseModel):
@@ -33,6 +35,8 @@ class ModelSpec(BaseModel):
     install: str | None = Field(None, description="what makes it usable when it is not")
     default: bool = False
     notes: str = ""
+    backend: str | None = Field(None, description="the code that runs it: module, or module:attribute")
+    aliases: list[str] = Field(default_factory=list, description="other names it answers to (rapidocr)")
 
     @property
     def kind(self) -> str:

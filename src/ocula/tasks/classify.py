@@ -7,7 +7,6 @@ people: "tabby cat" / "虎斑猫" rather than WordNet's "tabby, tabby cat".
 
 from __future__ import annotations
 
-import importlib
 import json
 from functools import lru_cache
 from importlib import resources
@@ -18,6 +17,7 @@ import numpy as np
 from ..config import Settings, get_settings
 from ..errors import InvalidArgument, UnknownModel
 from ..image import ImageInput, load_image
+from ..models import catalog
 from ..results import Category, Classification, ImageInfo, Label
 from ..vocabulary import has_han
 
@@ -26,11 +26,9 @@ from ..vocabulary import has_han
 MAX_SIDE = 384
 MIN_TOP_K, MAX_TOP_K = 1, 1000
 
-# classifier name -> (backend module exposing logits(images, settings=), label set).
-# Another ImageNet-1k model registers here with the same label set.
-CLASSIFIERS: dict[str, tuple[str, str]] = {
-    "efficientnet-lite0": ("ocula.backends.efficientnet", "imagenet"),
-}
+# The classifiers are the catalogue's "classify" models; each backend exposes
+# logits(images, settings=) and LABELS, the name of its label table (data/<LABELS>_labels.json).
+CLASSIFIERS: tuple[str, ...] = tuple(catalog.names("classify"))
 CATEGORIES: tuple[str, ...] = get_args(Category)
 
 
@@ -77,11 +75,13 @@ def _resolve(model: str | None, settings: Settings) -> tuple[str, Any, tuple[dic
     if runtime.is_model_dir(model or settings.classifier):  # a MODEL_DIR from `ocula train classifier`
         custom = runtime.load(model or settings.classifier, settings)
         return custom.name, custom, custom.labels
-    name = (model or settings.classifier).strip().lower()
-    if name not in CLASSIFIERS:
-        raise UnknownModel(model or settings.classifier, sorted(CLASSIFIERS), task="classify")
-    module_name, label_set = CLASSIFIERS[name]
-    return name, importlib.import_module(module_name), _label_table(label_set)
+    name = model or settings.classifier
+    try:
+        spec = catalog.get_spec(name, task="classify")
+    except UnknownModel:
+        raise UnknownModel(name, sorted(CLASSIFIERS), task="classify") from None
+    backend = catalog.load_backend(spec)
+    return spec.name, backend, _label_table(backend.LABELS)
 
 
 def _check_top_k(top_k: int) -> int:

@@ -14,36 +14,41 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 
-from ..backends import cached_model, configure_threads, mtcnn
+from ..backends import mtcnn
 from ..config import Settings, get_settings
 from ..errors import InvalidArgument, ModelUnavailable, UnknownModel
 from ..image import ImageInput, load_image
+from ..models import catalog
 from ..results import Face, FacesResult, ImageInfo
 
 # Faces of ~20 px are still found in a 1280 px working copy of a 4000 px photo of a group
 # (~60 px faces there); beyond that the pyramid costs more than it finds.
 MAX_SIDE: int | None = 1280
-MODELS = ("mtcnn", "haar-frontalface")
-AUTO = "auto"
+MODELS: tuple[str, ...] = tuple(catalog.names("faces"))
+AUTO = catalog.AUTO
 # The smallest face each detector can see in the working copy: P-Net's 12 px window,
 # the cascade's 24 px window.
 _MIN_WINDOW = {"mtcnn": 12, "haar-frontalface": 24}
 
 
+def _available(spec) -> bool:
+    return catalog.load_backend(spec).is_available()
+
+
 def resolve_model(model: str | None, settings: Settings) -> str:
-    """The detector to run: an explicit name, else the setting; ``auto`` picks MTCNN when its
-    weights are installed."""
-    name = (model if model is not None else settings.face_detector).strip().lower()
-    if name == AUTO:
-        return "mtcnn" if mtcnn.is_available() else "haar-frontalface"
-    if name not in MODELS:
-        raise UnknownModel(name, [AUTO, *MODELS], task="faces")
-    if name == "mtcnn" and not mtcnn.is_available():
-        raise ModelUnavailable("mtcnn", f"{mtcnn.PACKAGE} (which carries the MTCNN weights) is not installed",
-                               mtcnn.INSTALL)
-    return name
+    """The detector to run: an explicit name, else the setting; ``auto`` picks the catalogue's
+    default (MTCNN) when its weights are installed, else the next detector that is."""
+    name = model if model is not None else settings.face_detector
+    try:
+        spec = catalog.choose("faces", name, _available)
+    except UnknownModel:
+        raise UnknownModel(name, [AUTO, *MODELS], task="faces") from None
+    if not _available(spec):
+        backend = catalog.load_backend(spec)
+        raise ModelUnavailable(spec.name, getattr(backend, "MISSING", "its files are not installed"),
+                               spec.install)
+    return spec.name
 
 
 def faces(image: ImageInput, *, model: str | None = None, min_score: float = 0.9, min_size: int = 20,
@@ -55,8 +60,8 @@ def faces(image: ImageInput, *, model: str | None = None, min_score: float = 0.9
         raise InvalidArgument(f"min_score must be a number from 0 to 1, got {min_score!r}")
     if isinstance(min_size, bool) or not isinstance(min_size, int) or min_size < 1:
         raise InvalidArgument(f"min_size must be a whole number of pixels >= 1, got {min_size!r}")
-    name = resolve_model(model, settings)
-    detect = _mtcnn if name == "mtcnn" else _haar  # resolve first: a bad name fails before decoding
+    name = resolve_model(model, settings)  # first: a bad name fails before decoding
+    backend = catalog.load_backend(catalog.get_spec(name, "faces"))
 
     loaded = load_image(image, max_side=MAX_SIDE, settings=settings)
     rgb = loaded.array(MAX_SIDE)
@@ -66,7 +71,7 @@ def faces(image: ImageInput, *, model: str | None = None, min_score: float = 0.9
     min_face = max(float(_MIN_WINDOW[name]), min_size / max(sx, sy))
 
     found = []
-    for box, score, points in detect(loaded, rgb, min_face, settings):
+    for box, score, points in backend.detect_faces(loaded, rgb, min_face, settings, MAX_SIDE):
         if score < min_score:
             continue
         x0, y0, x1, y1 = box
@@ -87,21 +92,3 @@ def faces(image: ImageInput, *, model: str | None = None, min_score: float = 0.9
                           landmarks=landmarks))
     found.sort(key=lambda f: (-f.score, -f.box[2] * f.box[3]))
     return FacesResult(image=ImageInfo.of(loaded), model=name, faces=found)
-
-
-def _mtcnn(loaded, rgb: np.ndarray, min_face: float, settings: Settings):
-    detector = cached_model(("faces", "mtcnn", settings.device), lambda: mtcnn.MTCNN(settings.device))
-    configure_threads(settings.threads)
-    det = detector.detect(rgb, min_face=min_face)
-    return [(tuple(map(float, b)), float(s), p) for b, s, p in zip(det.boxes, det.scores, det.points)]
-
-
-def _haar(loaded, rgb: np.ndarray, min_face: float, settings: Settings):
-    from ..backends.cascade import HaarFaceDetector
-
-    detector = cached_model(("faces", "haar-frontalface"), HaarFaceDetector)
-    configure_threads(settings.threads)
-    gray = loaded.gray(MAX_SIDE)
-    det = detector.detect(gray, min_face=int(round(min_face)))
-    return [((float(x), float(y), float(x + w), float(y + h)), float(s), None)
-            for (x, y, w, h), s in zip(det.boxes, det.scores)]

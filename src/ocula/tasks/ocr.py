@@ -22,6 +22,7 @@ from ..config import Settings, get_settings
 from ..deprecation import renamed
 from ..errors import InvalidArgument
 from ..image import ImageInput, load_image
+from ..models import catalog
 from ..results import ImageInfo, OCRResult, TextLine
 from ..vocabulary import is_han
 from . import registry
@@ -32,7 +33,8 @@ from . import registry
 # anyway); Tesseract read even 24 px text at 2560 (2048: 0.08) in 1/3 of its full-size time,
 # where full size also broke the 80 px lines (0.37).
 MAX_SIDE: int | None = 2560
-ENGINES = ("rapidocr", "tesseract")
+# the catalogue's OCR models, by the short names the settings and results use (rapidocr, tesseract)
+ENGINES: tuple[str, ...] = tuple((s.aliases or [s.name])[0] for s in catalog.list_specs("ocr"))
 LANGUAGES = ("auto", "en", "zh")
 
 
@@ -178,16 +180,15 @@ def _join(row: list[_Item]) -> str:
 # --- entry point ----------------------------------------------------------------------------
 
 def _check(model: str | None, language: str, min_score: float, settings: Settings) -> str:
-    name = (model if model is not None else settings.ocr_engine)
-    name = name.strip().lower() if isinstance(name, str) else name
-    if name not in ENGINES:
-        raise InvalidArgument(f"unknown OCR engine {model if model is not None else name!r}; "
-                              f"choose one of: {', '.join(ENGINES)}")
+    name = model if model is not None else settings.ocr_engine
+    key = name.strip().lower() if isinstance(name, str) else name
+    if key not in ENGINES:
+        raise InvalidArgument(f"unknown OCR engine {name!r}; choose one of: {', '.join(ENGINES)}")
     if language not in LANGUAGES:
         raise InvalidArgument(f"unknown OCR language {language!r}; choose one of: {', '.join(LANGUAGES)}")
     if isinstance(min_score, bool) or not isinstance(min_score, (int, float)) or not 0 <= min_score <= 1:
         raise InvalidArgument(f"min_score must be a number from 0 to 1, got {min_score!r}")
-    return name
+    return key
 
 
 @renamed(**registry.old_names("ocr"))
@@ -201,19 +202,12 @@ def ocr(image: ImageInput, *, model: str | None = None, language: str = "auto", 
     """
     settings = settings or get_settings()
     name = _check(model, language, min_score, settings)
-    if name == "tesseract":
-        from ..backends import tesseract
-
-        tesseract.check(language)  # a missing program fails before the image is decoded
+    backend = catalog.load_backend(catalog.get_spec(name, "ocr"))
+    if hasattr(backend, "check"):
+        backend.check(language)  # a missing program or language fails before the image is decoded
     loaded = load_image(image, max_side=MAX_SIDE, settings=settings)
     rgb = loaded.array(MAX_SIDE)
-    if name == "rapidocr":
-        from ..backends import rapidocr
-
-        raw = [r for r in rapidocr.read(rgb, threads=settings.threads, device=settings.device)
-               if r.confidence >= min_score]
-    else:
-        raw = tesseract.read(rgb, language=language, min_confidence=min_score)
+    raw = backend.read_lines(rgb, language=language, min_score=min_score, settings=settings)
 
     full_w, full_h = loaded.original_size
     sx, sy = full_w / rgb.shape[1], full_h / rgb.shape[0]

@@ -34,11 +34,14 @@ from PIL import Image
 from ..config import Settings, get_settings
 from ..errors import InvalidArgument
 from ..image import ImageInput, load_image
+from ..models import catalog
 from ..results import ImageInfo, UpscaleResult
 from ._edit import PeakMemory, finish, precheck_output, with_alpha
 
 MAX_SIDE: int | None = None  # super-resolution needs every input pixel
-MODELS = ("realesrgan-x4plus", "realesr-animevideov3", "lanczos", "swin2sr-x4")
+LANCZOS = "lanczos"  # plain resampling: no model
+# the catalogue's upscale models; each backend has load_engine(name, settings) -> Engine
+MODELS: tuple[str, ...] = (*catalog.names("upscale"), LANCZOS)
 SCALES = (2, 3, 4)
 MIN_TILE = 16
 # 128 px tiles keep x4plus under ~0.9 GB (192: 1.7 GB); 4 px of context per side is seamless
@@ -56,13 +59,11 @@ class Engine(Protocol):
 
 
 def _engine(model: str, settings: Settings) -> Engine:
-    if model in ("realesrgan-x4plus", "realesr-animevideov3"):
-        from ..backends import realesrgan
+    if model in MODELS:
+        return catalog.load_backend(catalog.get_spec(model, "upscale")).load_engine(model, settings)
+    from ..backends import swin2sr  # a folder holding a saved Swin2SR model
 
-        return realesrgan.load(model, settings.threads)
-    from ..backends import swin2sr
-
-    return swin2sr.load(model, settings)
+    return swin2sr.load_engine(model, settings)
 
 
 def _check_model(model: str) -> str:
@@ -230,7 +231,7 @@ def upscale(image: ImageInput, *, scale: int = 4, model: str = "realesrgan-x4plu
         rgb = np.asarray(loaded.image)
         if alpha is not None:
             rgb = bleed_transparent(rgb, np.asarray(alpha))
-        if model == "lanczos":
+        if model == LANCZOS:
             big = Image.fromarray(rgb).resize((ow, oh), Image.Resampling.LANCZOS)
             calls = 0
             if progress:
