@@ -27,14 +27,12 @@ when the CRC holds and the per-bit vote is clearly stronger than chance.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
-from ..errors import InvalidArgument, InvalidImage, MissingDependency
+from ..errors import InvalidArgument, InvalidImage
 
 METHODS = ("dwtDctSvd", "rivaGan")
 Method = Literal["dwtDctSvd", "rivaGan"]
@@ -271,32 +269,6 @@ def _soft_dwt(rgb: np.ndarray, nbits: int) -> np.ndarray:
 
 # --- rivaGan --------------------------------------------------------------------------
 
-def _riva_session(which: str, threads: int):
-    from ..backends import cached_model
-
-    def load():
-        spec = importlib.util.find_spec("imwatermark")
-        if spec is None or not spec.submodule_search_locations:
-            raise MissingDependency("invisible-watermark (rivaGan models)", "pip install invisible-watermark")
-        path = Path(list(spec.submodule_search_locations)[0]) / f"rivagan_{which}.onnx"
-        if not path.is_file():
-            raise MissingDependency(f"the rivaGan {which} model ({path.name})",
-                                    "reinstall it: pip install --force-reinstall invisible-watermark")
-        import onnxruntime as ort
-
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads
-        opts.inter_op_num_threads = 1
-        return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-
-    return cached_model(("rivagan", which, threads), load)
-
-
-def _riva_frame(rgb_small: np.ndarray) -> np.ndarray:
-    bgr = rgb_small[..., ::-1].astype(np.float32) / 127.5 - 1.0  # the models were trained on BGR
-    return np.ascontiguousarray(bgr.transpose(2, 0, 1)[None, :, None])  # N, C, T=1, H, W
-
-
 def _resize(arr: np.ndarray, size: tuple[int, int], area: bool) -> np.ndarray:
     import cv2
 
@@ -305,10 +277,10 @@ def _resize(arr: np.ndarray, size: tuple[int, int], area: bool) -> np.ndarray:
 
 def _embed_riva(rgb: np.ndarray, bits: np.ndarray, threads: int) -> np.ndarray:
     _usable(rgb)
+    from ..backends import rivagan
+
     small = _resize(rgb, (_RIVA_SIZE, _RIVA_SIZE), area=True)
-    out = _riva_session("encoder", threads).run(
-        None, {"frame": _riva_frame(small), "data": bits.astype(np.float32)[None]})[0]
-    marked = (np.clip(out[0, :, 0], -1, 1).transpose(1, 2, 0)[..., ::-1] + 1.0) * 127.5
+    marked = rivagan.encode(small, bits, threads)
     residual = marked - small.astype(np.float32)
     big = _resize(residual.astype(np.float32), (rgb.shape[1], rgb.shape[0]), area=False)
     return np.clip(np.rint(rgb.astype(np.float32) + big), 0, 255).astype(np.uint8)
@@ -316,8 +288,9 @@ def _embed_riva(rgb: np.ndarray, bits: np.ndarray, threads: int) -> np.ndarray:
 
 def _logits_riva(rgb: np.ndarray, threads: int) -> np.ndarray:
     _usable(rgb)
-    small = _resize(rgb, (_RIVA_SIZE, _RIVA_SIZE), area=True)
-    return _riva_session("decoder", threads).run(None, {"frame": _riva_frame(small)})[0][0]
+    from ..backends import rivagan
+
+    return rivagan.decode(_resize(rgb, (_RIVA_SIZE, _RIVA_SIZE), area=True), threads)
 
 
 # --- public ---------------------------------------------------------------------------

@@ -70,7 +70,7 @@ def check_labels(labels: Sequence[dict[str, Any]], size: int = 1000) -> list[str
 
 
 def _resolve(model: str | None, settings: Settings) -> tuple[str, Any, tuple[dict[str, str], ...]]:
-    from ..train import runtime
+    from ..backends import classifier_onnx as runtime
 
     if runtime.is_model_dir(model or settings.classifier):  # a MODEL_DIR from `ocula train classifier`
         custom = runtime.load(model or settings.classifier, settings)

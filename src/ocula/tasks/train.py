@@ -250,7 +250,7 @@ def train_classifier(data_dir: str | Path, out_dir: str | Path, *, val_split: fl
         confusion=metrics["confusion"] if metrics else [], onnx_opset=export.OPSET, onnx_accuracy=onnx_acc,
         int8_accuracy=int8_acc, int8_agreement=agreement, int8_fp32_blocks=int8_fp32_blocks, files=files, feature_seconds=round(feature_seconds, 3),
         train_seconds=round(train_seconds, 3), export_seconds=round(export_seconds, 3))
-    from ..train.runtime import FORMAT, MANIFEST
+    from ..backends.classifier_onnx import FORMAT, MANIFEST
 
     manifest = {"format": FORMAT, "version": FORMAT_VERSION, "name": out.resolve().name, "classes": classes,
                 "backbone": efficientnet.NAME, "mode": mode, "onnx": "model.onnx", "onnx_int8": "model.int8.onnx",

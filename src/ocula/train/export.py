@@ -25,10 +25,10 @@ from typing import Any
 
 import numpy as np
 
+from ..backends.classifier_onnx import INPUT, OUTPUT, run_logits, session  # noqa: F401  (re-exported)
 from ..errors import MissingDependency
 
 OPSET = 17
-INPUT, OUTPUT = "image", "logits"
 
 
 def require_onnx() -> None:
@@ -150,17 +150,3 @@ def quantize_guarded(fp32: Path, out: Path, calibration: np.ndarray, check: np.n
         return best[1], best[0]
     finally:
         pre.unlink(missing_ok=True)
-
-
-def session(path: Path, threads: int) -> Any:
-    import onnxruntime as ort
-
-    from ..backends import ort_options
-
-    return ort.InferenceSession(str(path), ort_options(threads), providers=["CPUExecutionProvider"])
-
-
-def run_logits(sess: Any, x: np.ndarray, batch_size: int = 32) -> np.ndarray:
-    out = [sess.run([OUTPUT], {INPUT: np.ascontiguousarray(x[s:s + batch_size], np.float32)})[0]
-           for s in range(0, len(x), batch_size)]
-    return np.concatenate(out) if out else np.zeros((0, 0), np.float32)

@@ -1,6 +1,7 @@
-"""Run a trained MODEL_DIR on onnxruntime (no torch needed): the classify task uses this when
-``--model`` (or settings.classifier / OCULA_CLASSIFIER) names a folder made by
-``ocula train classifier``. The int8 model is used when present, fp32 otherwise.
+"""Classifiers you trained (``ocula train classifier``), run on onnxruntime alone (no torch):
+the classify task uses this when ``--model`` (or settings.classifier / OCULA_CLASSIFIER) names
+such a MODEL_DIR. The int8 model is used when present, fp32 otherwise. Training writes the
+folder (ocula/train/export.py) with the same input and output names.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from ..errors import ModelUnavailable
 
 MANIFEST = "model.json"
 FORMAT = "ocula-classifier"
+INPUT, OUTPUT = "image", "logits"  # the exported graph's input and output names
 
 
 def is_model_dir(name: str | None) -> bool:
@@ -41,8 +43,7 @@ class CustomModel:
         return tuple({"en": c, "zh": None, "category": "custom"} for c in self.classes)
 
     def logits(self, images: Sequence, *, settings: Settings | None = None, batch_size: int = 32) -> np.ndarray:
-        from ..backends.efficientnet import preprocess
-        from .export import run_logits
+        from .efficientnet import preprocess
 
         x = np.stack([preprocess(im) for im in images]) if images else np.zeros((0, 3, 224, 224), np.float32)
         return run_logits(self.session, x, batch_size)
@@ -62,8 +63,7 @@ def read_manifest(model_dir: Path) -> dict:
 
 def load(model_dir: str | Path, settings: Settings | None = None, precision: str = "auto") -> CustomModel:
     """The trained model in ``model_dir`` (precision: auto = int8 if present, int8, fp32)."""
-    from ..backends import cached_model
-    from .export import session
+    from . import cached_model
 
     settings = settings or get_settings()
     path = Path(model_dir).expanduser().resolve()
@@ -79,3 +79,19 @@ def load(model_dir: str | Path, settings: Settings | None = None, precision: str
     key = ("custom-classifier", str(onnx_file), st.st_mtime_ns, st.st_size, settings.threads)
     sess = cached_model(key, lambda: session(onnx_file, settings.threads))
     return CustomModel(path, meta.get("name") or path.name, list(meta["classes"]), onnx_file, sess)
+
+
+def session(path: Path, threads: int) -> Any:
+    """An onnxruntime session for an exported classifier."""
+    import onnxruntime as ort
+
+    from . import ort_options
+
+    return ort.InferenceSession(str(path), ort_options(threads), providers=["CPUExecutionProvider"])
+
+
+def run_logits(sess: Any, x: np.ndarray, batch_size: int = 32) -> np.ndarray:
+    """Logits for preprocessed pixels (N, 3, 224, 224), in batches."""
+    out = [sess.run([OUTPUT], {INPUT: np.ascontiguousarray(x[s:s + batch_size], np.float32)})[0]
+           for s in range(0, len(x), batch_size)]
+    return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
