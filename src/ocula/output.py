@@ -1,7 +1,10 @@
-"""Writing result images safely, for every command that makes a new image.
+"""Writing files safely: every file ocula writes goes through here.
 
 - The file appears whole or not at all: it is written to a temporary file in the target
-  folder and then linked (no overwrite) or renamed (overwrite) into place.
+  folder, synced, and then linked (no overwrite) or renamed (overwrite) into place.
+  ``write_atomic`` writes a user's output (an image: never over an input, nor over an existing
+  file unless asked); ``replacing`` / ``replace_file`` write ocula's own files (sidecars,
+  reports, manifests, vector files, checkpoints), replacing the previous version in one step.
 - An input file is never overwritten, even with ``overwrite=True`` (compared by resolved
   path and by inode, so hard links and ``./a.jpg`` vs ``a.jpg`` are caught).
 - An existing output is kept unless ``overwrite=True``.
@@ -15,10 +18,12 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Callable, Iterable
+from typing import IO, Callable, Iterable, Iterator
 
 from PIL import Image
 
@@ -137,15 +142,68 @@ def check_output(path: str | os.PathLike, inputs: Iterable[str | os.PathLike | N
     return p
 
 
+def _temp_beside(path: Path, suffix: str = ".tmp") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
+    os.close(fd)
+    return Path(tmp)
+
+
+def _fsync(path: Path) -> None:
+    with open(path, "rb+") as fh:
+        os.fsync(fh.fileno())
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def replacing(path: str | os.PathLike, *, suffix: str = ".tmp") -> Iterator[Path]:
+    """A temporary path beside ``path`` to write to; when the block ends without an error the
+    file is synced and moved onto ``path`` in one step (readers see the old file or the new one,
+    never half of one). An existing file keeps its permissions. ``suffix``: for writers that
+    go by the file name (.onnx, .npz)."""
+    path = Path(path)
+    tmp = _temp_beside(path, suffix)
+    try:
+        yield tmp
+        _fsync(tmp)
+        if path.exists():
+            shutil.copymode(path, tmp)
+        else:
+            os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+        _fsync_dir(path.parent)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def replace_file(path: str | os.PathLike, data: bytes | str) -> Path:
+    """Write one of ocula's own files (a sidecar, a report) atomically, replacing what was there."""
+    with replacing(path) as tmp:
+        tmp.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+    return Path(path)
+
+
 def write_atomic(path: str | os.PathLike, write: Callable[[IO[bytes]], None], *,
                  inputs: Iterable[str | os.PathLike | None] = (), overwrite: bool = False) -> Path:
-    """Write a file through ``write(fh)`` into a temp file, then move it into place."""
+    """Write an output image through ``write(fh)`` into a temp file, then move it into place:
+    never onto an input, and onto an existing file only with ``overwrite``."""
     inputs = list(inputs)
     p = check_output(path, inputs, overwrite=overwrite)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
+    tmp = _temp_beside(p)
     try:
-        with os.fdopen(fd, "wb") as fh:
+        with open(tmp, "wb") as fh:
             write(fh)
             fh.flush()
             os.fsync(fh.fileno())
@@ -161,14 +219,8 @@ def write_atomic(path: str | os.PathLike, write: Callable[[IO[bytes]], None], *,
             except OSError:  # filesystems without hard links
                 check_output(p, inputs, overwrite=False)
                 os.replace(tmp, p)
-                return p
-            os.unlink(tmp)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    finally:
+        tmp.unlink(missing_ok=True)
     return p
 
 

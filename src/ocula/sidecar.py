@@ -21,16 +21,16 @@ Rules:
   always kept; ocula only replaces its own;
 - nothing new, no write: the values are compared first, and an unchanged file is not touched,
   not even its mtime;
-- writes are atomic: sidecars via a temp file + ``os.replace``; embedding runs exiftool on a
-  temp copy of the image, then replaces the original, so an interrupted run never leaves a
-  half-written file. Pixels are never re-encoded (exiftool only rewrites metadata).
+- writes are atomic (``ocula.output.replacing``): sidecars via a temp file + ``os.replace``;
+  embedding runs exiftool on a temp copy of the image, then replaces the original, so an
+  interrupted run never leaves a half-written file. Pixels are never re-encoded (exiftool only rewrites metadata).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
-import os
 import re
 import shutil
 import subprocess
@@ -42,6 +42,7 @@ from typing import Literal
 
 from .digest import sha256_file
 from .errors import InvalidImage, MissingDependency, OculaError
+from .output import replace_file, replacing
 from .vocabulary import XMP_LANGUAGE
 
 NS = {
@@ -456,32 +457,6 @@ def up_to_date(image: Path, input_hash: str, *, embed: bool) -> bool:
 
 # --- writing -------------------------------------------------------------------------------
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if path.exists():
-            shutil.copymode(path, tmp)
-        else:
-            os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-
-
-def _umask() -> int:
-    m = os.umask(0)
-    os.umask(m)
-    return m
-
-
 def write_sidecar(image: Path, fields: XmpFields, *, overwrite: bool = False) -> WriteOutcome:
     """Write (or update) the XMP sidecar of ``image``. Nothing changes when nothing is new."""
     image = Path(image)
@@ -497,7 +472,7 @@ def write_sidecar(image: Path, fields: XmpFields, *, overwrite: bool = False) ->
     except FileNotFoundError:
         pass
     try:
-        _atomic_write(target, data)
+        replace_file(target, data)
     except OSError as e:
         raise OculaError(f"{target}: cannot write the sidecar ({e.strerror or e})") from None
     return WriteOutcome(target, "written", kept)
@@ -522,15 +497,12 @@ def embed(image: Path, fields: XmpFields, *, overwrite: bool = False, timeout: f
     if doc is None:
         return WriteOutcome(image, "kept" if kept else "unchanged", kept)
     tool = exiftool_path()
-    fd, tmp = tempfile.mkstemp(prefix=f".{image.stem}.ocula-", suffix=image.suffix, dir=image.parent)
-    os.close(fd)
-    fd, packet = tempfile.mkstemp(prefix=".ocula-", suffix=".xmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(doc.to_bytes())
+    with tempfile.TemporaryDirectory(prefix="ocula-xmp-") as scratch, replacing(image, suffix=image.suffix) as tmp:
+        packet = Path(scratch) / "packet.xmp"
+        packet.write_bytes(doc.to_bytes())
         shutil.copy2(image, tmp)
         try:
-            r = subprocess.run([tool, "-q", "-q", "-overwrite_original", "-m", f"-xmp<={packet}", tmp],
+            r = subprocess.run([tool, "-q", "-q", "-overwrite_original", "-m", f"-xmp<={packet}", str(tmp)],
                                capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired:
             raise OculaError(f"{image}: exiftool took longer than {timeout:.0f} s; the file was not changed") from None
@@ -538,11 +510,50 @@ def embed(image: Path, fields: XmpFields, *, overwrite: bool = False, timeout: f
             msg = (r.stderr or r.stdout).strip().splitlines()
             raise OculaError(f"{image}: exiftool could not write the metadata ({msg[-1] if msg else r.returncode}); "
                              "the file was not changed")
-        os.replace(tmp, image)
-    finally:
-        for p in (tmp, packet):
-            try:
-                os.unlink(p)
-            except FileNotFoundError:
-                pass
     return WriteOutcome(image, "written", kept)
+
+
+# --- resumable runs ------------------------------------------------------------------------
+
+class Resumable:
+    """Where a run writes its text (a sidecar, the image itself, or both) and how it knows an
+    image was done before with exactly the same inputs: the hash of the image content (the
+    pixels when embedding, since embedding changes the file's bytes) and of ``parts`` (what the
+    text depends on: ocula's version, purpose, language, writer, model ...) is recorded in the
+    XMP it writes, so a re-run or a resumed batch skips the image without analysing it."""
+
+    def __init__(self, parts: tuple[object, ...], *, xmp: bool, embed: bool, overwrite: bool = False):
+        if not (xmp or embed):
+            raise ValueError("give xmp=True, embed=True or both")
+        self.parts, self.xmp, self.embed, self.overwrite = parts, xmp, embed, overwrite
+        self._digests: dict[Path, str] = {}
+
+    def input_hash(self, path: Path) -> str:
+        from .version import __version__
+
+        path = Path(path)
+        if path not in self._digests:
+            self._digests[path] = pixel_digest(path) if self.embed else file_digest(path)
+        return inputs_hash(self._digests[path], __version__, *self.parts, "embed" if self.embed else "xmp")
+
+    def done_before(self, path: Path) -> bool:
+        """Written by ocula for exactly these inputs already (never true with ``overwrite``)."""
+        if self.overwrite:
+            return False
+        try:
+            h = self.input_hash(path)
+            return all(up_to_date(Path(path), h, embed=e) for e in ([False] if self.xmp else []) +
+                       ([True] if self.embed else []))
+        except OculaError:
+            return False
+
+    def write(self, path: Path, fields: XmpFields) -> list[WriteOutcome]:
+        """Write ``fields`` (stamped with this run's input hash) where the run writes."""
+        path = Path(path)
+        fields = dataclasses.replace(fields, input_hash=self.input_hash(path))
+        outcomes = []
+        if self.xmp:
+            outcomes.append(write_sidecar(path, fields, overwrite=self.overwrite))
+        if self.embed:
+            outcomes.append(embed(path, fields, overwrite=self.overwrite))
+        return outcomes

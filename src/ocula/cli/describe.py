@@ -83,10 +83,15 @@ class _Run:
         self.as_json = as_json
         self.is_batch = batch
         self.rows: list[dict[str, Any]] = []
+        self.target = None
+        if write_xmp or embed:
+            from ..tasks.describe import resumable
+
+            self.target = resumable(request, writer, llm_model=llm_model, steps=steps, xmp=write_xmp, embed=embed,
+                                    overwrite=overwrite)
         self.results: list[dict] = []
         self.skipped: list[str] = []
         self.failures: list[Any] = []
-        self._digests: dict[Path, str] = {}
         self.notes: dict[str, int] = {}
         self.counts: dict[str, int] = {}
 
@@ -96,47 +101,16 @@ class _Run:
     def writes(self) -> bool:
         return self.write_xmp or self.embed
 
-    def _input_hash(self, path: Path) -> str:
-        from ..version import __version__
-        from ..sidecar import file_digest, inputs_hash, pixel_digest
-
-        if path not in self._digests:
-            # embedding changes the file's bytes, not its pixels
-            self._digests[path] = pixel_digest(path) if self.embed else file_digest(path)
-        r = self.request
-        model = self.llm_model if self.writer in ("llm", "vlm", "captioner") else None
-        return inputs_hash(self._digests[path], __version__, r.purpose, r.language, r.length, r.tone, r.context,
-                           self.writer, model, ",".join(self.steps or []), "embed" if self.embed else "xmp")
-
     def _done_before(self, path: Path) -> bool:
         """Already written by ocula for exactly these inputs (resume / re-run)."""
-        from ..errors import OculaError
-        from ..sidecar import up_to_date
-
-        if self.overwrite or not self.writes:
-            return False
-        try:
-            return all(up_to_date(path, self._input_hash(path), embed=e)
-                       for e in ([False] if self.write_xmp else []) + ([True] if self.embed else []))
-        except OculaError:
-            return False
+        return self.target is not None and self.target.done_before(path)
 
     def _write_meta(self, path: Path, desc) -> list[str]:
         """Write sidecar/embedded XMP; returns human-readable status lines."""
-        from ..sidecar import XmpFields, embed, write_sidecar
-        from ..tasks.describe import alt_text_for
+        from ..tasks.describe import xmp_fields
 
-        is_tags = desc.purpose == "tags"
-        fields = XmpFields(description=None if is_tags else desc.text,
-                           alt_text=None if is_tags else alt_text_for(desc),
-                           keywords=list(desc.tags), language=desc.language, input_hash=self._input_hash(path))
         lines = []
-        outcomes = []
-        if self.write_xmp:
-            outcomes.append(write_sidecar(path, fields, overwrite=self.overwrite))
-        if self.embed:
-            outcomes.append(embed(path, fields, overwrite=self.overwrite))
-        for o in outcomes:
+        for o in self.target.write(path, xmp_fields(desc)):
             kept = f" (kept the {', '.join(_field_name(k) for k in o.kept)} a person wrote; --overwrite replaces it)" \
                 if o.kept else ""
             lines.append(f"{o.status} {o.path}{kept}")
@@ -247,8 +221,8 @@ class _Run:
         import csv
         import io
         import json
-        import os
-        import tempfile
+
+        from ..output import replace_file
 
         buf = io.StringIO()
         if path.suffix.lower() == ".csv":
@@ -258,12 +232,7 @@ class _Run:
         else:
             for row in self.rows:
                 buf.write(json.dumps(row, ensure_ascii=False) + "\n")
-        path = path.expanduser()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(buf.getvalue())
-        os.replace(tmp, path)
+        path = replace_file(path.expanduser(), buf.getvalue())
         err.print(f"report: {path} ({len(self.rows)} rows)", markup=False)
 
 

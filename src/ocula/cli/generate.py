@@ -6,7 +6,6 @@ from __future__ import annotations
 import html
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Optional
 
@@ -106,13 +105,9 @@ figcaption {{ font-size: .85rem; margin-top: .4rem; overflow-wrap: anywhere; }}
 {chr(10).join(cells)}
 </div></body></html>
 """
-    target = folder / "index.html"
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".index.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(page)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, target)  # the sheet is ocula's own file: replaced on every run
-    return target
+    from ..output import replace_file
+
+    return replace_file(folder / "index.html", page)  # the sheet is ocula's own file: replaced on every run
 
 
 class _StepBar:

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import struct
 import threading
 import zlib
@@ -109,19 +108,6 @@ def _top(scores: np.ndarray, k: int) -> np.ndarray:
         return np.argsort(-scores, kind="stable")
     part = np.argpartition(-scores, k - 1)[:k]
     return part[np.argsort(-scores[part], kind="stable")]
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _crc_file(path: Path, length: int) -> int:
@@ -436,37 +422,29 @@ class VectorIndex:
         """Write the index to ``path`` atomically (temp file, fsync, rename)."""
         if self.path is None:
             raise InvalidArgument("this vector index has no path to save to")
-        with self._lock:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-            try:
-                if self._ann is not None:
-                    self._ann.save(tmp)
-                    payload = tmp.stat().st_size
-                    crc = _crc_file(tmp, payload)
-                    extra = {"cells": self._ann.cells, "trained_on": self._ann.trained_on}
-                else:
-                    crc = 0
-                    with open(tmp, "wb") as fh:
-                        for part in (self._ids[: self._n], self._x[: self._n]):
-                            buf = memoryview(np.ascontiguousarray(part)).cast("B")
-                            crc = zlib.crc32(buf, crc)
-                            fh.write(buf)
-                    payload = tmp.stat().st_size
-                    extra = {}
-                meta = {"format": FORMAT, "kind": self.kind, "auto": self.auto, "dim": self.dim,
-                        "count": len(self), "stamp": self.stamp, "payload_bytes": payload, "crc32": crc, **extra}
-                raw = json.dumps(meta, sort_keys=True).encode()
-                with open(tmp, "ab") as fh:
-                    fh.write(raw)
-                    fh.write(_TRAILER.pack(len(raw), MAGIC))
-                    fh.flush()
-                    os.fsync(fh.fileno())
-                os.replace(tmp, self.path)
-                _fsync_dir(self.path.parent)
-            finally:
-                if tmp.exists():
-                    tmp.unlink()
+        from ..output import replacing
+
+        with self._lock, replacing(self.path) as tmp:
+            if self._ann is not None:
+                self._ann.save(tmp)
+                payload = tmp.stat().st_size
+                crc = _crc_file(tmp, payload)
+                extra = {"cells": self._ann.cells, "trained_on": self._ann.trained_on}
+            else:
+                crc = 0
+                with open(tmp, "wb") as fh:
+                    for part in (self._ids[: self._n], self._x[: self._n]):
+                        buf = memoryview(np.ascontiguousarray(part)).cast("B")
+                        crc = zlib.crc32(buf, crc)
+                        fh.write(buf)
+                payload = tmp.stat().st_size
+                extra = {}
+            meta = {"format": FORMAT, "kind": self.kind, "auto": self.auto, "dim": self.dim,
+                    "count": len(self), "stamp": self.stamp, "payload_bytes": payload, "crc32": crc, **extra}
+            raw = json.dumps(meta, sort_keys=True).encode()
+            with open(tmp, "ab") as fh:
+                fh.write(raw)
+                fh.write(_TRAILER.pack(len(raw), MAGIC))
 
     def _load(self, verify: bool) -> None:
         path = self.path

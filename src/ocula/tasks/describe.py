@@ -10,12 +10,11 @@ by name, and it cannot be used at all (server down, model missing): then one cle
 
 from __future__ import annotations
 
-import importlib.util
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config import Settings, get_settings
 from ..errors import InvalidArgument, InvalidImage, OculaError
@@ -24,6 +23,9 @@ from ..results import Analysis, Description, Failure, ImageInfo
 from ..vocabulary import LANGUAGE_ALIASES, LANGUAGES, LENGTHS, PURPOSES, TONES
 from ..writing import WRITERS, get_writer
 from ..writing.base import DescribeRequest, Draft, Writer, WriterError, WriterUnavailable
+
+if TYPE_CHECKING:
+    from ..sidecar import Resumable, XmpFields
 
 MAX_SIDE: int | None = None  # set by the analyze steps it runs (decode_side)
 VISION_SIDE = 1024           # what the vlm/captioner writers get at most
@@ -59,11 +61,12 @@ def _writer_name(writer: str | None) -> str:
 
 
 def analyze_steps(steps: Iterable[str] | None = None) -> tuple[str, ...]:
-    """The analyze steps describe runs: the given ones, or every default step installed."""
-    from .analyze import default_steps
+    """The analyze steps describe runs: the given ones (checked; an empty list runs none, for a
+    writer that only needs the picture), or every default step installed."""
+    from .analyze import check_steps
 
-    chosen = tuple(steps) if steps is not None else default_steps()
-    return tuple(s for s in chosen if importlib.util.find_spec(f"ocula.tasks.{s}") is not None)
+    steps = None if steps is None else list(steps)
+    return () if steps == [] else check_steps(steps)
 
 
 def _facts(image: ImageInput, steps: tuple[str, ...], settings: Settings) -> tuple[Analysis, LoadedImage]:
@@ -71,7 +74,7 @@ def _facts(image: ImageInput, steps: tuple[str, ...], settings: Settings) -> tup
 
     loaded = load_image(image, max_side=decode_side(steps) if steps else 64, settings=settings)
     if not steps:
-        return Analysis(image=ImageInfo.of(loaded), warnings=["no analyze steps are installed"]), loaded
+        return Analysis(image=ImageInfo.of(loaded), warnings=["no analyze steps were run"]), loaded
     return analyze(loaded, steps=steps, settings=settings), loaded
 
 
@@ -239,3 +242,27 @@ def alt_text_for(desc: Description) -> str | None:
 
 def source_path(src: Any) -> Path | None:
     return Path(src) if isinstance(src, (str, Path)) else None
+
+
+# --- into the images' metadata ---------------------------------------------------------------
+
+def resumable(request: DescribeRequest, writer: str, *, llm_model: str | None = None,
+              steps: Iterable[str] | None = None, xmp: bool = False, embed: bool = False,
+              overwrite: bool = False) -> "Resumable":
+    """Where a describe run writes (XMP sidecars, the images, or both) and how a re-run knows an
+    image was done before with these inputs (see ``ocula.sidecar.Resumable``)."""
+    from ..sidecar import Resumable
+
+    model = llm_model if writer in ("llm", "vlm", "captioner") else None
+    parts = (request.purpose, request.language, request.length, request.tone, request.context, writer, model,
+             ",".join(steps or []))
+    return Resumable(parts, xmp=xmp, embed=embed, overwrite=overwrite)
+
+
+def xmp_fields(desc: Description) -> "XmpFields":
+    """What a description puts into XMP: text and alt text (keywords only, for purpose tags)."""
+    from ..sidecar import XmpFields
+
+    is_tags = desc.purpose == "tags"
+    return XmpFields(description=None if is_tags else desc.text, alt_text=None if is_tags else alt_text_for(desc),
+                     keywords=list(desc.tags), language=desc.language)

@@ -28,6 +28,7 @@ import numpy as np
 
 from ..config import Settings, get_settings
 from ..errors import InvalidArgument
+from ..output import replace_file
 from ..results import ClassMetrics, Failure, TrainReport
 
 MODES = ("linear", "finetune", "fewshot")
@@ -259,8 +260,8 @@ def train_classifier(data_dir: str | Path, out_dir: str | Path, *, val_split: fl
                 "output": export.OUTPUT, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 "metrics": {"accuracy": report.accuracy, "int8_accuracy": int8_acc, "int8_agreement": agreement,
                             "ece": report.ece}}
-    (out / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
-    (out / "train_report.json").write_text(report.model_dump_json(indent=2), encoding="utf-8")
+    replace_file(out / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False))
+    replace_file(out / "train_report.json", report.model_dump_json(indent=2))
     return report
 
 

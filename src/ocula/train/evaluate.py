@@ -14,6 +14,8 @@ from typing import Sequence
 
 import numpy as np
 
+from ..output import replace_file
+
 ECE_BINS = 15
 
 
@@ -150,7 +152,7 @@ vertical-align:top;font-size:13px}}img{{max-width:140px;max-height:140px;min-wid
 <p>Predicted class (confidence), true class (its probability). Most confident mistakes first.</p>
 <p><img src="confusion.png" alt="confusion matrix" style="max-width:100%;max-height:none"></p>
 {''.join(cards)}{more}</body></html>"""
-    path.write_text(page, encoding="utf-8")
+    replace_file(path, page)
     return int(len(wrong))
 
 
@@ -163,5 +165,5 @@ def write_report(report_dir: Path, paths: Sequence[str], y: np.ndarray, probs: n
     confusion_png(np.array(m["confusion"]), classes, report_dir / "confusion.png")
     misclassified_html(paths, y, probs, classes, report_dir / "misclassified.html", m)
     m.update(extra or {})
-    (report_dir / "eval.json").write_text(json.dumps(m, indent=2, ensure_ascii=False), encoding="utf-8")
+    replace_file(report_dir / "eval.json", json.dumps(m, indent=2, ensure_ascii=False))
     return m

@@ -18,7 +18,6 @@ excluding only the last layers (agreement unchanged, 93-95 %).
 
 from __future__ import annotations
 
-import os
 import warnings
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ import numpy as np
 
 from ..backends.classifier_onnx import INPUT, OUTPUT, run_logits, session  # noqa: F401  (re-exported)
 from ..errors import MissingDependency
+from ..output import replacing
 
 OPSET = 17
 
@@ -63,13 +63,11 @@ def export_onnx(module: Any, path: Path, opset: int = OPSET) -> None:
 
     require_onnx()
     x = torch.zeros(2, 3, 224, 224)
-    tmp = path.with_suffix(".tmp.onnx")
-    with warnings.catch_warnings(), torch.no_grad():
+    with replacing(path, suffix=".onnx") as tmp, warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
         torch.onnx.export(module.eval().to(memory_format=torch.contiguous_format), (x,), str(tmp),
                           input_names=[INPUT], output_names=[OUTPUT], opset_version=opset,
                           dynamic_axes={INPUT: {0: "batch"}, OUTPUT: {0: "batch"}}, dynamo=False)
-    os.replace(tmp, path)
 
 
 # stem + this many first blocks kept in fp32, tried in order until int8 agrees with fp32 on
@@ -111,15 +109,13 @@ def quantize_int8(fp32: Path, out: Path, calibration: np.ndarray, fp32_blocks: i
             return None if batch is None else {INPUT: np.ascontiguousarray(batch, np.float32)}
 
     pre = _pre[0] if _pre else out.with_suffix(".pre.onnx")
-    tmp = out.with_suffix(".tmp.onnx")
     try:
         nodes = _pre[1] if _pre else _prepare(fp32, pre)
-        quantize_static(str(pre), str(tmp), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
-                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                        nodes_to_exclude=_excluded(nodes, fp32_blocks))
-        os.replace(tmp, out)
+        with replacing(out, suffix=".onnx") as tmp:
+            quantize_static(str(pre), str(tmp), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+                            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                            nodes_to_exclude=_excluded(nodes, fp32_blocks))
     finally:
-        tmp.unlink(missing_ok=True)
         if not _pre:
             pre.unlink(missing_ok=True)
         # the calibrator leaves its augmented model in the working directory

@@ -9,7 +9,6 @@ reason) and never stop the run.
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -19,6 +18,7 @@ from ..backends import efficientnet
 from ..config import Settings, get_settings
 from ..errors import OculaError
 from ..image import load_image
+from ..output import replacing
 
 # the classify task's decode size: train and inference must see the same pixels
 MAX_SIDE = 384
@@ -53,13 +53,11 @@ def _backbone_onnx(settings: Settings) -> Path:
             f = self.backbone.extract_features(x).mean(dim=(2, 3))
             return torch.nn.functional.normalize(f, dim=1)
 
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    with warnings.catch_warnings(), torch.no_grad():
+    with replacing(path, suffix=".onnx") as tmp, warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
         torch.onnx.export(Features().eval(), (torch.zeros(2, 3, 224, 224),), str(tmp), input_names=[INPUT],
                           output_names=["features"], dynamic_axes={INPUT: {0: "batch"}, "features": {0: "batch"}},
                           opset_version=17, dynamo=False)
-    os.replace(tmp, path)
     return path
 
 
@@ -96,11 +94,9 @@ def _read_cache(file: Path) -> dict[str, np.ndarray]:
 
 
 def _write_cache(file: Path, cache: dict[str, np.ndarray]) -> None:
-    file.parent.mkdir(parents=True, exist_ok=True)
-    tmp = file.with_suffix(".tmp.npz")
     keys = list(cache)
-    np.savez(tmp, keys=np.array(keys), feats=np.stack([cache[k] for k in keys]).astype(np.float32))
-    os.replace(tmp, file)
+    with replacing(file, suffix=".npz") as tmp:
+        np.savez(tmp, keys=np.array(keys), feats=np.stack([cache[k] for k in keys]).astype(np.float32))
 
 
 def extract(paths: Sequence[Path], cache_dir: Path | None, *, settings: Settings | None = None,

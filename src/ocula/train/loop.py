@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from ..output import replacing
 from .features import Progress
 
 
@@ -84,12 +84,10 @@ def run(module: Any, optimizer: Any, *, train_epoch: Callable[[int], tuple[float
         if since_best >= patience:
             hist.stopped_early = True
         if checkpoint:
-            checkpoint.parent.mkdir(parents=True, exist_ok=True)
-            tmp = checkpoint.with_suffix(".tmp")
-            torch.save({"fingerprint": fingerprint, "module": module.state_dict(),
-                        "optimizer": optimizer.state_dict(), "best_state": best_state,
-                        "best_loss": best_loss, "history": dataclasses.asdict(hist), "epoch": epoch + 1,
-                        "finished": hist.stopped_early or epoch + 1 == epochs}, tmp)
-            os.replace(tmp, checkpoint)
+            with replacing(checkpoint) as tmp:
+                torch.save({"fingerprint": fingerprint, "module": module.state_dict(),
+                            "optimizer": optimizer.state_dict(), "best_state": best_state,
+                            "best_loss": best_loss, "history": dataclasses.asdict(hist), "epoch": epoch + 1,
+                            "finished": hist.stopped_early or epoch + 1 == epochs}, tmp)
     module.load_state_dict(best_state)
     return hist
