@@ -8,6 +8,7 @@ from PIL import Image, ImageCms
 from PIL.TiffImagePlugin import IFDRational
 
 from ocula.tasks.metadata import EXIF_IFD, GPS_IFD, exposure_string, metadata
+from ocula.cli.render import render
 
 
 def _exif(with_gps: bool = True, south_west: bool = False) -> Image.Exif:
@@ -68,7 +69,7 @@ def test_fields_read_back(samples, tmp_path):
     assert res.orientation == 1 and res.iso == 400
     assert res.f_number == 2.8 and res.exposure_time == "1/250" and res.focal_length_mm == 50.0
     assert (res.image.width, res.image.height) == (451, 300)
-    assert any("Canon" in line for line in res.render())
+    assert any("Canon" in line for line in render(res))
 
 
 def test_gps_only_when_asked(samples):

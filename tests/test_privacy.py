@@ -19,6 +19,7 @@ from ocula.output import OutputExists
 from ocula.tasks import strip as strip_module
 from ocula.tasks.blur_faces import blur_faces
 from ocula.tasks.strip import strip
+from ocula.cli.render import render
 
 SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 XMP = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
@@ -200,7 +201,7 @@ def test_strip_sample_photo_without_metadata_reports_nothing_removed(samples, tm
     res = strip(samples / "coins.jpg", output=tmp_path / "coins.jpg")  # a bare JFIF file
     assert not res.reencoded and res.removed == [] and res.orientation_applied is None
     assert (tmp_path / "coins.jpg").read_bytes() == (samples / "coins.jpg").read_bytes()
-    assert "nothing" in "\n".join(res.render())
+    assert "nothing" in "\n".join(render(res))
 
 
 def test_cli_strip_and_blur_faces(samples, tmp_path):

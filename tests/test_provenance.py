@@ -22,6 +22,7 @@ from ocula.errors import InvalidArgument
 from ocula.provenance import certs, mark_output
 from ocula.tasks.sign import sign
 from ocula.tasks.verify import verify
+from ocula.cli.render import render
 
 OCULA = Path(sys.executable).parent / "ocula"
 
@@ -148,7 +149,7 @@ def test_signed_file_verifies_with_action_signer_and_ingredient(big_png, samples
     r = sign(big_png, output=out, actions=["upscaled"], parent=samples / "chelsea.jpg")
     assert r.output == str(out) and r.format == "image/png"
     assert r.signer.development and "untrusted" in (r.signer.common_name or "")
-    assert any("development certificate" in line for line in r.render())
+    assert any("development certificate" in line for line in render(r))
 
     v = verify(out)
     m = v.manifest
@@ -185,7 +186,7 @@ def test_flipped_pixel_byte_makes_verify_invalid(tmp_path, samples, suffix, fix_
     v = verify(out)
     assert not v.ok and v.manifest.state == "invalid"
     assert "assertion.dataHash.mismatch" in [f.code for f in v.manifest.failures]
-    assert any("FAILED" in line for line in v.render())
+    assert any("FAILED" in line for line in render(v))
 
 
 def test_trusted_only_with_a_trust_anchor_the_user_gives(big_png, tmp_path):

