@@ -23,18 +23,14 @@ $(STAMP): pyproject.toml constraints.txt
 demo: $(STAMP)
 	@echo "== ocula analyze samples/ =="
 	OCULA_HOME=$(DEMO) $(BIN)/ocula analyze samples/
-	@if $(BIN)/ocula describe --help >/dev/null 2>&1; then \
-	  echo; echo "== ocula describe samples/ --purpose alt =="; \
-	  OCULA_HOME=$(DEMO) $(BIN)/ocula describe samples/ --purpose alt; \
-	  echo; echo "== ocula describe samples/chelsea.jpg --language zh --purpose caption =="; \
-	  OCULA_HOME=$(DEMO) $(BIN)/ocula describe samples/chelsea.jpg --language zh --purpose caption; \
-	fi
-	@if $(BIN)/ocula search --help >/dev/null 2>&1; then \
-	  echo; echo "== ocula index samples/ && ocula search cat && ocula search 猫 =="; \
-	  OCULA_HOME=$(DEMO) $(BIN)/ocula index samples/ && \
-	  OCULA_HOME=$(DEMO) $(BIN)/ocula search cat --top-k 3 && \
-	  OCULA_HOME=$(DEMO) $(BIN)/ocula search 猫 --top-k 3; \
-	fi
+	@echo; echo "== ocula describe samples/ --purpose alt =="
+	OCULA_HOME=$(DEMO) $(BIN)/ocula describe samples/ --purpose alt
+	@echo; echo "== ocula describe samples/chelsea.jpg --language zh --purpose caption =="
+	OCULA_HOME=$(DEMO) $(BIN)/ocula describe samples/chelsea.jpg --language zh --purpose caption
+	@echo; echo "== ocula index samples/ && ocula search cat && ocula search 猫 =="
+	OCULA_HOME=$(DEMO) $(BIN)/ocula index samples/
+	OCULA_HOME=$(DEMO) $(BIN)/ocula search cat --top-k 3
+	OCULA_HOME=$(DEMO) $(BIN)/ocula search 猫 --top-k 3
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -437,11 +437,6 @@ class Failure(Result):
     kind: str = Field("InvalidImage", description="error class")
 
 
-class BatchResult(Result):
-    results: list[dict] = Field(default_factory=list)
-    failures: list[Failure] = Field(default_factory=list)
-
-
 # --- generate -------------------------------------------------------------------------
 
 class SafetyDecision(Result):
@@ -499,7 +494,7 @@ class GenerateResult(Result):
         return [i.seed for i in self.images]
 
 
-# --- search (issue 4): index, search, dupes -------------------------------------------
+# --- search: index, search, dupes ----------------------------------------------------
 
 class IndexReport(Result):
     """What one `ocula index` run did."""

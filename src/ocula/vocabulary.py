@@ -53,7 +53,7 @@ HANGUL = "\uac00-\ud7af"
 CJK_TOKEN = KANA + HAN + HANGUL
 LATIN_LETTERS = "A-Za-z\u00c0-\u024f"
 
-HAN_RE = re.compile(f"[{HAN}]")
+HAN_RE = re.compile(f"[{HAN}{HAN_SUPPLEMENT}]")
 
 
 def is_han(ch: str) -> bool:

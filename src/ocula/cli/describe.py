@@ -82,7 +82,6 @@ class _Run:
         self.embed = embed
         self.overwrite = overwrite
         self.as_json = as_json
-        self.is_batch = batch
         self.rows: list[dict[str, Any]] = []
         self.target = None
         if write_xmp or embed:

@@ -35,7 +35,7 @@ def _classification(r) -> list[str]:
 
 
 @_renders("OCRResult")
-def _o_c_r_result(r) -> list[str]:
+def _ocr_result(r) -> list[str]:
     out = [f"{r.image.source}  ({r.model}, {len(r.lines)} lines, {r.language})"]
     for ln in r.lines:
         out.append(f"  {ln.confidence:5.0%}  {ln.text}")

@@ -20,7 +20,6 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
-import threading
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -117,7 +116,6 @@ class Store(IndexStore):
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable at checkpoints, never corrupt
         self.db.execute("PRAGMA foreign_keys=ON")
-        self.lock = threading.Lock()
         # what this connection changed, so the vector files can be patched instead of rebuilt
         self.touched: dict[str, set[int]] = {}
         self.removed: set[int] = set()

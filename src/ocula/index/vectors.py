@@ -12,7 +12,7 @@ Kinds:
   hnswlib, faiss HNSW) because it builds 10-30x faster on a 2-core machine (a 1M rebuild after a
   crash takes minutes, not hours), removes ids, filters natively (IDSelector), and its similarities
   are exact float32 cosines. hnswlib has no wheel for Python 3.11; faiss's HNSW cannot remove ids.
-  Measurements: bench/search.py and the report in notes.
+  Measurements: bench/search.py.
 
 ``auto`` picks ``flat`` below ``ANN_THRESHOLD`` vectors and ``ivf`` from there on, and an ``auto``
 flat index turns itself into IVF when ``add`` crosses the threshold. The IVF cells are k-means

@@ -21,11 +21,6 @@ def _table() -> dict[str, registry.Task]:
     return {t.name: t for t in registry.steps()}
 
 
-def step_names() -> tuple[str, ...]:
-    """Every step analyze knows, in the order it runs them."""
-    return tuple(_table())
-
-
 def default_steps() -> tuple[str, ...]:
     """The steps analyze runs when none are named: every step whose optional package is installed
     (moderate needs the AGPL extra, so it joins only when that is present)."""

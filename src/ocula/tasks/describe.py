@@ -13,7 +13,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..config import Settings, get_settings
@@ -239,9 +238,6 @@ def alt_text_for(desc: Description) -> str | None:
     req = DescribeRequest(purpose="alt", language=desc.language, length="medium", tone="neutral")
     return BuiltinWriter().write(desc.facts, req, None).text
 
-
-def source_path(src: Any) -> Path | None:
-    return Path(src) if isinstance(src, (str, Path)) else None
 
 
 # --- into the images' metadata ---------------------------------------------------------------

@@ -52,10 +52,8 @@ def get_clip_embedder(settings: Settings) -> Any | None:
     """The CLIP/SigLIP embedder when one is usable, else None (never raises)."""
     if settings.clip_model.strip().lower() == "off":
         return None
-    try:
-        from ..backends.clip import get_clip
-    except ImportError:
-        return None
+    from ..backends.clip import get_clip
+
     try:
         return get_clip(settings)
     except OculaError:

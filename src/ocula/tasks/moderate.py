@@ -15,7 +15,6 @@ from ..results import Detection, ImageInfo, ModerationResult
 
 # The network sees 320x320; the loader's draft decode keeps at least this much.
 MAX_SIDE = 320
-DETECTION_SCORE = 0.25  # boxes below this are not listed (NudeNet's own cut); scores still are
 
 
 def moderate(image: ImageInput, *, threshold: float = 0.5, settings: Settings | None = None) -> ModerationResult:

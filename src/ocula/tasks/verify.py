@@ -78,12 +78,10 @@ def verify(image: Any, *, trust: list[str | os.PathLike] | None = None, check_wa
             notes.append(f"watermark not checked: {e}")
     meta = None
     if check_metadata:
-        try:
-            from .metadata import metadata as read_metadata
+        from .metadata import metadata as read_metadata
 
+        try:
             meta = read_metadata(path, gps=False, settings=settings)
-        except ImportError:  # pragma: no cover - metadata ships with ocula
-            pass
         except InvalidImage as e:
             notes.append(f"metadata not read: {e.reason}")
     if report.state == "none" and mark is not None and mark.found:
