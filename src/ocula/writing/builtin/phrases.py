@@ -1,0 +1,190 @@
+"""The phrases every purpose shares: the main noun phrase (core_en / core_zh, hedged by
+confidence), colours, quality, EXIF date and camera, quoting visible text, and the template
+picker seeded from the facts, so that templates vary between images but not between runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from .. import vocab as V
+from .scene import Scene, Subject
+
+
+def subject_en(s: Subject, compound: bool = False) -> str:
+    """The subject hedged by confidence: 'a cat', 'what appears to be a cat', 'a building, possibly a
+    palace' (inside a longer phrase: 'what appears to be a palace')."""
+    if s.maybe is not None:
+        return f"what appears to be {s.maybe.a()}" if compound else f"{s.noun.a()}, possibly {s.maybe.a()}"
+    return s.noun.a() if s.sure else f"what appears to be {s.noun.a()}"
+
+
+def close_phrase(phrase: str) -> str:
+    """Close an apposition before the sentence goes on: 'a building, possibly a palace,'."""
+    return phrase + "," if ", possibly " in phrase else phrase
+
+
+def join_phrase(core: str, rest: str) -> str:
+    if not rest:
+        return core
+    return core + rest if rest.startswith(",") else close_phrase(core) + rest
+
+
+def object_zh(s: Subject) -> str:
+    """A subject inside a longer Chinese phrase: '一只埃及猫' / '一只疑似埃及猫的动物'."""
+    if s.maybe is not None:
+        return f"一{s.noun.mw}疑似{s.maybe.zh}的{s.noun.zh}"
+    if s.sure:
+        return s.noun.one_zh()
+    cat = V.CATEGORY_NOUNS.get(s.noun.category, V.CATEGORY_NOUNS["object"])
+    if s.level == "category" or cat.zh == s.noun.zh:
+        return f"疑似{cat.one_zh()}"
+    return f"一{cat.mw}疑似{s.noun.zh}的{cat.zh}"
+
+
+def core_en(sc: Scene, formal: bool = False, portrait: bool = False) -> str:
+    """The main noun phrase: 'an Egyptian cat', 'a person wearing what appears to be a
+    military uniform', 'two people'. Empty when nothing is known."""
+    s = sc.subject
+    if sc.people:
+        who = (sc.person_noun.a() if sc.person_noun and sc.people == 1 else V.people_en(sc.people, formal))
+        if portrait and sc.portrait:  # alt text: the framing matters to someone who cannot see it
+            who = f"a portrait of {who}"
+        if s is None:
+            return who
+        obj = subject_en(s, compound=True)
+        cat = s.noun.category
+        if cat == "clothing":
+            return f"{who} wearing {obj}"
+        if cat == "building":
+            return f"{who} in front of {obj}"
+        if cat == "scene":
+            return f"{who} with {obj} in the background"
+        if cat in ("animal", "vehicle"):
+            return f"{who} and {obj}"
+        return f"{who} with {obj}"
+    return subject_en(s) if s else ""
+
+
+def core_zh(sc: Scene, formal: bool = False, portrait: bool = False) -> tuple[str, bool]:
+    """The main Chinese noun phrase and whether it still needs an outer hedge (似乎是)."""
+    s = sc.subject
+    if sc.people:
+        if sc.person_noun is not None and sc.people == 1:
+            who = f"一{sc.person_noun.mw}{sc.person_noun.zh}"
+        else:
+            who = V.people_zh(sc.people, formal)
+        if s is None:
+            return (f"{who}的肖像" if portrait and sc.portrait else who), False
+        cat = s.noun.category
+        if cat == "clothing":
+            cloth = f"疑似{s.maybe.zh}" if s.maybe else (s.noun.zh if s.sure else f"疑似{s.noun.zh}")
+            if portrait and sc.portrait:
+                return f"身穿{cloth}的人物肖像", False
+            n = f"{V.number_zh(sc.people)}{'' if formal else '个'}"
+            return f"{n}穿着{cloth}的人", False
+        obj = object_zh(s)
+        if cat == "building":
+            return f"{obj}前的{who}", False
+        if cat == "scene":
+            return f"{who}，背景{'是' if s.sure else '似乎是'}{s.noun.one_zh()}", False
+        return f"{who}和{obj}", False
+    if s is None:
+        return "", False
+    if s.maybe is not None:
+        return f"{s.noun.one_zh()}，可能是{s.maybe.zh}", False
+    return s.noun.one_zh(), not s.sure
+
+
+def shi(hedged: bool) -> str:
+    """是, or 似乎是 for a hedged subject."""
+    return "似乎是" if hedged else "是"
+
+
+def quote(text: str, limit: int) -> str:
+    return f"“{V.clip_words(text, limit)}”"
+
+
+def colours_en(sc: Scene) -> str:
+    if sc.greyscale:
+        return "black and white"
+    return V.join_en([en for en, _ in sc.colours])
+
+
+def colours_zh(sc: Scene) -> str:
+    if sc.greyscale:
+        return "黑白"
+    return V.join_zh([zh for _, zh in sc.colours])
+
+
+ISSUE_EN = {"low contrast": "low in contrast", "low resolution": "low in resolution"}
+ISSUE_ZH = {"blurry": "模糊", "dark": "偏暗", "overexposed": "过曝", "low contrast": "对比度偏低",
+             "noisy": "噪点较多", "low resolution": "分辨率较低"}
+
+
+def quality_en(sc: Scene) -> str:
+    if not sc.issues:
+        return ""
+    return f"The photo is {V.join_en([ISSUE_EN.get(i, i) for i in sc.issues])}."
+
+
+def quality_zh(sc: Scene) -> str:
+    items = [ISSUE_ZH[i] for i in sc.issues if i in ISSUE_ZH]
+    return f"照片画质：{'、'.join(items)}。" if items else ""
+
+
+def exif_en(sc: Scene) -> str:
+    if sc.date and sc.camera:
+        return f"Taken on {V.date_en(sc.date)} with {V.with_article(sc.camera)}."
+    if sc.date:
+        return f"Taken on {V.date_en(sc.date)}."
+    if sc.camera:
+        return f"Taken with {V.with_article(sc.camera)}."
+    return ""
+
+
+def exif_zh(sc: Scene) -> str:
+    if sc.date and sc.camera:
+        return f"拍摄于{V.date_zh(sc.date)}，相机为{sc.camera}。"
+    if sc.date:
+        return f"拍摄于{V.date_zh(sc.date)}。"
+    if sc.camera:
+        return f"相机为{sc.camera}。"
+    return ""
+
+
+def plain_en(sc: Scene) -> str:
+    """What can be said of a picture with no recognised subject."""
+    if sc.greyscale:
+        return "a black-and-white image"
+    if sc.colours:
+        return f"a mostly {colours_en(sc)} image"
+    return "a photograph"
+
+
+def plain_zh(sc: Scene) -> str:
+    if sc.greyscale:
+        return "一张黑白图片"
+    if sc.colours:
+        return f"一张以{colours_zh(sc)}为主的图片"
+    return "一张照片"
+
+
+def kind_of(sc: Scene) -> str:
+    if sc.people:
+        return "people"
+    if sc.subject is None:
+        return "other"
+    c = sc.subject.noun.category
+    return c if c in ("animal", "food") else "other"
+
+
+class Picker:
+    """Deterministic template choice: the same facts and request give the same text."""
+
+    def __init__(self, seed: int):
+        self.seed = seed
+
+    def __call__(self, options: list[str], salt: str) -> str:
+        h = hashlib.sha256(f"{self.seed}:{salt}".encode()).digest()
+        return options[int.from_bytes(h[:4], "big") % len(options)]
