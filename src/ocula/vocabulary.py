@@ -41,6 +41,7 @@ ALL_PLACEHOLDERS = tuple(p for d in PLACEHOLDERS.values() for p in d.values())
 TAG_COUNTS = {"short": 5, "medium": 10, "long": 20}        # keywords per length
 BULLET_COUNTS = {"short": 3, "medium": 4, "long": 5}       # product bullets per length
 SENTENCES = {"short": 1, "medium": 2, "long": 4}           # sentences per length
+HASHTAG_COUNTS = {"short": 3, "medium": 5, "long": 6}      # hashtags of a social post per length
 
 # --- scripts ---------------------------------------------------------------------------------
 

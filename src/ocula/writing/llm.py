@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 from ..config import Settings, get_settings
 from ..results import Analysis
-from ..vocabulary import ALT_MAX, ALT_MAX_ZH, BULLET_COUNTS, PLACEHOLDERS, SENTENCES, TAG_COUNTS
+from ..vocabulary import ALT_MAX, ALT_MAX_ZH, BULLET_COUNTS, HASHTAG_COUNTS, PLACEHOLDERS, SENTENCES, TAG_COUNTS
 from . import validate
 from .base import DescribeRequest, Draft, WriterError, WriterUnavailable
 
@@ -98,7 +98,7 @@ _PURPOSES = {
                 "bullet points about what is visible: the kind of product, its colours, text printed on it, "
                 "and what the context says. \"text\" is a one or two sentence description. Do not invent "
                 "prices, sizes, materials, brands or features."),
-    "social": ("A social media post, {sentences}, plus 3 to 6 hashtags in \"hashtags\" (one word each, "
+    "social": ("A social media post, {sentences}, plus {hashtags} hashtags in \"hashtags\" (one word each, "
                "no spaces)."),
     "news": ("A news photo caption, {sentences}: what is shown. Never invent names, places, dates or events. "
              "Write the literal placeholder {who} for people and {where} for the place unless the context "
@@ -140,7 +140,8 @@ def system_prompt(request: DescribeRequest, *, vision: bool) -> str:
     task = _PURPOSES[request.purpose].format(
         alt=ALT_MAX, alt_zh=f" (in Chinese about {ALT_MAX_ZH} characters)" if request.language == "zh" else "",
         sentences=sentences, bullets=BULLET_COUNTS[request.length],
-        tags=TAG_COUNTS[request.length], **PLACEHOLDERS[request.language])
+        tags=TAG_COUNTS[request.length],
+        hashtags=f"{min(HASHTAG_COUNTS.values())} to {max(HASHTAG_COUNTS.values())}", **PLACEHOLDERS[request.language])
     if vision:
         seeing = ("You can see the photo. The facts below come from detectors: use them, and never contradict "
                   "them (no animal or object the labels do not support, no people when faces is 0, no quoted "

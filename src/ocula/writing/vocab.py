@@ -296,11 +296,6 @@ def is_imagenet(classifier: str | None) -> bool:
 
 # --- colours, quality, dates ------------------------------------------------------------------
 
-NEUTRAL_COLOURS = {"black", "white", "grey", "gray", "silver"}
-
-QUALITY_ZH = {"blurry": "模糊", "dark": "偏暗", "overexposed": "过曝", "low contrast": "对比度低",
-              "noisy": "噪点较多", "low resolution": "分辨率低"}
-
 _MONTHS_EN = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
               "October", "November", "December"]
 
@@ -359,5 +354,5 @@ def hashtag(word: str) -> str:
         body = "".join(parts)
     else:
         body = "".join(p[:1].upper() + p[1:] for p in parts if p)
-    body = re.sub(r"[^\w\u3400-\u9fff]", "", body)
+    body = re.sub(f"[^\\w{HAN}]", "", body)
     return f"#{body}" if body else ""

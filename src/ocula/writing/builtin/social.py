@@ -4,12 +4,12 @@ the user's own words and a few general ones."""
 
 from __future__ import annotations
 
+from ...vocabulary import HASHTAG_COUNTS
 from .. import vocab as V
 from ..base import DescribeRequest, Draft
 from .phrases import Picker, colours_en, colours_zh, core_en, core_zh, kind_of, plain_en, plain_zh, quote
 from .scene import Context, Scene
 
-HASHTAG_COUNTS = {"short": 3, "medium": 5, "long": 6}  # hashtags per length
 
 
 def _hashtags(sc: Scene, ctx: Context, req: DescribeRequest, zh: bool) -> list[str]:
