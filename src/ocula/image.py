@@ -222,6 +222,14 @@ def _to_rgb(img: Image.Image) -> tuple[Image.Image, Image.Image | None]:
     return img, None
 
 
+def icc_profile(icc: bytes) -> tuple[Any, bool]:
+    """(the parsed profile, whether it is an sRGB profile); raises when Pillow cannot parse it."""
+    from PIL import ImageCms
+
+    profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+    return profile, "srgb" in (ImageCms.getProfileDescription(profile) or "").lower()
+
+
 def _apply_icc(img: Image.Image, icc: bytes | None) -> Image.Image:
     """Convert from an embedded colour profile to sRGB, so colours mean the same everywhere."""
     if not icc:
@@ -229,9 +237,8 @@ def _apply_icc(img: Image.Image, icc: bytes | None) -> Image.Image:
     try:
         from PIL import ImageCms
 
-        src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-        desc = (ImageCms.getProfileDescription(src) or "").lower()
-        if "srgb" in desc:
+        src, srgb = icc_profile(icc)
+        if srgb:
             return img
         if img.mode not in ("RGB", "CMYK", "L"):
             return img

@@ -16,7 +16,6 @@
 
 from __future__ import annotations
 
-import io
 import os
 import shutil
 import tempfile
@@ -241,9 +240,9 @@ def output_icc(icc_profile: bytes | None) -> bytes | None:
     try:
         from PIL import ImageCms
 
-        prof = ImageCms.ImageCmsProfile(io.BytesIO(icc_profile))
-        desc = (ImageCms.getProfileDescription(prof) or "").lower()
-        if "srgb" in desc:
+        from .image import icc_profile as parse
+
+        if parse(icc_profile)[1]:
             return icc_profile
         return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
     except Exception:
