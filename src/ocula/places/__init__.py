@@ -1,0 +1,1 @@
+"""Places: offline reverse geocoding (GeoNames), local time and moments."""
