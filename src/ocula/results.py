@@ -980,14 +980,21 @@ class TimeFacts(Result):
 class Moment(Result):
     """Photos grouped into an event (a trip, an afternoon) by time gaps and distance."""
 
-    id: str = Field(description="stable: derived from the first photo's id")
+    id: str = Field(description="stable: from the first photo's id; kept when photos join or moments merge")
     photos: list[str] = Field(description="photo ids in time order")
     count: int
     start: str = Field(description="local time of the first photo, ISO 8601")
-    end: str
+    end: str = Field(description="local time of the last photo")
+    start_instant: str | None = Field(None, description="start in UTC where zones are known (else local), for ordering")
+    end_instant: str | None = None
     cover: str = Field(description="id of the photo that stands for the moment")
+    cover_score: float = 0.0
     place: Place | None = Field(None, description="the place most photos share")
-    places: list[str] = Field(default_factory=list, description="English city names, most photos first")
+    place_counts: dict[str, int] = Field(default_factory=dict, description="photos per place name (English)")
+    places: list[str] = Field(default_factory=list, description="place names, most photos first")
+    center_lat: float | None = Field(None, description="mean position of the located photos (for the index)")
+    center_lon: float | None = None
+    located: int = Field(0, description="photos with a usable position")
     title: str = ""
     title_zh: str = ""
 

@@ -175,6 +175,8 @@ class Geocoder:
         from .oceans import ocean_at
 
         cc = country_of_zone(tz)
+        if lat <= -60 and tz is not None and not tz.startswith("Etc/"):
+            cc = "AQ"  # the ice sheet carries the zones of the stations' home countries
         if cc is not None:
             return Place(kind="country", country=self._country(cc), country_code=cc,
                          distance_km=round(p.distance_km, 1), timezone=tz)
