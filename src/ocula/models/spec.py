@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 Runtime = Literal["torch", "onnxruntime", "ncnn", "opencv", "cli", "numpy", "ctypes", "http", "transformers", "diffusers"]
 Task = Literal["classify", "ocr", "faces", "moderate", "quality", "embed-text", "embed-image",
-               "caption", "generate", "upscale", "inpaint", "watermark", "llm", "vlm"]
+               "caption", "generate", "upscale", "inpaint", "watermark", "llm", "vlm", "places"]
 
 
 class ModelFile(BaseModel):
