@@ -114,7 +114,7 @@ def build(min_population: int = DEFAULT_MIN_POPULATION) -> CityTable:
         population=np.array([max(0, int(c["population"] or 0)) for c in rows], dtype=np.int64),
         geonameid=np.array([c["geonameid"] for c in rows], dtype=np.int64),
         country=np.array([c["countrycode"] for c in rows], dtype="<U2"),
-        admin1=np.array([c["admin1code"] or "" for c in rows], dtype="<U20"),
+        admin1=np.array([c["admin1code"] or "" for c in rows]),  # the narrowest <U width that fits
         blob=b"".join(parts), offsets=offsets,
     )
 

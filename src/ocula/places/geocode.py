@@ -80,8 +80,9 @@ class Geocoder:
         self._countries = data.countries()
         small = {cc for cc, c in self._countries.items() if 0 < float(c.get("areakm2") or 0) < CITY_STATE_KM2}
         # the region an entry belongs to for the claim rule: its admin1, or the whole country when small
-        self._zone = np.array([cc if cc in small else f"{cc}.{a1}"
-                               for cc, a1 in zip(self.table.country, self.table.admin1)])
+        whole = np.isin(self.table.country, sorted(small))
+        self._zone = np.where(whole, self.table.country, np.char.add(np.char.add(self.table.country, "."),
+                                                                     self.table.admin1))
         self._reach = reach_km(self.table.population)
         self._big = np.flatnonzero(self.table.population >= BIG)
         self._big_tree = cKDTree(self.table.xyz[self._big])
