@@ -25,7 +25,7 @@ LAYERS = {
     "version": BASE, "errors": BASE, "config": BASE, "vocabulary": BASE, "digest": BASE, "deprecation": BASE,
     "image": BASE, "results": BASE, "output": BASE, "models": BASE, "_textset": BASE,
     "backends": BACKENDS,
-    "index": MIDDLE, "provenance": MIDDLE, "writing": MIDDLE, "train": MIDDLE, "sidecar": MIDDLE,
+    "index": MIDDLE, "provenance": MIDDLE, "writing": MIDDLE, "train": MIDDLE, "sidecar": MIDDLE, "places": MIDDLE,
     "tasks": TASKS,
     "__init__": API, "facade": API, "__main__": SHELLS,
     "cli": SHELLS, "serve": SHELLS,

@@ -96,7 +96,12 @@ def test_no_gps(samples):
 
 def test_plain_sample_has_nothing(samples):
     res = metadata(samples / "chelsea.jpg", gps=True)
-    assert res.model_dump(exclude={"image"}, exclude_none=True) == {"has_gps": False}
+    out = res.model_dump(exclude={"image"}, exclude_none=True)
+    # no EXIF: no GPS (said why) and no capture time (the file date is only labelled as such)
+    assert out.pop("gps_note").startswith("no usable GPS")
+    time = out.pop("time")
+    assert time["known"] is False and time["problem"] == "no capture time in EXIF" and "file_date" in time
+    assert out == {"has_gps": False}
 
 
 def test_icc_profile_description(samples):

@@ -154,6 +154,9 @@ class MetadataResult(Result):
     focal_length_mm: float | None = None
     has_gps: bool = False
     gps: GPS | None = Field(None, description="only filled when asked for (privacy)")
+    gps_note: str | None = Field(None, description="why the GPS was not used: 'no usable GPS: ...'")
+    place: Place | None = Field(None, description="where, from the GPS, without coordinates (when asked for)")
+    time: TimeFacts | None = Field(None, description="when, from EXIF (never the file date)")
     icc_profile: str | None = None
 
 
@@ -612,3 +615,74 @@ class TrainReport(Result):
     feature_seconds: float = 0.0
     train_seconds: float = 0.0
     export_seconds: float = 0.0
+
+# --- places, time and moments (ocula.places) -------------------------------------------
+# Human-readable forms live in ocula.places (label(), time_label(), moment titles).
+
+class PlaceName(Result):
+    en: str = Field(description="GeoNames' main name (English or the local Latin-script form)")
+    zh: str | None = Field(None, description="Simplified Chinese")
+    zh_hant: str | None = Field(None, description="Traditional Chinese")
+    local: str | None = Field(None, description="in the country's own script (東京, Москва), else as en")
+
+
+class Place(Result):
+    """Where a photo was taken, named offline from its GPS; no coordinates (privacy)."""
+
+    kind: Literal["city", "near", "country", "ocean", "unknown"] = Field(
+        description="city: inside the city's reach; near: outside it, 'near CITY (N km)'; "
+                    "country/ocean: far from any listed place")
+    city: PlaceName | None = None
+    district: PlaceName | None = Field(None, description="a district or neighbourhood of the city (Manhattan, Puxi)")
+    region: PlaceName | None = Field(None, description="first-level region: state, province")
+    region_code: str | None = Field(None, description="ISO 3166-2")
+    country: PlaceName | None = None
+    country_code: str | None = Field(None, description="ISO 3166-1 alpha-2")
+    ocean: PlaceName | None = None
+    distance_km: float | None = Field(None, description="from the photo to the centre of the city it names")
+    timezone: str | None = Field(None, description="IANA time zone at the photo's position")
+    geonameid: int | None = None
+    source: str = "GeoNames (CC BY 4.0)"
+
+
+class TimeFacts(Result):
+    """When a photo was taken, from EXIF only: an unknown time is said, never guessed."""
+
+    known: bool = Field(description="a usable capture time was found")
+    problem: str | None = Field(None, description="why the time is unknown: missing, impossible, camera default")
+    recorded: str | None = Field(None, description="the EXIF text as the camera wrote it")
+    local: str | None = Field(None, description="local wall-clock time, ISO 8601 without offset")
+    offset: str | None = Field(None, description="UTC offset, +08:00")
+    zone: str | None = Field(None, description="IANA zone used for the offset, when it came from the place")
+    zone_source: Literal["exif", "place", "unknown"] = "unknown"
+    instant: str | None = Field(None, description="the moment in UTC (only when the offset is known)")
+    time_of_day: str | None = Field(None, description="night, early morning, morning, midday, afternoon, evening")
+    time_of_day_zh: str | None = None
+    weekday: str | None = None
+    weekday_zh: str | None = None
+    season: str | None = Field(None, description="by hemisphere; none in the tropics or without GPS")
+    season_zh: str | None = None
+    file_date: str | None = Field(None, description="the file's modification time: not the capture time")
+
+
+class Moment(Result):
+    """Photos grouped into an event (a trip, an afternoon) by time gaps and distance."""
+
+    id: str = Field(description="stable: from the first photo's id; kept when photos join or moments merge")
+    photos: list[str] = Field(description="photo ids in time order")
+    count: int
+    start: str = Field(description="local time of the first photo, ISO 8601")
+    end: str = Field(description="local time of the last photo")
+    start_instant: str | None = Field(None, description="start in UTC where zones are known (else local), for ordering")
+    end_instant: str | None = None
+    cover: str = Field(description="id of the photo that stands for the moment")
+    cover_score: float = 0.0
+    place: Place | None = Field(None, description="the place most photos share")
+    place_counts: dict[str, int] = Field(default_factory=dict, description="photos per place name (English)")
+    places: list[str] = Field(default_factory=list, description="place names, most photos first")
+    center_lat: float | None = Field(None, description="mean position of the located photos (for the index)")
+    center_lon: float | None = None
+    located: int = Field(0, description="photos with a usable position")
+    title: str = ""
+    title_zh: str = ""
+

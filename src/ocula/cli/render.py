@@ -73,11 +73,17 @@ def _quality_result(r) -> list[str]:
 
 @_renders("MetadataResult")
 def _metadata_result(r) -> list[str]:
+    from ..places import label, time_label
+
     out = [r.image.source]
-    for k, v in r.model_dump(exclude={"image"}, exclude_none=True).items():
+    for k, v in r.model_dump(exclude={"image", "place", "time"}, exclude_none=True).items():
         if k == "has_gps" and r.gps is not None:
             continue
         out.append(f"  {k}: {v}")
+    if r.time is not None:
+        out.append(f"  taken: {time_label(r.time)}" if r.time.known else f"  taken: unknown ({r.time.problem})")
+    if r.place is not None:
+        out.append(f"  place: {label(r.place, district=True)} / {label(r.place, 'zh', district=True)}")
     return out
 
 

