@@ -124,6 +124,8 @@ def _top_k(help: str = "How many labels to return.") -> Option:
 STEPS_HELP = ("Analyze steps to run (default: all installed): classify (or labels), ocr (or text), faces, colors, "
               "quality, metadata, moderate (or moderation).")
 MIN_SCORE_HELP = "Drop results scored below this (0..1)."
+PLACE_HELP = ("Name the place the GPS points at (city, region, country in English and Chinese), offline, "
+              "without the coordinates.")
 ENHANCE = "enhance"
 PROVENANCE = "provenance"
 
@@ -134,6 +136,7 @@ _TASKS: list[Task] = [
              Option("steps", list, None, STEPS_HELP),
              _top_k("Labels per image."),
              Option("gps", bool, False, "Include GPS coordinates from EXIF (private: off by default)."),
+             Option("place", bool, False, PLACE_HELP),
              Option("jobs", int, None, "Images decoded in parallel (OCULA_JOBS).", flags=("--jobs", "-j"), ge=1,
                     http=False),
          )),
@@ -168,8 +171,9 @@ _TASKS: list[Task] = [
          "QualityResult", step="quality", options=(
              Option("brisque", bool, True, "Also compute BRISQUE (slower)."),
          )),
-    Task("metadata", "Camera, lens, time, software and exposure from EXIF.", "MetadataResult", step="metadata",
-         options=(Option("gps", bool, False, "Include GPS coordinates (private: off by default)."),)),
+    Task("metadata", "Camera, lens, time (and, asked, the place) from EXIF.", "MetadataResult", step="metadata",
+         options=(Option("gps", bool, False, "Include GPS coordinates (private: off by default)."),
+                  Option("place", bool, False, PLACE_HELP))),
     Task("moderate", "NSFW scores (NudeNet; optional extra `pip install 'ocula[moderation]'`, AGPL-3.0).",
          "ModerationResult", step="moderation", requires="nudenet", options=(
              Option("threshold", float, 0.5, "Score that counts as unsafe.", gt=0, le=1),
