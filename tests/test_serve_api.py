@@ -319,6 +319,28 @@ def test_edits_keep_size(served, route, options):
     assert _output(served.client, res)[0].size == (64, 48)
 
 
+def test_edits_are_marked_like_the_library_marks_them(served, tmp_path):
+    """sign and watermark over HTTP go through the same library code as `ocula upscale --sign`."""
+    pytest.importorskip("c2pa")
+    from PIL import Image
+
+    from ocula.tasks.verify import verify
+    from serve_helpers import SAMPLES, encode
+
+    photo = encode(Image.open(SAMPLES / "chelsea.jpg").convert("RGB").resize((400, 300)), "JPEG", quality=95)
+    r = served.client.post(f"{API}/denoise", files=upload(photo), data={"h": "3", "sign": "true",
+                                                                      "watermark": "ocula"})
+    assert r.status_code == 422  # h is not an HTTP option: refused, not ignored
+    r = served.client.post(f"{API}/denoise", files=upload(photo), data={"sign": "true", "watermark": "ocula"})
+    assert r.status_code == 200, r.text
+    prov = r.json()["provenance"]
+    assert prov["signed"] and prov["watermarked"] and prov["watermark_verified"]
+    out = tmp_path / "denoised.png"
+    out.write_bytes(served.client.get(r.json()["output"]).content)
+    v = verify(out)
+    assert v.manifest.state == "valid" and v.watermark.found and v.watermark.payload == "ocula"
+
+
 def test_inpaint_with_mask_and_needs_one_region(served):
     from PIL import Image, ImageDraw
 

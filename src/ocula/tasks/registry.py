@@ -127,6 +127,14 @@ MIN_SCORE_HELP = "Drop results scored below this (0..1)."
 PLACE_HELP = ("Name the place the GPS points at (city, region, country in English and Chinese), offline, "
               "without the coordinates.")
 ENHANCE = "enhance"
+# every task that writes an image marks it the same way (provenance/marking.py); the hand-made
+# commands declare these flags themselves
+MARKS = (
+    Option("sign", bool, False, "Sign the output with C2PA content credentials recording what was done "
+           "(the server's certificate: OCULA_C2PA_CERT/KEY, else its development certificate).", cli=False),
+    Option("watermark", str, None, "Embed this text as an invisible watermark in the output.", max_length=200,
+           cli=False),
+)
 PROVENANCE = "provenance"
 
 _TASKS: list[Task] = [
@@ -235,6 +243,7 @@ _TASKS: list[Task] = [
                     "~30x faster), lanczos (no model) or swin2sr-x4 (hub model).", flags=("--model", "-m")),
              Option("tile", int, 128, "Tile side in input pixels (0: whole image at once).", ge=0, le=1024),
              Option("tile_pad", int, 4, "Context overlap per tile side, blended.", ge=0, http=False),
+             *MARKS,
          )),
     Task("denoise", "Remove noise (non-local means), its strength set from the noise measured in each image.",
          "DenoiseResult", group=ENHANCE, writes_image=True, cli="ocula.cli.enhance:denoise", options=(
@@ -242,6 +251,7 @@ _TASKS: list[Task] = [
                     le=5),
              Option("h", float, None, "Filter strength set by hand (overrides the estimate; 3-5 light, 10 strong).",
                     gt=0, le=100, http=False),
+             *MARKS,
          )),
     Task("inpaint", "Fill a region (mask or box) from its surroundings: blemishes, wires, stamps.", "InpaintResult",
          group=ENHANCE, writes_image=True, cli="ocula.cli.enhance:inpaint",
@@ -252,6 +262,7 @@ _TASKS: list[Task] = [
                     choices=("telea", "ns", "lama")),
              Option("radius", int, 5, "Neighbourhood used by telea/ns, pixels.", ge=1, le=50),
              Option("grow", int, 2, "Widen the mask by this many pixels.", ge=0, le=50),
+             *MARKS,
          )),
     Task("restore", "Fix exposure, colour balance and contrast automatically; says what it changed.",
          "RestoreResult", group=ENHANCE, writes_image=True, cli="ocula.cli.enhance:restore", options=(
@@ -261,6 +272,7 @@ _TASKS: list[Task] = [
                     choices=("grey-world", "percentile")),
              Option("force", bool, False, "Apply every chosen fix even when the measures say it is not needed.",
                     http=False),
+             *MARKS,
          )),
     Task("blur-faces", "Privacy: blur (or pixelate) every face found; reports the regions hidden.",
          "BlurFacesResult", group=ENHANCE, writes_image=True, cli="ocula.cli.enhance:blur_faces", options=(
@@ -268,9 +280,11 @@ _TASKS: list[Task] = [
              Option("model", str, None, "Face detector: mtcnn or haar-frontalface.", http=False),
              Option("min_score", float, 0.9, "Hide faces detected with at least this score (lower hides more).",
                     ge=0, le=1),
+             *MARKS,
          )),
     Task("strip", "Privacy: remove EXIF (GPS, camera, serials), XMP, IPTC and comments.", "StripResult",
-         group=ENHANCE, writes_image=True, cli="ocula.cli.enhance:strip", route="ocula.serve.routes.enhance:strip_route"),
+         group=ENHANCE, writes_image=True, cli="ocula.cli.enhance:strip", route="ocula.serve.routes.enhance:strip_route",
+         options=MARKS),
     # --- provenance ------------------------------------------------------------------
     Task("sign", "Sign a copy of an image with C2PA content credentials: signer, actions, parent.", "SignResult",
          group=PROVENANCE, cli="ocula.cli.provenance:sign", route=None),

@@ -96,12 +96,12 @@ def options_model(task: Any, *, base: type[Options] = Options, **extra: Any) -> 
 
 def _auto(task: Any) -> Callable[[Parsed, ServerState, Job], Any]:
     def call(parsed: Parsed, state: ServerState, job: Job) -> Any:
-        result = task.load()(parsed.images["image"], **parsed.options.model_dump(), settings=state.settings)
+        fn, image, options = task.load(), parsed.images["image"], parsed.options.model_dump()
         if task.writes_image:
-            from .enhance import keep_output
+            from .enhance import write_and_keep
 
-            return keep_output(result, job)
-        return result
+            return write_and_keep(lambda out: fn(image, output=out, **options, settings=state.settings), job)
+        return fn(image, **options, settings=state.settings)
     return call
 
 

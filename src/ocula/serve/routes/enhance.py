@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, Callable, ClassVar, Literal
 
 from fastapi import APIRouter
 from pydantic import BeforeValidator, Field
@@ -42,6 +42,13 @@ def write_upload(data: bytes, folder: str | Path, stem: str = "upload") -> Path:
     return path
 
 
+def write_and_keep(run: Callable[[Path], ImageEdit], job, suffix: str = ".png") -> dict[str, Any]:
+    """Run an image-writing task with an output file in a scratch folder, so that it is written,
+    watermarked and signed like any file ocula writes, and keep that file with the job."""
+    with tempfile.TemporaryDirectory(prefix="ocula-serve-") as tmp:
+        return keep_output(run(Path(tmp) / f"output{suffix}"), job)
+
+
 def keep_output(result: ImageEdit, job, suffix: str = ".png") -> dict[str, Any]:
     """Encode the result's image (or read the file it wrote) into the job; answer its URL."""
     with tempfile.TemporaryDirectory(prefix="ocula-serve-") as tmp:
@@ -64,9 +71,8 @@ def _upscale(parsed, state: ServerState, job) -> dict[str, Any]:
         raise Problem(422, f"a {o.scale}x upscale of {loaded.width}x{loaded.height} would be {out_px / 1e6:.0f} "
                            f"megapixels, over the server's limit of {state.config.max_pixels / 1e6:.0f} "
                            "(--max-megapixels); send a smaller image or a smaller scale", title="Invalid image")
-    result = upscale(loaded, settings=state.settings, progress=lambda done, total: job.report(done, total, "tiles"),
-                     **o.model_dump())
-    return keep_output(result, job)
+    return write_and_keep(lambda out: upscale(loaded, output=out, settings=state.settings, **o.model_dump(),
+                                              progress=lambda done, total: job.report(done, total, "tiles")), job)
 
 
 def upscale_route(router: APIRouter, task: Any) -> None:
@@ -86,9 +92,8 @@ def _inpaint(parsed, state: ServerState, job) -> dict[str, Any]:
     if (o.box is None) == ("mask" not in parsed.images):
         raise Problem(422, "give exactly one of 'box' (x,y,w,h) or a 'mask' image (white = fill)",
                       title="Invalid option")
-    result = inpaint(parsed.images["image"], mask=parsed.images.get("mask"), settings=state.settings,
-                     **o.model_dump())
-    return keep_output(result, job)
+    return write_and_keep(lambda out: inpaint(parsed.images["image"], mask=parsed.images.get("mask"), output=out,
+                                              settings=state.settings, **o.model_dump()), job)
 
 
 class _MaskField(Options):
@@ -105,7 +110,8 @@ def _strip(parsed, state: ServerState, job) -> dict[str, Any]:
 
     data = parsed.images["image"]
     with tempfile.TemporaryDirectory(prefix="ocula-serve-") as tmp:
-        result = strip(data, output=Path(tmp) / f"stripped{upload_suffix(data)}", settings=state.settings)
+        result = strip(data, output=Path(tmp) / f"stripped{upload_suffix(data)}", settings=state.settings,
+                       **parsed.options.model_dump())
         return keep_output(result, job)
 
 
