@@ -219,7 +219,8 @@ def nearest_people(gallery: Gallery, queries: np.ndarray, *, query_ids: np.ndarr
 def decide(near: Nearest, *, threshold: float = THRESHOLD, margin: float = MARGIN) -> np.ndarray:
     """The person each query joins under rule 1, NOBODY where doubtful."""
     close = (near.distance <= threshold) & (near.centroid_distance <= threshold)
-    clear = (near.runner_up_distance > threshold) | (near.runner_up_distance - near.distance >= margin)
+    with np.errstate(invalid="ignore"):  # inf - inf where there is no person at all
+        clear = (near.runner_up_distance > threshold) | (near.runner_up_distance - near.distance >= margin)
     return np.where(close & clear & (near.person >= 0), near.person, NOBODY)
 
 
