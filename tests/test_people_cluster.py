@@ -161,7 +161,7 @@ def test_recluster_keeps_ids_of_unconfirmed_people_where_it_can():
 
 
 def test_clustering_methods_agree_on_clear_people():
-    dlib = pytest.importorskip("dlib")  # noqa: F841
+    pytest.importorskip("dlib")
     vecs, who, _ = people(5, 5, seed=11)
     for method in ("dbscan", "chinese-whispers"):
         labels = C.cluster(vecs, method=method)
