@@ -48,7 +48,7 @@ from _common import ROOT, table, write_json  # noqa: E402
 from ocula.backends import dlib_face  # noqa: E402
 from ocula.config import load_settings  # noqa: E402
 from ocula.people import cluster as C  # noqa: E402
-from ocula.tasks.face_embeddings import face_embeddings_batch  # noqa: E402
+from ocula.tasks.face_embeddings import face_embeddings_many  # noqa: E402
 from ocula.tasks.faces import faces  # noqa: E402
 
 SHARED = Path(os.environ.get("OCULA_FACES_DEV", ROOT.parent / "shared" / "data" / "faces-dev"))
@@ -144,7 +144,7 @@ def bench_embedding(items: list[dict], threads: int, rounds: int = 3) -> list[di
     assert np.abs(dlib_face.embed(chips, many) - dlib_face.embed(chips, one)).max() < 1e-5
     images = [Image.fromarray(it["rgb"]) for it in items if it["kind"] == "original"]
     t = time.perf_counter()
-    face_embeddings_batch(images, settings=many)
+    list(face_embeddings_many(images, settings=many))
     whole = time.perf_counter() - t
     n = len(chips)
     rows = [{"what": "bare dlib, one face a call", "faces": n, "faces/s": round(n / bare, 2), "vs bare": "1.00"},

@@ -190,7 +190,7 @@ def test_real_photos_group_by_person():
     from three or more faces, a second run recognises new copies."""
     pytest.importorskip("dlib")
     from ocula.config import load_settings
-    from ocula.tasks.face_embeddings import face_embeddings_batch
+    from ocula.tasks.face_embeddings import face_embeddings_many
 
     sources = {"obama": [FACES / "obama_small.jpg", FACES / "obama2.jpg"],
                "miranda": [FACES / "lin-manuel-miranda.jpg"], "collins": [SAMPLES / "astronaut.jpg"],
@@ -210,7 +210,7 @@ def test_real_photos_group_by_person():
                 for v in variants(p, kinds):
                     images.append(v)
                     truth.append(name)
-        results = face_embeddings_batch(images, settings=load_settings(threads=1))
+        results = [r for _src, r in face_embeddings_many(images, settings=load_settings(threads=1))]
         vecs = np.concatenate([r.vectors()[:1] for r in results])
         return vecs, np.array(truth)
 

@@ -22,7 +22,7 @@ dlib = pytest.importorskip("dlib", reason="dlib-bin is not installed (pip instal
 
 from ocula.backends import dlib_face  # noqa: E402
 from ocula.people.cluster import THRESHOLD  # noqa: E402
-from ocula.tasks.face_embeddings import PeopleOff, face_embeddings, face_embeddings_batch  # noqa: E402
+from ocula.tasks.face_embeddings import PeopleOff, face_embeddings, face_embeddings_many  # noqa: E402
 
 PHOTOS = {"obama_small": FACES / "obama_small.jpg", "obama2": FACES / "obama2.jpg",
           "miranda": FACES / "lin-manuel-miranda.jpg", "collins": SAMPLES / "astronaut.jpg",
@@ -151,9 +151,12 @@ def test_small_faces_in_a_big_photo_are_cut_from_full_resolution(embedded, one_t
 def test_batch_reports_bad_files_and_goes_on(tmp_path, embedded):
     bad = tmp_path / "notes.jpg"
     bad.write_text("not an image")
-    out = face_embeddings_batch([PHOTOS["obama2"], bad, SAMPLES / "chelsea.jpg", PHOTOS["collins"]],
-                                settings=load_settings(threads=1))
-    assert isinstance(out[1], Failure) and "notes.jpg" in out[1].error and out[1].kind == "InvalidImage"
+    inputs = [PHOTOS["obama2"], bad, SAMPLES / "chelsea.jpg", PHOTOS["collins"]]
+    pairs = list(face_embeddings_many(inputs, batch=3, settings=load_settings(threads=1)))
+    assert [src for src, _r in pairs] == inputs
+    out = [r for _src, r in pairs]
+    assert isinstance(out[1], Failure) and out[1].source.endswith("notes.jpg") and out[1].kind == "InvalidImage"
+    assert "not an image" in out[1].error
     assert len(out[0].faces) == 1 and out[2].faces == [] and len(out[3].faces) == 1
     assert np.abs(out[0].vectors() - embedded["obama2"].vectors()).max() < 1e-5
     with pytest.raises(InvalidImage):
@@ -162,7 +165,7 @@ def test_batch_reports_bad_files_and_goes_on(tmp_path, embedded):
 
 def test_worker_processes_give_the_same_vectors_and_recover(embedded):
     two = load_settings(threads=2)
-    out = face_embeddings_batch(list(PHOTOS.values()), settings=two)
+    out = [r for _src, r in face_embeddings_many(list(PHOTOS.values()), settings=two)]
     for name, result in zip(PHOTOS, out):
         assert np.abs(result.vectors() - embedded[name].vectors()).max() < 1e-5, name
     chips = np.stack([np.asarray(Image.open(PHOTOS["collins"]).convert("RGB").resize((150, 150)))] * 3)
@@ -184,4 +187,16 @@ def test_switched_off_by_setting(monkeypatch):
     with pytest.raises(PeopleOff, match="OCULA_PEOPLE=0"):
         face_embeddings(PHOTOS["collins"], settings=load_settings(env={"OCULA_PEOPLE": "0"}))
     with pytest.raises(PeopleOff):
-        face_embeddings_batch([PHOTOS["collins"]], settings=load_settings(env={"OCULA_PEOPLE": "false"}))
+        list(face_embeddings_many([PHOTOS["collins"]], settings=load_settings(env={"OCULA_PEOPLE": "false"})))
+
+
+def test_bad_options_fail_before_any_image_is_read(tmp_path):
+    from ocula.errors import InvalidArgument, UnknownModel
+
+    missing = tmp_path / "nowhere.jpg"
+    with pytest.raises(InvalidArgument, match="min_score"):
+        face_embeddings(missing, min_score=2)
+    with pytest.raises(UnknownModel, match="faces model 'yolo'"):
+        face_embeddings(missing, detector="yolo")
+    with pytest.raises(InvalidArgument, match="batch"):
+        list(face_embeddings_many([missing], batch=0))

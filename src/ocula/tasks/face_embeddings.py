@@ -17,13 +17,13 @@ it off.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 
 from ..backends import dlib_face
 from ..config import Settings, get_settings
-from ..errors import InvalidImage, OculaError
+from ..errors import InvalidArgument, InvalidImage, OculaError
 from ..image import ImageInput, LoadedImage, load_image
 from ..people.quality import assess
 from ..results import Face, FaceEmbedding, FaceEmbeddingsResult, FaceQuality, Failure, ImageInfo
@@ -32,6 +32,9 @@ from . import faces as detect
 # A face is cut from pixels where it is at least this big (or as big as it is): the chip is
 # 150 px wide with the face in its middle ~100 px, so more detail than this is thrown away.
 EMBED_SIDE = 160
+MAX_SIDE = detect.MAX_SIDE  # detection's working copy; faces are cut from a larger one when they need it
+_END = object()
+_NO_CHIPS = np.zeros((0, dlib_face.CHIP_SIZE, dlib_face.CHIP_SIZE, 3), np.uint8)
 
 
 class PeopleOff(OculaError):
@@ -63,13 +66,12 @@ def _working_copy(source: ImageInput, loaded: LoadedImage, found: list[Face], se
 
 def _prepare(source: ImageInput, detector: str | None, min_score: float, min_size: int, settings: Settings):
     """Detection and alignment of one image: (loaded, detector name, faces, chips, dlib points)."""
-    loaded = load_image(source, max_side=detect.MAX_SIDE, settings=settings)
+    loaded = load_image(source, max_side=MAX_SIDE, settings=settings)
     found = detect.faces(loaded, model=detector, min_score=min_score, min_size=min_size, settings=settings)
     work = _working_copy(source, loaded, found.faces, settings)
     scale = work.width / work.original_size[0]
     boxes = [(x * scale, y * scale, (x + w) * scale, (y + h) * scale) for x, y, w, h in (f.box for f in found.faces)]
-    chips, points = dlib_face.align(work.array(), boxes) if boxes else (np.zeros((0, 150, 150, 3), np.uint8),
-                                                                       np.zeros((0, 5, 2), np.float32))
+    chips, points = dlib_face.align(work.array(), boxes) if boxes else (_NO_CHIPS, np.zeros((0, 5, 2), np.float32))
     return loaded, found.model, found.faces, chips, points / scale
 
 
@@ -86,31 +88,43 @@ def _result(loaded: LoadedImage, detector: str, found: list[Face], chips: np.nda
     return FaceEmbeddingsResult(image=ImageInfo.of(loaded), detector=detector, model=dlib_face.NAME, faces=out)
 
 
-def face_embeddings_batch(images: Sequence[ImageInput], *, detector: str | None = None, min_score: float = 0.9,
-                          min_size: int = 20, settings: Settings | None = None) -> list[FaceEmbeddingsResult | Failure]:
-    """Embed the faces of several images with one embedding call for all their faces (spread
-    over ``settings.threads`` worker processes). A bad image gives a ``Failure`` in its place
-    and the others go on; results in input order."""
-    settings = settings or get_settings()
+def _check(detector: str | None, min_score: float, min_size: int, settings: Settings) -> None:
+    """Everything that is wrong for every image, before any decoding."""
     _check_on(settings)
-    prepared: list = []
-    for source in images:
-        try:
-            prepared.append(_prepare(source, detector, min_score, min_size, settings))
-        except InvalidImage as e:  # anything else (a missing model, a bad argument) stops the batch
-            prepared.append(Failure(source=e.source, error=str(e), kind=type(e).__name__))
-    chips = [p[3] for p in prepared if not isinstance(p, Failure)]
-    vectors = dlib_face.embed(np.concatenate(chips) if chips else np.zeros((0, 150, 150, 3), np.uint8), settings)
-    results: list[FaceEmbeddingsResult | Failure] = []
-    at = 0
-    for p in prepared:
-        if isinstance(p, Failure):
-            results.append(p)
-            continue
-        loaded, name, found, chip, points = p
-        results.append(_result(loaded, name, found, chip, points, vectors[at:at + len(chip)]))
-        at += len(chip)
-    return results
+    detect.check_options(min_score, min_size)
+    detect.resolve_model(detector, settings)
+
+
+def face_embeddings_many(images: Iterable[ImageInput], *, detector: str | None = None, min_score: float = 0.9,
+                         min_size: int = 20, batch: int = 16, settings: Settings | None = None,
+                         ) -> Iterator[tuple[Any, FaceEmbeddingsResult | Failure]]:
+    """Embed the faces of many images, yielding (input, result or Failure) in input order. The
+    faces of ``batch`` images at a time go to one embedding call (spread over
+    ``settings.threads`` worker processes); a bad image yields a Failure and the rest go on."""
+    settings = settings or get_settings()
+    _check(detector, min_score, min_size, settings)
+    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+        raise InvalidArgument(f"batch must be a whole number of images >= 1, got {batch!r}")
+    pending = []
+    for source in [*images, _END]:
+        if source is not _END:
+            try:
+                pending.append((source, _prepare(source, detector, min_score, min_size, settings)))
+            except InvalidImage as e:  # anything else (a missing model) stops the batch
+                pending.append((source, Failure(source=e.source, error=e.reason, kind="InvalidImage")))
+            if len(pending) < batch:
+                continue
+        chips = [p[3] for _src, p in pending if not isinstance(p, Failure)]
+        vectors = dlib_face.embed(np.concatenate(chips) if chips else _NO_CHIPS, settings)
+        at = 0
+        for src, p in pending:
+            if isinstance(p, Failure):
+                yield src, p
+                continue
+            loaded, name, found, chip, points = p
+            yield src, _result(loaded, name, found, chip, points, vectors[at:at + len(chip)])
+            at += len(chip)
+        pending = []
 
 
 def face_embeddings(image: ImageInput, *, detector: str | None = None, min_score: float = 0.9, min_size: int = 20,
@@ -118,6 +132,6 @@ def face_embeddings(image: ImageInput, *, detector: str | None = None, min_score
     """Find the faces in ``image`` and embed each one; faces in the detector's order (most
     confident first). An image without faces gives an empty ``faces`` list."""
     settings = settings or get_settings()
-    _check_on(settings)
+    _check(detector, min_score, min_size, settings)
     loaded, name, found, chips, points = _prepare(image, detector, min_score, min_size, settings)
     return _result(loaded, name, found, chips, points, dlib_face.embed(chips, settings))
