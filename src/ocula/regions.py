@@ -93,6 +93,9 @@ def _image_frame(image: Path) -> tuple[tuple[int, int] | None, int]:
     """(stored width, height) and the EXIF orientation of ``image``; (None, 1) when unreadable."""
     from PIL import Image, UnidentifiedImageError
 
+    from .image import _register_heif
+
+    _register_heif()
     try:
         with Image.open(image) as im:
             orientation = im.getexif().get(0x0112, 1)
