@@ -26,6 +26,7 @@ LAYERS = {
     "image": BASE, "results": BASE, "output": BASE, "models": BASE, "_textset": BASE,
     "backends": BACKENDS,
     "index": MIDDLE, "provenance": MIDDLE, "writing": MIDDLE, "train": MIDDLE, "sidecar": MIDDLE, "places": MIDDLE,
+    "people": MIDDLE, "regions": MIDDLE,
     "tasks": TASKS,
     "__init__": API, "facade": API, "__main__": SHELLS,
     "cli": SHELLS, "serve": SHELLS,

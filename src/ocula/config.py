@@ -33,6 +33,7 @@ class Settings(BaseModel):
     jobs: int = Field(1, ge=1, description="images decoded in parallel in batch commands")
     classifier: str = Field("efficientnet-lite0", description="default classification model")
     face_detector: str = Field("auto", description="auto, mtcnn or haar-frontalface")
+    people: bool = Field(True, description="face recognition (embeddings, people); false skips all of it")
     ocr_engine: str = Field("rapidocr", description="rapidocr or tesseract")
     llm_url: str = Field("http://127.0.0.1:11434/v1",
                          description="OpenAI-compatible endpoint for the llm/vlm writers (Ollama's default)")
@@ -59,7 +60,7 @@ _ENV = {
     "face_detector": "OCULA_FACE_DETECTOR", "ocr_engine": "OCULA_OCR_ENGINE",
     "llm_url": "OCULA_LLM_URL", "llm_model": "OCULA_LLM_MODEL", "llm_api_key": "OCULA_LLM_API_KEY",
     "llm_timeout": "OCULA_LLM_TIMEOUT", "vlm_model": "OCULA_VLM_MODEL", "captioner": "OCULA_CAPTIONER",
-    "clip_model": "OCULA_CLIP_MODEL",
+    "clip_model": "OCULA_CLIP_MODEL", "people": "OCULA_PEOPLE",
 }
 _TRUE = {"1", "true", "yes", "on"}
 

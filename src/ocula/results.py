@@ -686,3 +686,35 @@ class Moment(Result):
     title: str = ""
     title_zh: str = ""
 
+
+# --- people: face embeddings (issue 15) -------------------------------------------------
+
+class FaceQuality(Result):
+    score: float = Field(ge=0, le=1, description="the lowest of the size, sharpness and pose scores")
+    usable: bool = Field(description="good enough to group into people (score >= 0.5)")
+    size: float = Field(description="longer side of the face box in the full image, pixels")
+    sharpness: float = Field(description="variance of the Laplacian over the face in the aligned 150 px chip")
+    yaw: float | None = Field(None, description="nose offset / eye distance: 0 frontal, ~0.35 at 30 degrees")
+    pitch: float | None = Field(None, description="nose height / mouth height below the eyes (level: 0.45-0.72)")
+    reasons: list[str] = Field(default_factory=list, description="why the face is not usable, when it is not")
+
+
+class FaceEmbedding(Face):
+    embedding: list[float] = Field(description="128-d descriptor: Euclidean distance below the people "
+                                               "threshold (0.5) means the same person")
+    quality: FaceQuality
+    alignment: list[tuple[float, float]] = Field(
+        default_factory=list, description="dlib's 5 alignment points in full-image pixels: eye corners, nose base")
+
+
+class FaceEmbeddingsResult(Result):
+    image: ImageInfo
+    detector: str
+    model: str = Field(description="the embedding model")
+    faces: list[FaceEmbedding] = Field(default_factory=list)
+
+    def vectors(self):
+        """The embeddings as a (faces, 128) float32 array."""
+        import numpy as np
+
+        return np.asarray([f.embedding for f in self.faces], dtype=np.float32).reshape(len(self.faces), 128)

@@ -465,17 +465,23 @@ def write_sidecar(image: Path, fields: XmpFields, *, overwrite: bool = False) ->
     doc, kept = plan(existing, fields, overwrite=overwrite)
     if doc is None:
         return WriteOutcome(target, "kept" if kept else "unchanged", kept)
+    return WriteOutcome(target, "written" if save_sidecar(target, doc) else "unchanged", kept)
+
+
+def save_sidecar(target: Path, doc: XmpDoc) -> bool:
+    """Write ``doc`` to the sidecar ``target`` atomically; False (and no write) when the file
+    already holds exactly these bytes."""
     data = doc.to_bytes()
     try:
         if target.read_bytes() == data:
-            return WriteOutcome(target, "unchanged", kept)
+            return False
     except FileNotFoundError:
         pass
     try:
         replace_file(target, data)
     except OSError as e:
         raise OculaError(f"{target}: cannot write the sidecar ({e.strerror or e})") from None
-    return WriteOutcome(target, "written", kept)
+    return True
 
 
 def exiftool_path() -> str:
@@ -485,17 +491,30 @@ def exiftool_path() -> str:
     return path
 
 
+def check_embeddable(image: Path) -> None:
+    if image.suffix.lower() not in EMBED_FORMATS:
+        raise OculaError(f"{image}: cannot embed into {image.suffix or 'this'} files; "
+                         f"use --write-xmp for a sidecar (embedding supports JPEG, PNG, WebP)")
+
+
 def embed(image: Path, fields: XmpFields, *, overwrite: bool = False, timeout: float = 60.0) -> WriteOutcome:
     """Write the fields into the image's own XMP (JPEG, PNG, WebP) with exiftool, pixels
     untouched, via a temp copy that replaces the original only when exiftool succeeded."""
     image = Path(image)
-    if image.suffix.lower() not in EMBED_FORMATS:
-        raise OculaError(f"{image}: cannot embed into {image.suffix or 'this'} files; "
-                         f"use --write-xmp for a sidecar (embedding supports JPEG, PNG, WebP)")
+    check_embeddable(image)
     existing = read_existing(image, embed=True)
     doc, kept = plan(existing, fields, overwrite=overwrite)
     if doc is None:
         return WriteOutcome(image, "kept" if kept else "unchanged", kept)
+    write_embedded(image, doc, timeout=timeout)
+    return WriteOutcome(image, "written", kept)
+
+
+def write_embedded(image: Path, doc: XmpDoc, *, timeout: float = 60.0) -> None:
+    """Replace the XMP inside ``image`` with ``doc``: exiftool on a temp copy that replaces the
+    original only when exiftool succeeded; pixels untouched."""
+    image = Path(image)
+    check_embeddable(image)
     tool = exiftool_path()
     with tempfile.TemporaryDirectory(prefix="ocula-xmp-") as scratch, replacing(image, suffix=image.suffix) as tmp:
         packet = Path(scratch) / "packet.xmp"
@@ -510,7 +529,6 @@ def embed(image: Path, fields: XmpFields, *, overwrite: bool = False, timeout: f
             msg = (r.stderr or r.stdout).strip().splitlines()
             raise OculaError(f"{image}: exiftool could not write the metadata ({msg[-1] if msg else r.returncode}); "
                              "the file was not changed")
-    return WriteOutcome(image, "written", kept)
 
 
 # --- resumable runs ------------------------------------------------------------------------

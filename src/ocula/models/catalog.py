@@ -58,6 +58,31 @@ _SPECS: list[ModelSpec] = [
         description="OpenCV Haar cascade, frontal faces, no landmarks (fallback)",
         install="pip install 'opencv-python-headless>=4.10,<5'",
     ),
+    # --- people (issue 15): face embeddings, files from face-recognition-models ---------
+    # Its LICENSE file is CC0 1.0 (the package metadata says MIT); Davis King released the
+    # dlib models into the public domain. The wheel's 68-point landmark model is trained on
+    # iBUG 300-W, whose licence excludes commercial use: it is deliberately not listed.
+    ModelSpec(
+        name="dlib-resnet-face-v1", backend="ocula.backends.dlib_face", task="embed-face", runtime="dlib", source="package:face_recognition_models",
+        revision="0.3.0",
+        files=[_F(path="models/dlib_face_recognition_resnet_model_v1.dat",
+                  sha256="55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30", size=22466066)],
+        license="CC0-1.0", size_mb=22.5, default=True,
+        description="dlib ResNet face recognition: 128-d face embeddings for people (99.38% on LFW per dlib)",
+        install="pip install dlib-bin face-recognition-models==0.3.0",
+        notes="trained by Davis King on ~3 million faces (VGG, FaceScrub and web images); runs on dlib-bin",
+    ),
+    ModelSpec(
+        name="dlib-5-landmarks", backend="ocula.backends.dlib_face", task="embed-face", runtime="dlib", source="package:face_recognition_models",
+        revision="0.3.0",
+        files=[_F(path="models/shape_predictor_5_face_landmarks.dat",
+                  sha256="c4b1e9804792707d3a405c2c16a80a20269e6675021f64a41d30fffafbc41888", size=9150489)],
+        license="CC0-1.0", size_mb=9.2, default=True,
+        description="dlib 5-point face landmarks (eye corners, nose) that align faces for dlib-resnet-face-v1",
+        install="pip install dlib-bin face-recognition-models==0.3.0",
+        notes="trained on dlib's own CC0 5-point dataset; never the package's 68-point model (non-commercial data)",
+    ),
+    # --- end of people block ------------------------------------------------------------
     ModelSpec(
         name="nudenet-320n", backend="ocula.backends.nudenet", task="moderate", runtime="onnxruntime", source="package:nudenet", revision="3.4.2",
         files=[_F(path="320n.onnx", sha256="c15d8273adad2d0a92f014cc69ab2d6c311a06777a55545f2c4eb46f51911f0f",

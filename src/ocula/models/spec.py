@@ -7,9 +7,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 Runtime = Literal["torch", "onnxruntime", "ncnn", "opencv", "cli", "numpy", "ctypes", "http", "transformers",
-                  "diffusers", "python"]
+                  "diffusers", "python", "dlib"]
 # what a model is for; "write" models turn facts into text for describe (see ocula.writing)
-Task = Literal["classify", "ocr", "faces", "moderate", "quality", "embed-text", "embed-image",
+Task = Literal["classify", "ocr", "faces", "embed-face", "moderate", "quality", "embed-text", "embed-image",
                "caption", "generate", "upscale", "inpaint", "watermark", "write", "places"]
 
 

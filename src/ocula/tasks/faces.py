@@ -51,15 +51,19 @@ def resolve_model(model: str | None, settings: Settings) -> str:
     return spec.name
 
 
+def check_options(min_score: float, min_size: int) -> None:
+    if isinstance(min_score, bool) or not isinstance(min_score, (int, float)) or not 0 <= min_score <= 1:
+        raise InvalidArgument(f"min_score must be a number from 0 to 1, got {min_score!r}")
+    if isinstance(min_size, bool) or not isinstance(min_size, int) or min_size < 1:
+        raise InvalidArgument(f"min_size must be a whole number of pixels >= 1, got {min_size!r}")
+
+
 def faces(image: ImageInput, *, model: str | None = None, min_score: float = 0.9, min_size: int = 20,
           settings: Settings | None = None) -> FacesResult:
     """Detect faces. ``min_score``: drop faces scored below it (0..1). ``min_size``: smallest face
     side sought, in pixels of the full image (floored at what the working copy can show)."""
     settings = settings or get_settings()
-    if isinstance(min_score, bool) or not isinstance(min_score, (int, float)) or not 0 <= min_score <= 1:
-        raise InvalidArgument(f"min_score must be a number from 0 to 1, got {min_score!r}")
-    if isinstance(min_size, bool) or not isinstance(min_size, int) or min_size < 1:
-        raise InvalidArgument(f"min_size must be a whole number of pixels >= 1, got {min_size!r}")
+    check_options(min_score, min_size)
     name = resolve_model(model, settings)  # first: a bad name fails before decoding
     backend = catalog.load_backend(catalog.get_spec(name, "faces"))
 

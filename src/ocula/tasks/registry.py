@@ -171,6 +171,15 @@ _TASKS: list[Task] = [
         Option("min_size", int, 20, "Smallest face side sought, in pixels of the full image.", ge=1,
                server={"le": 10000}),
     )),
+    # people (issue 15): the recognition core, offered in Python; commands and routes come with people in the index
+    Task("face-embeddings", "Faces with 128-d embeddings (dlib ResNet) and a quality score, to tell who is pictured.",
+         "FaceEmbeddingsResult", many="face_embeddings_many", cli=None, route=None, options=(
+             Option("detector", str, None, "Face detector: mtcnn or haar-frontalface (default: best installed).",
+                    max_length=100),
+             Option("min_score", float, 0.9, MIN_SCORE_HELP, ge=0, le=1),
+             Option("min_size", int, 20, "Smallest face side sought, in pixels of the full image.", ge=1,
+                    server={"le": 10000}),
+         )),
     Task("colors", "Dominant colours with their share of the picture and names in English and Chinese.",
          "ColorsResult", step="colors", options=(
              Option("count", int, 5, "How many dominant colours.", flags=("--count", "-n"), ge=1, le=16),

@@ -103,6 +103,17 @@ def _describe_exif(payload: bytes, report: _Report) -> None:
         report.orientation = o
 
 
+# where photo managers keep who is in a photo (regions.py reads and writes them)
+_PEOPLE_XMP = (b"metadataworkinggroup.com/schemas/regions", b"ns.microsoft.com/photo/1.2/t/Region",
+               b"PersonInImage")
+
+
+def _describe_xmp(packet: bytes, label: str, report: _Report) -> None:
+    report.add(label)
+    if any(mark in packet for mark in _PEOPLE_XMP):
+        report.add("face regions and names of the people pictured (XMP)")
+
+
 def _icc_name(icc: bytes) -> str:
     try:
         from PIL import ImageCms
@@ -189,9 +200,9 @@ def _strip_jpeg(data: bytes, name: str, report: _Report) -> bytes:
             if payload.startswith(b"Exif\x00\x00"):
                 _describe_exif(payload[6:], report)
             elif payload.startswith(b"http://ns.adobe.com/xap/1.0/\x00"):
-                report.add(f"XMP packet ({len(payload)} bytes)")
+                _describe_xmp(payload, f"XMP packet ({len(payload)} bytes)", report)
             elif payload.startswith(b"http://ns.adobe.com/xmp/extension/\x00"):
-                report.add("extended XMP")
+                _describe_xmp(payload, "extended XMP", report)
             else:
                 report.add("APP1 segment")
             continue
@@ -319,7 +330,7 @@ def _strip_png(data: bytes, name: str, report: _Report) -> bytes:
         elif ctype in (b"tEXt", b"zTXt", b"iTXt"):
             key = body.split(b"\x00", 1)[0].decode("latin-1", "replace")
             if key == "XML:com.adobe.xmp":
-                report.add(f"XMP packet ({length} bytes)")
+                _describe_xmp(body, f"XMP packet ({length} bytes)", report)
             elif key.lower().startswith("raw profile type"):
                 report.add(f"{key[17:].upper() or 'raw'} profile in a text chunk")
             else:
@@ -378,7 +389,7 @@ def _strip_webp(data: bytes, name: str, report: _Report) -> bytes:
             payload = body[6:] if body.startswith(b"Exif\x00\x00") else body
             _describe_exif(payload, report)
         elif fourcc == b"XMP ":
-            report.add(f"XMP packet ({size} bytes)")
+            _describe_xmp(body, f"XMP packet ({size} bytes)", report)
         else:
             report.add(f"{fourcc.decode('latin-1', 'replace').strip()} chunk")
         pos = end
