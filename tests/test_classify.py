@@ -192,3 +192,21 @@ def test_unusable_device_is_a_clear_error():
 
     with pytest.raises(ModelUnavailable, match="OCULA_DEVICE=cpu"):
         classify(SAMPLES / "chelsea.jpg", settings=load_settings(env={}, device="cuda"))
+
+
+def test_onnxruntime_graph_matches_torch(tmp_path):
+    """The CPU path runs an ONNX export of the packaged weights: same logits and features as torch."""
+    import numpy as np
+    from PIL import Image
+
+    from ocula.backends import efficientnet
+    from ocula.config import load_settings
+
+    settings = load_settings(env={"OCULA_HOME": str(tmp_path)})
+    images = [Image.open(SAMPLES / f"{n}.jpg").convert("RGB") for n in ("chelsea", "coffee", "rocket")]
+    logits, feats = efficientnet.forward(images, settings=settings)
+    assert (tmp_path / "cache" / f"{efficientnet.NAME}-v{efficientnet.ONNX_VERSION}.onnx").is_file()
+    t_logits, t_feats = efficientnet.forward_torch(images, settings=settings)
+    assert np.abs(logits - t_logits).max() < 1e-3 and np.abs(feats - t_feats).max() < 1e-4
+    assert (np.argsort(-logits, 1)[:, :5] == np.argsort(-t_logits, 1)[:, :5]).all()
+    assert np.allclose(np.linalg.norm(feats, axis=1), 1, atol=1e-5)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 _models: dict[tuple, Any] = {}
-_lock = threading.Lock()
+_lock = threading.RLock()  # re-entrant: a factory may load another model (an export from torch weights)
 
 
 def cached_model(key: tuple, factory: Callable[[], Any]) -> Any:

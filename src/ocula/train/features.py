@@ -26,52 +26,10 @@ CACHE_VERSION = "1"
 Progress = Callable[[str, int, int, dict], None]
 
 
-def _backbone_onnx(settings: Settings) -> Path:
-    """The pretrained backbone (pooled, L2-normalised features) as ONNX, exported once into
-    OCULA_HOME. Extraction runs on onnxruntime: on a busy 2-core machine torch eager managed
-    5 images/s where onnxruntime did 40 (its threads sleep instead of spinning)."""
-    import copy
-    import warnings
-
-    import torch
-
-    from .export import INPUT, require_onnx
-
-    path = settings.home / "cache" / f"{efficientnet.NAME}-features-v{CACHE_VERSION}.onnx"
-    if path.is_file():
-        return path
-    require_onnx()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    backbone = copy.deepcopy(efficientnet.load(settings)).to(memory_format=torch.contiguous_format)
-
-    class Features(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.backbone = backbone
-
-        def forward(self, x):
-            f = self.backbone.extract_features(x).mean(dim=(2, 3))
-            return torch.nn.functional.normalize(f, dim=1)
-
-    with replacing(path, suffix=".onnx") as tmp, warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(Features().eval(), (torch.zeros(2, 3, 224, 224),), str(tmp), input_names=[INPUT],
-                          output_names=["features"], dynamic_axes={INPUT: {0: "batch"}, "features": {0: "batch"}},
-                          opset_version=17, dynamo=False)
-    return path
-
-
 def backbone_features(images: Sequence, settings: Settings, batch_size: int = 32) -> np.ndarray:
-    """Features (N, 1280) of PIL images on onnxruntime (same values as efficientnet.features
-    to ~1e-6)."""
-    from ..backends import cached_model
-    from .export import INPUT, session
-
-    path = _backbone_onnx(settings)
-    sess = cached_model(("train-features", str(path), settings.threads), lambda: session(path, settings.threads))
-    x = efficientnet._batch(list(images))
-    out = [sess.run(["features"], {INPUT: x[s:s + batch_size]})[0] for s in range(0, len(x), batch_size)]
-    return np.concatenate(out) if out else np.zeros((0, efficientnet.FEATURE_DIM), np.float32)
+    """Features (N, 1280) of PIL images (the same values as efficientnet.features; on
+    onnxruntime: on a busy 2-core machine torch eager managed 5 images/s where it did 40)."""
+    return efficientnet.forward(list(images), settings=settings, batch_size=batch_size)[1]
 
 
 def _key(path: Path) -> str:
