@@ -12,8 +12,8 @@ class InvalidImage(OculaError):
 
     def __init__(self, source: str, reason: str):
         self.source = source
-        self.reason = reason
-        super().__init__(f"{source}: {reason}")
+        self.reason = " ".join(str(reason).split())  # one line, whatever a decoder said
+        super().__init__(f"{source}: {self.reason}")
 
 
 class UnknownModel(OculaError):

@@ -18,6 +18,10 @@ What differs from calling ``RapidOCR()`` with its defaults, and why:
   safe when threads share the cached engine.
 - The input is a BGR array: RapidOCR passes 3-channel arrays through untouched and its
   models were trained on OpenCV's BGR (it converts only PIL images and files itself).
+- A short side under 30 px is padded here (``MIN_SIDE``), never left to RapidOCR, which scales
+  it *up* to 30 px and then letterboxes anything wider than 8:1 to 1:4: a 2560x1 strip became a
+  76800x19200 working image (4.7 GB for a 300 kB PNG). Padding keeps the text's pixels, so the
+  work stays bounded by the task's working size (``ocr.MAX_SIDE``) whatever the aspect ratio.
 """
 
 from __future__ import annotations
@@ -39,6 +43,8 @@ _NO_SHRINK = 16384
 # rendered set) without merging lines set with tight leading.
 UNCLIP = 2.0
 _LOGGERS = ("RapidOCR", "OrtInferSession")
+# RapidOCR's min_side_len is 30; a multiple of 32 is what its detector rounds to anyway
+MIN_SIDE = 32
 
 
 def _quiet() -> None:
@@ -116,10 +122,22 @@ def engine(threads: int, device: str = "cpu") -> Any:
     return cached_model((MODEL, threads, use_cuda), lambda: _build(threads, use_cuda))
 
 
+def _padded(bgr: np.ndarray) -> np.ndarray:
+    """``bgr`` with its short side padded to ``MIN_SIDE`` on the bottom/right (boxes keep their
+    coordinates), in the image's median colour so that the edge reads as background."""
+    h, w = bgr.shape[:2]
+    if min(h, w) >= MIN_SIDE:
+        return bgr
+    out = np.empty((max(h, MIN_SIDE), max(w, MIN_SIDE), 3), np.uint8)
+    out[:] = np.median(bgr.reshape(-1, 3), axis=0).astype(np.uint8)
+    out[:h, :w] = bgr
+    return out
+
+
 def read(rgb: np.ndarray, *, threads: int, device: str = "cpu") -> list[RawLine]:
     """Text lines found in an HxWx3 uint8 RGB array, boxes in that array's pixels."""
     eng = engine(threads, device)
-    bgr = np.ascontiguousarray(rgb[:, :, ::-1])
+    bgr = _padded(np.ascontiguousarray(rgb[:, :, ::-1]))
     found, _elapsed = eng(bgr)
     out: list[RawLine] = []
     for box, text, score in found or ():

@@ -139,7 +139,7 @@ class _Indexer:
                 tags_zh = describe(li, facts=a, purpose="tags", language="zh", settings=self.settings).tags
                 ocr = a.text.text if a.text is not None else ""
                 phash = dhash(li.resized(256))
-            except OculaError as err:
+            except Exception as err:  # OculaError, or a step's bug on one odd image: that file fails
                 failures.append(Failure(source=e.path, error=str(err), kind=type(err).__name__))
                 bad_entries[e.path] = e
                 continue
