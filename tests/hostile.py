@@ -128,6 +128,20 @@ def flat_png(side: int = 10_000) -> bytes:
     return _encode(Image.new("RGB", (side, side), (90, 120, 200)), "PNG", optimize=False, compress_level=9)
 
 
+def alpha_png(side: int = 10_000) -> bytes:
+    """side x side RGBA, half of it transparent: the alpha compositing path at full size."""
+    from PIL import ImageDraw
+
+    img = Image.new("RGBA", (side, side), (90, 120, 200, 255))
+    ImageDraw.Draw(img).rectangle((0, 0, side // 2, side // 2), fill=(0, 0, 0, 0))
+    return _encode(img, "PNG", compress_level=9)
+
+
+def gray16_png(side: int = 10_000) -> bytes:
+    """side x side 16-bit greyscale: the high-bit-depth path at full size."""
+    return _encode(Image.new("I;16", (side, side), 3000), "PNG", compress_level=9)
+
+
 def worst_inputs() -> dict[str, bytes]:
     """The inputs the memory contract is checked on (name -> file bytes); the name's suffix
     is the file's format."""
@@ -139,6 +153,8 @@ def worst_inputs() -> dict[str, bytes]:
         "sof-65000x1.jpg": jpeg_claiming(65_000, 1),
         "flat-9000.tif": flat_tiff(9000),
         "flat-10000.png": flat_png(10_000),
+        "alpha-10000.png": alpha_png(10_000),
+        "gray16-10000.png": gray16_png(10_000),
     }
 
 

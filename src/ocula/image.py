@@ -368,9 +368,15 @@ def load_image(src: ImageInput, *, max_side: int | None = None, settings: Settin
     _register_heif()
     fh, path, nbytes = _open_bytes(src, name, settings)
     try:
-        return _decode(fh, name, path, nbytes, max_side, settings)
+        loaded = _decode(fh, name, path, nbytes, max_side, settings)
     finally:
         fh.close()
+    w, h = loaded.original_size
+    if w * h > 4 * loaded.width * loaded.height and w * h > _BAND_PIXELS:
+        from ._memory import trim
+
+        trim()  # the full-size decode is gone: hand its memory back before the steps run
+    return loaded
 
 
 def _decode(fh: IO[bytes], name: str, path: Path | None, nbytes: int | None, max_side: int | None,
@@ -458,19 +464,36 @@ def _decode_opened(img: Image.Image, fmt: str | None, name: str, path: Path | No
 
 
 def _reduce(img: Image.Image, max_side: int | None) -> Image.Image:
-    """``img`` shrunk by a whole factor (box filter) while its longer side stays >= ``max_side``."""
+    """``img`` shrunk by a whole factor (box filter) while its longer side stays >= ``max_side``.
+
+    Band by band: besides the decoded image only one band (about ``_BAND_PIXELS``) and the small
+    result are in memory, whatever the mode needs on the way (RGBA is premultiplied, palettes
+    expanded, 16 bits scaled to 8)."""
     factor = max(img.size) // max_side if max_side else 1
     if factor < 2:
         return img
+    w, h = img.size
+    rows = factor * max(1, _BAND_PIXELS // (w * factor))  # a whole number of output rows per band
+    parts = [_reducible(img.crop((0, top, w, min(h, top + rows)))).reduce(factor) for top in range(0, h, rows)]
+    out = Image.new(parts[0].mode, (parts[0].width, sum(p.height for p in parts)))
+    y = 0
+    for part in parts:
+        out.paste(part, (0, y))
+        y += part.height
+    return out
+
+
+def _reducible(img: Image.Image) -> Image.Image:
+    """``img`` in a mode that ``Image.reduce`` averages correctly."""
     if img.mode == "1":
-        img = img.convert("L")
-    elif img.mode == "P":  # averaging palette indices would mix unrelated colours
-        img = img.convert("RGBA" if "transparency" in img.info else "RGB")
-    elif img.mode == "PA":
-        img = img.convert("RGBA")
-    elif img.mode in _SIXTEEN_BIT:  # no reduce() for these; scaled to 8 bits first
-        img = _eight_bit(img)
-    return img.reduce(factor)
+        return img.convert("L")
+    if img.mode == "P":  # averaging palette indices would mix unrelated colours
+        return img.convert("RGBA" if "transparency" in img.info else "RGB")
+    if img.mode == "PA":
+        return img.convert("RGBA")
+    if img.mode in _SIXTEEN_BIT:  # no reduce() for these; a fixed scale to 8 bits, band by band alike
+        return _eight_bit(img)
+    return img
 
 
 def _swaps_axes(exif: Image.Exif | None) -> bool:
