@@ -158,11 +158,12 @@ def worst_inputs() -> dict[str, bytes]:
     }
 
 
-def tiff_with_broken_frame(tag: int = 256, value: int | None = None, frame: int = 1) -> bytes:
+def tiff_with_broken_frame(tag: int = 256, value: int | None = None, frame: int = 1, *, pages: int = 4,
+                           side: int = 96) -> bytes:
     """A multi-page TIFF whose page ``frame`` (0-based) has the entry ``tag`` broken: renamed to
     an unknown tag (value None: ImageWidth gone -> "Missing dimensions") or set to ``value``
     (e.g. Compression 54174: an unknown code). Page 0 stays intact."""
-    data = bytearray(multipage_tiff())
+    data = bytearray(multipage_tiff(pages, side))
     off = frame_offsets(bytes(data))[frame]
     n = struct.unpack_from("<H", data, off)[0]
     for i in range(n):
