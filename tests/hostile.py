@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import random
 import struct
+from functools import lru_cache
 from pathlib import Path
 
 from PIL import Image
@@ -142,6 +143,7 @@ def gray16_png(side: int = 10_000) -> bytes:
     return _encode(Image.new("I;16", (side, side), 3000), "PNG", compress_level=9)
 
 
+@lru_cache(maxsize=1)
 def worst_inputs() -> dict[str, bytes]:
     """The inputs the memory contract is checked on (name -> file bytes); the name's suffix
     is the file's format."""

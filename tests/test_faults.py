@@ -73,7 +73,6 @@ def test_a_full_disk_stops_a_batch_with_one_line(tmp_path, monkeypatch, capsys):
 
 def test_any_writer_on_a_full_disk_is_one_line(monkeypatch, capsys):
     """A write outside the shared writers (no file name known): still one line, no traceback."""
-    from ocula.cli import recognize  # noqa: F401  (the commands are registered)
     import ocula.cli as cli
 
     def boom(*a, **kw):

@@ -193,6 +193,6 @@ def test_a_step_crash_fails_that_file_only(tmp_path, monkeypatch):
 
     monkeypatch.setattr(colors_mod, "colors", flaky)
     imgs = [photo(side=64), Image.new("RGB", (20, 20)), photo("coffee.jpg", side=64)]
-    out = list(analyze_mod.analyze_many(imgs, steps=["colors"]))
+    out = [item for _, item in analyze_mod.analyze_many(imgs, steps=["colors"])]
     assert [type(x).__name__ for x in out] == ["Analysis", "Failure", "Analysis"]
     assert isinstance(out[1], Failure) and "IndexError: a bug on odd images" in out[1].error
