@@ -8,14 +8,14 @@ PIP    := $(BIN)/python -m pip
 STAMP  := $(VENV)/.ocula-installed
 DEMO   ?= .ocula-demo
 
-.PHONY: install demo test test-fast bench lint clean
+.PHONY: install demo test test-fast fuzz fuzz-ci bench lint clean
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
-	$(PIP) install -q -c constraints.txt -e '.[test,moderation,train,serve]'
+	$(PIP) install -q -c constraints.txt -e '.[test,moderation,train,serve,fuzz]'
 	# facenet-pytorch pins torch<2.3 and numpy<2 in its metadata; ocula only reads its MTCNN weights
 	$(PIP) install -q -c constraints.txt --no-deps 'facenet-pytorch==2.6.0'
 	@touch $(STAMP)
@@ -38,8 +38,18 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow"
 
+# coverage-guided fuzzing of the image loader and analyze (tests/fuzz/run.py); a crash, hang or
+# input over the memory contract stops it and leaves the input in tests/fuzz/crashes/
+FUZZ_SECONDS ?= 600
+fuzz: $(STAMP)
+	$(BIN)/python tests/fuzz/run.py --seconds $(FUZZ_SECONDS)
+
+# the short pass CI runs after the tests (under 2 minutes, start-up included)
+fuzz-ci: $(STAMP)
+	timeout 120 $(BIN)/python tests/fuzz/run.py --seconds 75
+
 bench: $(STAMP)
 	$(BIN)/python bench/analyze.py
 
 clean:
-	rm -rf $(VENV) $(DEMO) .pytest_cache test-output bench/results
+	rm -rf $(VENV) $(DEMO) .pytest_cache test-output bench/results .fuzz

@@ -187,7 +187,11 @@ def parse_sse(text: str) -> list[tuple[str, dict[str, Any]]]:
 def serving(app, startup: float = 30.0) -> Iterator[str]:
     """The app under uvicorn on 127.0.0.1 (a free port) in a thread; yields the base URL."""
     uvicorn = pytest.importorskip("uvicorn", reason="uvicorn is not installed (pip install ocula[serve])")
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", access_log=False))
+    from ocula.serve.connections import uvicorn_config
+
+    # the server `ocula serve` runs: its connection limits (timeouts, caps) included
+    srv = uvicorn.Server(uvicorn_config(app, host="127.0.0.1", port=0, limits=app.state.ocula.config.connection_limits(),
+                                        log_level="warning", access_log=False))
     thread = threading.Thread(target=srv.run, name="ocula-serve-test", daemon=True)
     thread.start()
     deadline = time.monotonic() + startup

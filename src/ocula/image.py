@@ -10,6 +10,7 @@ input and the cause.
 from __future__ import annotations
 
 import io
+import logging
 import math
 import os
 import warnings
@@ -33,6 +34,10 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".gif", ".b
 
 ImageFile.LOAD_TRUNCATED_IMAGES = False  # a truncated file is an error, not grey pixels
 _heif_registered = False
+# A damaged file is answered by one InvalidImage line; Pillow's own log lines about it
+# ("More samples per pixel than can be decoded") would otherwise reach stderr through
+# logging's last-resort handler. Applications that configure logging still get them.
+logging.getLogger("PIL").addHandler(logging.NullHandler())
 
 
 def _register_heif() -> None:
@@ -44,7 +49,28 @@ def _register_heif() -> None:
             pillow_heif.register_heif_opener()
         except ImportError:  # HEIC simply stays unsupported
             pass
+        _quiet_libtiff()
         _heif_registered = True
+
+
+def _quiet_libtiff() -> None:
+    """Stop libtiff printing its errors ("LZWDecode: Not enough data at scanline 0") on stderr:
+    Pillow turns them into an exception already, which becomes this file's InvalidImage.
+    Best effort: the libtiff that Pillow loaded is found in the process's memory map."""
+    try:
+        import ctypes
+
+        from PIL import _imaging  # noqa: F401  (loads libtiff)
+
+        with open("/proc/self/maps", encoding="utf-8", errors="replace") as fh:
+            libs = {ln.split()[-1] for ln in fh if "/libtiff" in ln}
+        for lib in libs:
+            handle = ctypes.CDLL(lib)
+            handle.TIFFSetErrorHandler.restype = ctypes.c_void_p
+            handle.TIFFSetErrorHandler.argtypes = [ctypes.c_void_p]
+            handle.TIFFSetErrorHandler(None)
+    except (OSError, AttributeError, ImportError):  # not Linux, or no libtiff: nothing to quiet
+        pass
 
 
 @dataclass
@@ -188,24 +214,45 @@ def _open_bytes(src: Any, name: str, settings: Settings) -> tuple[IO[bytes], Pat
     return io.BytesIO(data), None, len(data)
 
 
+# Full-size conversions run in bands of about this many pixels, so that a 100 MP image needs
+# its decoded pixels and its RGB result, not three or four float and RGB copies beside them.
+_BAND_PIXELS = 4_000_000
+_SIXTEEN_BIT = ("I;16", "I;16L", "I;16B", "I;16N")
+
+
+def _bands(height: int, width: int) -> list[tuple[int, int]]:
+    """(top, bottom) rows of the bands a full-size conversion works in."""
+    step = max(1, _BAND_PIXELS // max(1, width))
+    return [(y, min(height, y + step)) for y in range(0, height, step)]
+
+
+def _eight_bit(img: Image.Image) -> Image.Image:
+    """16-bit, 32-bit integer and float greyscale as 8-bit "L", scaled to the data's range."""
+    arr = np.asarray(img)
+    if img.mode == "F":
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # an all-NaN image has no maximum
+            hi = float(np.nanmax(arr)) if arr.size else 0.0
+        scale, offset = (255.0 if hi <= 1.0 else 1.0), 0.5
+    elif img.mode == "I":
+        hi = int(arr.max()) if arr.size else 0
+        scale, offset = (1 / 257.0 if hi > 255 else 1.0), 0.5  # 'I' often carries 16-bit data
+    else:
+        scale, offset = 1 / 257.0, 0.5
+    out = np.empty(arr.shape[:2], np.uint8)
+    for top, bottom in _bands(*out.shape):
+        band = arr[top:bottom].astype(np.float32)
+        if img.mode == "F":
+            band = np.nan_to_num(band)
+        out[top:bottom] = np.clip(band * scale + offset, 0, 255)
+    return Image.fromarray(out, "L")
+
+
 def _to_rgb(img: Image.Image) -> tuple[Image.Image, Image.Image | None]:
     """Convert any Pillow mode to RGB (alpha composited on white), returning the alpha too."""
     mode = img.mode
-    if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
-        arr = np.asarray(img)
-        if mode == "I":
-            hi = int(arr.max()) if arr.size else 0
-            div = 257.0 if hi > 255 else 1.0  # 'I' often carries 16-bit data
-        else:
-            div = 257.0
-        arr8 = np.clip(arr.astype(np.float32) / div + 0.5, 0, 255).astype(np.uint8)
-        return Image.fromarray(arr8, "L").convert("RGB"), None
-    if mode == "F":
-        arr = np.asarray(img, dtype=np.float32)
-        hi = float(np.nanmax(arr)) if arr.size else 0.0
-        scale = 255.0 if hi <= 1.0 else 1.0
-        arr8 = np.clip(np.nan_to_num(arr) * scale + 0.5, 0, 255).astype(np.uint8)
-        return Image.fromarray(arr8, "L").convert("RGB"), None
+    if mode in _SIXTEEN_BIT or mode in ("I", "F"):
+        return _eight_bit(img).convert("RGB"), None
     if mode == "P":
         img = img.convert("RGBA" if "transparency" in img.info else "RGB")
     elif mode in ("LA", "La", "PA", "RGBa"):
@@ -215,7 +262,10 @@ def _to_rgb(img: Image.Image) -> tuple[Image.Image, Image.Image | None]:
         if alpha.getextrema() == (255, 255):
             return img.convert("RGB"), None
         bg = Image.new("RGB", img.size, (255, 255, 255))
-        bg.paste(img.convert("RGB"), mask=alpha)
+        w, h = img.size
+        for top, bottom in _bands(h, w):  # band by band: no full-size RGB copy of the input
+            box = (0, top, w, bottom)
+            bg.paste(img.crop(box).convert("RGB"), box, alpha.crop(box))
         return bg, alpha
     if img.mode != "RGB":
         img = img.convert("RGB")  # L, 1, CMYK (Pillow undoes Adobe's inversion), YCbCr, LAB
@@ -318,28 +368,62 @@ def load_image(src: ImageInput, *, max_side: int | None = None, settings: Settin
     _register_heif()
     fh, path, nbytes = _open_bytes(src, name, settings)
     try:
-        return _decode(fh, name, path, nbytes, max_side, settings)
+        loaded = _decode(fh, name, path, nbytes, max_side, settings)
     finally:
         fh.close()
+    w, h = loaded.original_size
+    if w * h > 4 * loaded.width * loaded.height and w * h > _BAND_PIXELS:
+        from ._memory import trim
+
+        trim()  # the full-size decode is gone: hand its memory back before the steps run
+    return loaded
 
 
 def _decode(fh: IO[bytes], name: str, path: Path | None, nbytes: int | None, max_side: int | None,
             settings: Settings) -> LoadedImage:
     head = fh.read(512)
     fh.seek(0)
+    fmt: str | None = None
     try:
+        # Pillow and its plugins warn about what they find wrong ("Truncated File Read", "Corrupt
+        # EXIF data"); the file's failure or its pixels are the answer, not stderr noise
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            warnings.simplefilter("ignore")
             saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None  # we check the limit ourselves
             try:
                 img = Image.open(fh)
             finally:
                 Image.MAX_IMAGE_PIXELS = saved
+            fmt = img.format
+            return _decode_opened(img, fmt, name, path, nbytes, max_side, settings)
+    except InvalidImage:
+        raise
     except UnidentifiedImageError:
         raise InvalidImage(name, _describe_bytes(head)) from None
-    except (OSError, SyntaxError, ValueError) as e:
-        raise InvalidImage(name, f"not a readable image ({e})") from None
-    fmt = img.format
+    except MemoryError:
+        raise InvalidImage(name, "not enough memory to decode this image") from None
+    except RecursionError:
+        raise InvalidImage(name, f"corrupt {fmt or 'image'} data (structures nested too deeply)") from None
+    except Exception as e:
+        # Any decoder failure is this file's failure, never the caller's crash: Pillow's plugins
+        # raise TypeError, KeyError, SyntaxError, struct.error ... on damaged frames and tags.
+        raise InvalidImage(name, _decoder_problem(fmt, e)) from None
+
+
+def _decoder_problem(fmt: str | None, e: Exception) -> str:
+    msg = " ".join(str(e).split()) or type(e).__name__
+    if fmt is None:
+        return f"not a readable image ({msg})"
+    if "truncated" in msg.lower() or isinstance(e, EOFError) or "premature" in msg.lower() \
+            or "end of file" in msg.lower():
+        return f"truncated {fmt} file: the data ends before the image does"
+    if isinstance(e, KeyError):  # a lookup of an unknown code (compression, mode, tag)
+        msg = f"unknown code {msg}"
+    return f"corrupt {fmt} data ({msg})"
+
+
+def _decode_opened(img: Image.Image, fmt: str | None, name: str, path: Path | None, nbytes: int | None,
+                   max_side: int | None, settings: Settings) -> LoadedImage:
     if fmt not in SUPPORTED_FORMATS:
         raise InvalidImage(name, f"{fmt} images are not supported; use one of "
                                  "JPEG, PNG, WebP, GIF, BMP, TIFF, HEIC, AVIF")
@@ -349,42 +433,67 @@ def _decode(fh: IO[bytes], name: str, path: Path | None, nbytes: int | None, max
     if w * h > settings.max_pixels:
         raise InvalidImage(name, f"{w}x{h} is {w * h / 1e6:.3g} megapixels, over the limit of "
                                  f"{settings.max_pixels / 1e6:.3g} (OCULA_MAX_PIXELS); not decoded")
-    frames = getattr(img, "n_frames", 1) or 1
+    frames = getattr(img, "n_frames", 1) or 1  # TIFF: walks every frame's directory
     if frames > settings.max_frames:
         raise InvalidImage(name, f"{frames} frames, over the limit of {settings.max_frames}")
     original_mode = img.mode
     icc = img.info.get("icc_profile")
     try:
-        with warnings.catch_warnings():  # "Corrupt EXIF data" is our problem to report, not print
-            warnings.simplefilter("ignore")
-            exif = img.getexif()
+        exif = img.getexif()
     except Exception:  # broken EXIF should not cost the pixels
         exif = None
-    try:
-        if frames > 1:
-            img.seek(0)  # GIF/TIFF/WebP animations: the first frame
-        if max_side and fmt in ("JPEG", "MPO") and max(w, h) > max_side:
-            # draft keeps at least the requested size in both axes, so ask for the aspect-true
-            # size whose longer side is max_side (orientation swaps both sides alike)
-            s = max_side / max(w, h)
-            img.draft("RGB", (math.ceil(w * s), math.ceil(h * s)))
-        img.load()
-        oriented = _orient(img, exif)
-        if icc:
-            oriented = _apply_icc(oriented, icc)
-        rgb, alpha = _to_rgb(oriented)
-    except InvalidImage:
-        raise
-    except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as e:
-        msg = str(e)
-        if "truncated" in msg or isinstance(e, EOFError) or "premature" in msg.lower():
-            raise InvalidImage(name, f"truncated {fmt} file: the data ends before the image does") from None
-        raise InvalidImage(name, f"corrupt {fmt} data ({msg})") from None
-    except MemoryError:
-        raise InvalidImage(name, "not enough memory to decode this image") from None
+    if frames > 1:
+        img.seek(0)  # GIF/TIFF/WebP animations: the first frame
+    if max_side and fmt in ("JPEG", "MPO") and max(w, h) > max_side:
+        # draft keeps at least the requested size in both axes, so ask for the aspect-true
+        # size whose longer side is max_side (orientation swaps both sides alike)
+        s = max_side / max(w, h)
+        img.draft("RGB", (math.ceil(w * s), math.ceil(h * s)))
+    img.load()
+    # Formats without a reduced decode (PNG, TIFF, WebP, HEIC ...) are decoded whole (at most
+    # max_pixels at 4 bytes a pixel); everything after works on a copy reduced to what the
+    # caller needs, so colour conversions and every step's copies stay small.
+    img = _reduce(img, max_side)
+    oriented = _orient(img, exif)
+    if icc:
+        oriented = _apply_icc(oriented, icc)
+    rgb, alpha = _to_rgb(oriented)
     ow, oh = (h, w) if _swaps_axes(exif) else (w, h)  # header size, as displayed
     return LoadedImage(rgb, name, fmt, (ow, oh), original_mode, alpha is not None, alpha, frames,
                        exif or None, icc, path, nbytes)
+
+
+def _reduce(img: Image.Image, max_side: int | None) -> Image.Image:
+    """``img`` shrunk by a whole factor (box filter) while its longer side stays >= ``max_side``.
+
+    Band by band: besides the decoded image only one band (about ``_BAND_PIXELS``) and the small
+    result are in memory, whatever the mode needs on the way (RGBA is premultiplied, palettes
+    expanded, 16 bits scaled to 8)."""
+    factor = max(img.size) // max_side if max_side else 1
+    if factor < 2:
+        return img
+    w, h = img.size
+    rows = factor * max(1, _BAND_PIXELS // (w * factor))  # a whole number of output rows per band
+    parts = [_reducible(img.crop((0, top, w, min(h, top + rows)))).reduce(factor) for top in range(0, h, rows)]
+    out = Image.new(parts[0].mode, (parts[0].width, sum(p.height for p in parts)))
+    y = 0
+    for part in parts:
+        out.paste(part, (0, y))
+        y += part.height
+    return out
+
+
+def _reducible(img: Image.Image) -> Image.Image:
+    """``img`` in a mode that ``Image.reduce`` averages correctly."""
+    if img.mode == "1":
+        return img.convert("L")
+    if img.mode == "P":  # averaging palette indices would mix unrelated colours
+        return img.convert("RGBA" if "transparency" in img.info else "RGB")
+    if img.mode == "PA":
+        return img.convert("RGBA")
+    if img.mode in _SIXTEEN_BIT:  # no reduce() for these; a fixed scale to 8 bits, band by band alike
+        return _eight_bit(img)
+    return img
 
 
 def _swaps_axes(exif: Image.Exif | None) -> bool:

@@ -26,7 +26,7 @@ from typing import IO, Callable, Iterable, Iterator
 
 from PIL import Image
 
-from .errors import InvalidArgument, OculaError
+from .errors import DiskFull, InvalidArgument, OculaError, is_disk_full
 
 # suffix -> Pillow format name for the formats ocula writes
 WRITE_FORMATS: dict[str, str] = {
@@ -141,6 +141,18 @@ def check_output(path: str | os.PathLike, inputs: Iterable[str | os.PathLike | N
     return p
 
 
+@contextmanager
+def _naming_a_full_disk(path: Path) -> Iterator[None]:
+    """A full disk (or quota) met while writing ``path`` becomes one DiskFull line naming the file
+    and its disk; the temporary file is removed by the caller, what was at ``path`` is kept."""
+    try:
+        yield
+    except OSError as e:
+        if is_disk_full(e):
+            raise DiskFull(str(path)) from None
+        raise
+
+
 def _temp_beside(path: Path, suffix: str = ".tmp") -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
@@ -173,10 +185,12 @@ def replacing(path: str | os.PathLike, *, suffix: str = ".tmp") -> Iterator[Path
     never half of one). An existing file keeps its permissions. ``suffix``: for writers that
     go by the file name (.onnx, .npz)."""
     path = Path(path)
-    tmp = _temp_beside(path, suffix)
+    with _naming_a_full_disk(path):
+        tmp = _temp_beside(path, suffix)
     try:
-        yield tmp
-        _fsync(tmp)
+        with _naming_a_full_disk(path):
+            yield tmp
+            _fsync(tmp)
         if path.exists():
             shutil.copymode(path, tmp)
         else:
@@ -200,9 +214,10 @@ def write_atomic(path: str | os.PathLike, write: Callable[[IO[bytes]], None], *,
     never onto an input, and onto an existing file only with ``overwrite``."""
     inputs = list(inputs)
     p = check_output(path, inputs, overwrite=overwrite)
-    tmp = _temp_beside(p)
+    with _naming_a_full_disk(p):
+        tmp = _temp_beside(p)
     try:
-        with open(tmp, "wb") as fh:
+        with _naming_a_full_disk(p), open(tmp, "wb") as fh:
             write(fh)
             fh.flush()
             os.fsync(fh.fileno())

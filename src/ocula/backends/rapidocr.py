@@ -18,6 +18,15 @@ What differs from calling ``RapidOCR()`` with its defaults, and why:
   safe when threads share the cached engine.
 - The input is a BGR array: RapidOCR passes 3-channel arrays through untouched and its
   models were trained on OpenCV's BGR (it converts only PIL images and files itself).
+- The detector runs in horizontal strips of at most ``DET_STRIP_PIXELS`` (with ``DET_OVERLAP``
+  rows of context each side, stitched into one probability map before RapidOCR's own
+  post-processing): it is fully convolutional, and one 1984x1984 pass held ~560 MB of
+  activations, the largest single allocation of an analyze (README "Limits"). Two strips cost
+  ~7 % more network time and about half the memory.
+- A short side under 30 px is padded here (``MIN_SIDE``), never left to RapidOCR, which scales
+  it *up* to 30 px and then letterboxes anything wider than 8:1 to 1:4: a 2560x1 strip became a
+  76800x19200 working image (4.7 GB for a 300 kB PNG). Padding keeps the text's pixels, so the
+  work stays bounded by the task's working size (``ocr.MAX_SIDE``) whatever the aspect ratio.
 """
 
 from __future__ import annotations
@@ -39,6 +48,34 @@ _NO_SHRINK = 16384
 # rendered set) without merging lines set with tight leading.
 UNCLIP = 2.0
 _LOGGERS = ("RapidOCR", "OrtInferSession")
+# RapidOCR's min_side_len is 30; a multiple of 32 is what its detector rounds to anyway
+MIN_SIDE = 32
+# detector input above this many pixels runs in strips; rows of context on each side of a strip
+DET_STRIP_PIXELS = 2_200_000
+DET_OVERLAP = 96
+
+
+class _StripedDetector:
+    """Wraps RapidOCR's detector session: one NCHW input, run in overlapping horizontal strips
+    (offsets multiples of 32, the network's stride), the centre of each kept."""
+
+    def __init__(self, infer: Any):
+        self.infer = infer
+
+    def __call__(self, x: np.ndarray) -> list[np.ndarray]:
+        h, w = x.shape[2], x.shape[3]
+        if h * w <= DET_STRIP_PIXELS or h <= 2 * DET_OVERLAP + 64:
+            return self.infer(x)
+        n = -(-h * w // DET_STRIP_PIXELS)
+        core = -(-h // n // 32) * 32  # rows each strip contributes, a multiple of 32
+        out: np.ndarray | None = None
+        for top in range(0, h, core):
+            lo, hi = max(0, top - DET_OVERLAP), min(h, top + core + DET_OVERLAP)
+            pred = self.infer(np.ascontiguousarray(x[:, :, lo:hi]))[0]
+            if out is None:
+                out = np.empty((pred.shape[0], pred.shape[1], h, w), pred.dtype)
+            out[:, :, top:min(h, top + core)] = pred[:, :, top - lo:top - lo + min(core, h - top)]
+        return [out]
 
 
 def _quiet() -> None:
@@ -96,6 +133,7 @@ def _build(threads: int, use_cuda: bool) -> Any:
     except FileNotFoundError as e:  # a broken install: the .onnx files are gone
         raise ModelUnavailable(MODEL, str(e), "pip install --force-reinstall 'rapidocr-onnxruntime>=1.4,<2'") from None
     _quiet()
+    engine.text_det.infer = _StripedDetector(engine.text_det.infer)
     return engine
 
 
@@ -116,11 +154,27 @@ def engine(threads: int, device: str = "cpu") -> Any:
     return cached_model((MODEL, threads, use_cuda), lambda: _build(threads, use_cuda))
 
 
+def _padded(bgr: np.ndarray) -> np.ndarray:
+    """``bgr`` with its short side padded to ``MIN_SIDE`` on the bottom/right (boxes keep their
+    coordinates), in the image's median colour so that the edge reads as background."""
+    h, w = bgr.shape[:2]
+    if min(h, w) >= MIN_SIDE:
+        return bgr
+    out = np.empty((max(h, MIN_SIDE), max(w, MIN_SIDE), 3), np.uint8)
+    out[:] = np.median(bgr.reshape(-1, 3), axis=0).astype(np.uint8)
+    out[:h, :w] = bgr
+    return out
+
+
 def read(rgb: np.ndarray, *, threads: int, device: str = "cpu") -> list[RawLine]:
     """Text lines found in an HxWx3 uint8 RGB array, boxes in that array's pixels."""
     eng = engine(threads, device)
-    bgr = np.ascontiguousarray(rgb[:, :, ::-1])
+    bgr = _padded(np.ascontiguousarray(rgb[:, :, ::-1]))
     found, _elapsed = eng(bgr)
+    if bgr.shape[0] * bgr.shape[1] > 1_000_000:
+        from .._memory import trim
+
+        trim()  # the detector's activations (~700 MB at 2560 px) are freed: give them back
     out: list[RawLine] = []
     for box, text, score in found or ():
         text = str(text).strip()

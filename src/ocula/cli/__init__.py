@@ -87,12 +87,20 @@ app = build_app()
 def main() -> None:
     """Entry point: OculaError -> one line on stderr, never a traceback. Usage errors are
     click's (exit 2); everything else exits with the command's code."""
-    from ..errors import OculaError
+    from rich.markup import escape
+
+    from ..errors import DiskFull, OculaError, is_disk_full
 
     try:
         app()  # standalone: prints usage errors itself and raises SystemExit
     except OculaError as e:
-        err.print(f"[bold red]error:[/] {e}", markup=True, highlight=False)
+        err.print(f"[bold red]error:[/] {escape(str(e))}", markup=True, highlight=False)
+        sys.exit(1)
+    except Exception as e:  # a full disk met by a writer of its own (not output.write_atomic, not the index)
+        if not is_disk_full(e):
+            raise
+        full = DiskFull(getattr(e, "filename", None), kept=None)
+        err.print(f"[bold red]error:[/] {escape(str(full))}", markup=True, highlight=False)
         sys.exit(1)
     except KeyboardInterrupt:
         err.print("interrupted", markup=False)

@@ -43,6 +43,8 @@ def index(
     db: Optional[str] = Db,
     exclude: List[str] = typer.Option([], "--exclude", "-x", help="Glob of names or paths to skip (repeatable)."),
     hidden: bool = typer.Option(False, "--hidden", help="Also index hidden files and folders."),
+    follow_links: bool = typer.Option(False, "--follow-links", help="Follow symbolic links that lead out of "
+                                      "the folders given (by default they are skipped)."),
     jobs: int = typer.Option(None, "--jobs", "-j", min=1, help="Images decoded in parallel (OCULA_JOBS)."),
     steps: Optional[str] = typer.Option(None, "--steps", help="Analyze steps, comma-separated "
                                         "(default: all installed)."),
@@ -57,7 +59,8 @@ def index(
     bar = _Bar()
     try:
         report = run(folders, db=db, exclude=exclude, hidden=hidden, jobs=jobs,
-                     steps=steps.split(",") if steps else None, batch_size=batch_size, progress=bar)
+                     steps=steps.split(",") if steps else None, batch_size=batch_size, progress=bar,
+                     follow_links=follow_links)
     finally:
         bar.close()
     if json:

@@ -23,12 +23,22 @@ def serve(
     queue: Optional[int] = typer.Option(None, "--queue", min=0, show_default=False,
                                         help="Jobs that may wait before new requests get 429 (default: 8 per worker)."),
     max_request_mb: float = typer.Option(50, "--max-request-mb", min=0.001, help="Largest request body (413)."),
-    max_megapixels: float = typer.Option(40, "--max-megapixels", min=0.001, help="Largest image (422)."),
+    max_megapixels: float = typer.Option(50, "--max-megapixels", min=0.001, help="Largest image (422)."),
     timeout: float = typer.Option(120, "--timeout", min=0.1, help="Seconds a synchronous request may take (504)."),
     cors_origin: List[str] = typer.Option([], "--cors-origin", help="Origin allowed by CORS (off by default)."),
     allow_url: List[str] = typer.Option([], "--allow-url", help="Accept image_url from this host (repeat; "
                                                                 "'.example.com' for its subdomains)."),
     log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
+    header_timeout: float = typer.Option(10, "--header-timeout", min=0.1,
+                                         help="Seconds a request's head may take to arrive (408)."),
+    body_timeout: float = typer.Option(20, "--body-timeout", min=0.1,
+                                       help="Seconds a request body may take, plus 1 s per --min-upload-kbps KiB (408)."),
+    min_upload_kbps: float = typer.Option(16, "--min-upload-kbps", min=0.001,
+                                          help="KiB per second an upload must keep up past --body-timeout."),
+    max_header_kb: float = typer.Option(16, "--max-header-kb", min=1, help="Largest request head in KiB (431)."),
+    max_connections_per_client: int = typer.Option(64, "--max-connections-per-client", min=0,
+                                                   help="Connections one address may hold at once (429); "
+                                                        "0: no cap (behind a reverse proxy)."),
 ) -> None:
     """Serve every capability over HTTP (OpenAPI at /docs) and the web page at /."""
     import logging
@@ -46,7 +56,10 @@ def serve(
         config = ServeConfig(host=host, port=port, api_key=api_key, workers=workers, folders=folder, db=db,
                              queue_size=queue, max_request_bytes=int(max_request_mb * 2**20),
                              max_pixels=int(max_megapixels * 1e6), timeout=timeout, cors_origins=cors_origin,
-                             allow_urls=bool(allow_url), url_allowlist=allow_url)
+                             allow_urls=bool(allow_url), url_allowlist=allow_url, header_timeout=header_timeout,
+                             body_timeout=body_timeout, min_body_rate=max(1, int(min_upload_kbps * 1024)),
+                             max_header_bytes=int(max_header_kb * 1024),
+                             max_connections_per_client=max_connections_per_client)
     except ValidationError as e:
         first = e.errors()[0]
         fail(f"{'.'.join(map(str, first['loc']))}: {first['msg']}")
@@ -59,6 +72,8 @@ def serve(
     app = create_app(config)
     err.print(f"ocula: http://{host if ':' not in host else f'[{host}]'}:{port}/  (API docs at /docs; "
               f"{config.worker_count()} worker(s), queue {config.queue_capacity()})")
+    from ..serve.connections import uvicorn_config
+
     # uvicorn's own access log is off: ocula.access writes one JSON line per request
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False,
-                timeout_graceful_shutdown=10)
+    uvicorn.Server(uvicorn_config(app, host=host, port=port, limits=config.connection_limits(),
+                                  log_level=log_level, access_log=False, timeout_graceful_shutdown=10)).run()

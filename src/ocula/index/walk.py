@@ -4,6 +4,10 @@ Same rules as ``ocula.image.iter_image_files`` (image suffixes inside folders, h
 and folders skipped unless asked, symlink loops cut by (device, inode)), plus exclude
 globs and the stat result the incremental index needs: ``os.scandir`` hands back the
 stat cheaply, so 10,000 unchanged files cost one directory read each and a stat.
+
+Symbolic links are followed only while they stay inside the folders given: a link in a shared
+folder pointing at /home/someone/private.jpg would otherwise put that file's description and
+tags in every search answer. ``follow_links=True`` follows them anywhere.
 """
 
 from __future__ import annotations
@@ -30,12 +34,19 @@ def _excluded(path: str, name: str, patterns: tuple[str, ...]) -> bool:
     return any(fnmatch.fnmatch(name, p) or fnmatch.fnmatch(path, p) for p in patterns)
 
 
-def walk(roots: Iterable[str | os.PathLike], *, exclude: Iterable[str] = (), hidden: bool = False
-         ) -> Iterator[Entry]:
+def walk(roots: Iterable[str | os.PathLike], *, exclude: Iterable[str] = (), hidden: bool = False,
+         follow_links: bool = False) -> Iterator[Entry]:
     """Image files under ``roots`` (files named directly are kept whatever their suffix),
-    sorted within each folder. Unreadable folders are skipped."""
+    sorted within each folder. Unreadable folders are skipped, and so are links that lead out
+    of ``roots`` unless ``follow_links``."""
     patterns = tuple(exclude)
+    roots = [os.fspath(r) for r in roots]
+    real_roots = [os.path.realpath(os.path.expanduser(r)) for r in roots]
     seen_dirs: set[tuple[int, int]] = set()
+
+    def leaves(entry: os.DirEntry) -> bool:
+        return not follow_links and entry.is_symlink() and not under(os.path.realpath(entry.path), real_roots)
+
     for root in roots:
         top = os.path.abspath(os.path.expanduser(os.fspath(root)))
         if not os.path.isdir(top):
@@ -68,6 +79,8 @@ def walk(roots: Iterable[str | os.PathLike], *, exclude: Iterable[str] = (), hid
                 if _excluded(e.path, e.name, patterns):
                     continue
                 try:
+                    if leaves(e):
+                        continue
                     if e.is_dir(follow_symlinks=True):
                         subdirs.append(e.path)
                         continue

@@ -16,7 +16,7 @@ from ..version import __version__
 from .config import ServeConfig
 from .jobs import JobManager
 from .limits import AccessLog, ApiKey, BodyLimit
-from .problems import MEDIA_TYPE, Problem, ProblemDetails, from_exception
+from .problems import MEDIA_TYPE, Problem, ProblemDetails, from_exception, hide_paths
 from .run import ServerState
 
 PREFIX = "/api/v1"
@@ -103,6 +103,7 @@ def create_app(config: ServeConfig | None = None) -> FastAPI:
                               "verify. Images go in as multipart (field `image`) or base64 JSON; long work runs "
                               "as jobs (`?async=true`) with progress as Server-Sent Events.")
     app.state.ocula = state
+    hide_paths({**{str(f): f.name for f in config.folders}, str(state.db): "index", str(settings.home): "OCULA_HOME"})
     _install_handlers(app)
     from .routes import jobs as job_routes, search, system, task_router
 

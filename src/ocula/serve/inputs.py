@@ -72,6 +72,9 @@ async def _form(request: Request, model: type[BaseModel]) -> Parsed:
         for key in form.keys():
             items = form.getlist(key)
             if key in IMAGE_FIELDS:
+                if len(items) > 1:  # which one did the client mean? refuse rather than guess
+                    raise Problem(422, f"{len(items)} '{key}' parts in one request; send one image per request",
+                                  title="Invalid image")
                 item = items[0]
                 if isinstance(item, UploadFile):
                     data = await item.read()
@@ -103,8 +106,10 @@ async def _json(request: Request, model: type[BaseModel]) -> Parsed:
     body = await request.body()
     try:
         values = json.loads(body) if body.strip() else {}
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise Problem(400, f"the JSON body could not be parsed ({e})") from None
+    except RecursionError:  # [[[[... 100,000 deep: the parser's recursion limit, not a server fault
+        raise Problem(400, "the JSON body is nested too deeply to be parsed") from None
+    except ValueError as e:  # JSONDecodeError, bad UTF-8, or an integer of over 4,300 digits
+        raise Problem(400, f"the JSON body could not be parsed ({' '.join(str(e).split())[:200]})") from None
     if not isinstance(values, dict):
         raise Problem(422, "the JSON body must be an object", title="Invalid option")
     images = {f: _b64(values.pop(f), f) for f in IMAGE_FIELDS if values.get(f) is not None}

@@ -17,8 +17,20 @@ Scope = dict[str, Any]
 ASGIApp = Callable[[Scope, Callable, Callable], Awaitable[None]]
 
 
-class TooLarge(Exception):
-    pass
+def _size(n: int) -> str:
+    # "0 MiB" for a 100 KB limit told the client nothing
+    if n >= 2**20:
+        return f"{round(n / 2**20, 1):g} MiB"
+    return f"{round(n / 1024, 1):g} KiB" if n >= 1024 else f"{n} bytes"
+
+
+class TooLarge(Problem):
+    """413, raised from inside a body read: a Problem, so that every layer that turns a body's
+    errors into answers (multipart parsing, JSON) passes it on unchanged."""
+
+    def __init__(self, limit: int):
+        super().__init__(413, f"the request is over the server's limit of {_size(limit)} "
+                              "(ocula serve --max-request-mb)", title="Request too large")
 
 
 async def send_problem(send: Callable, problem: Problem, path: str) -> None:
@@ -30,24 +42,29 @@ async def send_problem(send: Callable, problem: Problem, path: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def _size(n: int) -> str:
-    # "0 MiB" for a 100 KB limit told the client nothing
-    if n >= 2**20:
-        return f"{round(n / 2**20, 1):g} MiB"
-    return f"{round(n / 1024, 1):g} KiB" if n >= 1024 else f"{n} bytes"
-
-
-def _too_large(limit: int) -> Problem:
-    return Problem(413, f"the request is over the server's limit of {_size(limit)} "
-                        "(ocula serve --max-request-mb)", title="Request too large")
+async def _discard(receive: Callable, budget: int) -> None:
+    """Read and drop what is left of a refused body, up to ``budget`` bytes. A server that answers
+    and closes while the client is still sending makes the kernel reset the connection, and
+    clients that send the whole body before reading (Python's http.client, many others) then see
+    the reset instead of the 413."""
+    while budget > 0:
+        message = await receive()
+        if message["type"] != "http.request":
+            return
+        budget -= len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return
 
 
 class BodyLimit:
-    """413 when Content-Length says too much, or when the streamed body passes the limit."""
+    """413 when Content-Length says too much, or when the streamed body passes the limit. Up to
+    ``drain`` bytes of a refused body are read and dropped first (default: twice the limit), so
+    that ordinary clients see the answer; beyond that the connection is simply closed."""
 
-    def __init__(self, app: ASGIApp, limit: int):
+    def __init__(self, app: ASGIApp, limit: int, drain: int | None = None):
         self.app = app
         self.limit = limit
+        self.drain = 2 * limit if drain is None else drain
 
     async def __call__(self, scope: Scope, receive: Callable, send: Callable) -> None:
         if scope["type"] != "http":
@@ -56,13 +73,14 @@ class BodyLimit:
         length = headers.get(b"content-length")
         if length is not None:
             try:
-                too_big = int(length) > self.limit
+                declared = int(length)
             except ValueError:
                 return await send_problem(send, Problem(400, "Content-Length is not a number"), scope["path"])
-            if too_big:
-                return await send_problem(send, _too_large(self.limit), scope["path"])
+            if declared > self.limit:
+                if declared <= self.drain:
+                    await _discard(receive, self.drain)
+                return await send_problem(send, TooLarge(self.limit), scope["path"])
         seen = 0
-        started = False
 
         async def counted_receive() -> dict:
             nonlocal seen
@@ -70,7 +88,9 @@ class BodyLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.limit:
-                    raise TooLarge()
+                    if message.get("more_body", False):
+                        await _discard(receive, self.drain - seen)
+                    raise TooLarge(self.limit)
             return message
 
         async def tracking_send(message: dict) -> None:
@@ -79,11 +99,12 @@ class BodyLimit:
                 started = True
             await send(message)
 
+        started = False
         try:
             await self.app(scope, counted_receive, tracking_send)
-        except TooLarge:
+        except TooLarge as e:  # read outside the routes' error handling
             if not started:
-                await send_problem(send, _too_large(self.limit), scope["path"])
+                await send_problem(send, e, scope["path"])
 
 
 class ApiKey:

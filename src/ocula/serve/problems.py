@@ -4,6 +4,7 @@ unexpected errors are logged on the server with an id the client can quote."""
 from __future__ import annotations
 
 import logging
+import os
 import uuid
 from http import HTTPStatus
 from typing import Any
@@ -12,6 +13,22 @@ from pydantic import BaseModel, Field
 
 log = logging.getLogger("ocula.serve")
 MEDIA_TYPE = "application/problem+json"
+# The server's file layout is not the client's business: the absolute paths of the folders it
+# shares, its index and its OCULA_HOME are replaced by short names in every problem built from
+# an exception (the operator sees the original in the server log).
+_PRIVATE: dict[str, str] = {}
+
+
+def hide_paths(paths: dict[str, str]) -> None:
+    """Register server paths (absolute path -> what clients see instead)."""
+    _PRIVATE.update({os.path.abspath(os.path.expanduser(str(k))): v for k, v in paths.items() if str(k)})
+
+
+def scrub(text: str) -> str:
+    for path in sorted(_PRIVATE, key=len, reverse=True):  # the longest first: a folder inside home
+        if path in text:
+            text = text.replace(path, _PRIVATE[path])
+    return text
 
 
 class ProblemDetails(BaseModel):
@@ -75,8 +92,11 @@ def from_exception(exc: BaseException) -> Problem:
     detail = str(exc)
     if hasattr(exc, "source") and hasattr(exc, "reason"):  # InvalidImage: the upload's name is noise
         detail = f"{exc.source}: {exc.reason}" if exc.source not in ("", "<bytes>", "image") else exc.reason
+    public = scrub(detail)
+    if public != detail:
+        log.info("answered %s: %s", status, detail)
     # the library names its environment settings; a client can only change what it sends
-    detail = detail.replace("(OCULA_MAX_PIXELS)", "(the server's --max-megapixels)") \
+    detail = public.replace("(OCULA_MAX_PIXELS)", "(the server's --max-megapixels)") \
                    .replace("(OCULA_MAX_BYTES)", "(the server's --max-request-mb)")
     return Problem(status, detail, title=title)
 

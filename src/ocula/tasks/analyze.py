@@ -129,6 +129,9 @@ def analyze_many(images: Iterable[ImageInput], *, steps: Iterable[str] | None = 
                     item = Failure(source=e.source, error=e.reason)
                 except OculaError as e:
                     item = Failure(source=loaded.source, error=str(e), kind=type(e).__name__)
+                except Exception as e:  # a step's bug on one odd image must not end the batch
+                    item = Failure(source=loaded.source, error=f"internal error ({type(e).__name__}: {e})",
+                                   kind=type(e).__name__)
                 loaded._cache.clear()
             if on_done:
                 on_done(src, item)

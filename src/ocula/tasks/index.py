@@ -34,7 +34,7 @@ import numpy as np
 
 from ..config import Settings, get_settings
 from ..digest import sha256_file
-from ..errors import InvalidArgument, OculaError
+from ..errors import DiskFull, InvalidArgument, OculaError, is_disk_full
 from ..index import IndexStore, open_store
 from ..index.base import QUALITY, passage_text
 from ..index.walk import Entry, under, walk
@@ -139,7 +139,7 @@ class _Indexer:
                 tags_zh = describe(li, facts=a, purpose="tags", language="zh", settings=self.settings).tags
                 ocr = a.text.text if a.text is not None else ""
                 phash = dhash(li.resized(256))
-            except OculaError as err:
+            except Exception as err:  # OculaError, or a step's bug on one odd image: that file fails
                 failures.append(Failure(source=e.path, error=str(err), kind=type(err).__name__))
                 bad_entries[e.path] = e
                 continue
@@ -184,8 +184,9 @@ class _Indexer:
 def index(paths: Sequence[str | os.PathLike], *, db: str | os.PathLike | None = None, exclude: Iterable[str] = (),
           hidden: bool = False, jobs: int | None = None, steps: Iterable[str] | None = None,
           batch_size: int = BATCH_SIZE, settings: Settings | None = None,
-          progress: ProgressFn | None = None) -> IndexReport:
-    """Index (or update the index of) image files and folders. See the module docstring."""
+          progress: ProgressFn | None = None, follow_links: bool = False) -> IndexReport:
+    """Index (or update the index of) image files and folders. See the module docstring.
+    Links out of the folders given are not followed unless ``follow_links``."""
     settings = settings or get_settings()
     t_start = time.perf_counter()
     if not paths:
@@ -200,18 +201,27 @@ def index(paths: Sequence[str | os.PathLike], *, db: str | os.PathLike | None = 
 
     steps = check_steps(steps)  # bad names fail before any work, not only when something is new
     jobs = max(1, jobs or settings.jobs)
-    store = open_store(db, create=True, settings=settings)
+    where = str(db or settings.home / "index.db")
     try:
-        return _index(store, roots, tuple(exclude), hidden, jobs, steps, batch_size, settings, progress, t_start)
-    finally:
-        store.close()
+        store = open_store(db, create=True, settings=settings)
+        where = store.location
+        try:
+            return _index(store, roots, tuple(exclude), hidden, jobs, steps, batch_size, settings, progress,
+                          t_start, follow_links=follow_links)
+        finally:
+            store.close()
+    except Exception as e:  # the batch in progress is rolled back; every committed one is kept
+        if is_disk_full(e):
+            raise DiskFull(where, f"the index {where} (or a vector file beside it)",
+                           kept="every image indexed before is kept") from None
+        raise
 
 
 def _index(store: IndexStore, roots: list[str], exclude: tuple[str, ...], hidden: bool, jobs: int,
            steps: Iterable[str] | None, batch_size: int, settings: Settings, progress: ProgressFn | None,
-           t_start: float) -> IndexReport:
+           t_start: float, follow_links: bool = False) -> IndexReport:
     report = IndexReport(db=store.location, roots=roots)
-    entries = list(walk(roots, exclude=exclude, hidden=hidden))
+    entries = list(walk(roots, exclude=exclude, hidden=hidden, follow_links=follow_links))
     report.seen = len(entries)
     known = store.known()
     bad = store.known_errors()

@@ -35,6 +35,9 @@ from . import registry
 MAX_SIDE: int | None = 2560
 # the catalogue's OCR models, by the short names the settings and results use (rapidocr, tesseract)
 ENGINES: tuple[str, ...] = tuple((s.aliases or [s.name])[0] for s in catalog.list_specs("ocr"))
+# Neither engine reads a line of text under about 8 px; a working copy thinner than that (a
+# 100000x1 strip) holds none, and is not worth an engine's time.
+MIN_TEXT_PX = 8
 LANGUAGES = ("auto", "en", "zh")
 
 
@@ -207,7 +210,10 @@ def ocr(image: ImageInput, *, model: str | None = None, language: str = "auto", 
         backend.check(language)  # a missing program or language fails before the image is decoded
     loaded = load_image(image, max_side=MAX_SIDE, settings=settings)
     rgb = loaded.array(MAX_SIDE)
-    raw = backend.read_lines(rgb, language=language, min_score=min_score, settings=settings)
+    if min(rgb.shape[:2]) < MIN_TEXT_PX:
+        raw = []
+    else:
+        raw = backend.read_lines(rgb, language=language, min_score=min_score, settings=settings)
 
     full_w, full_h = loaded.original_size
     sx, sy = full_w / rgb.shape[1], full_h / rgb.shape[0]

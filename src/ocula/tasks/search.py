@@ -142,6 +142,10 @@ class _Query:
                             total=self.total, seconds=round(time.perf_counter() - t0, 4))
 
 
+# the longest query accepted: the server's limit too (its SearchOptions.query)
+MAX_QUERY_CHARS = 500
+
+
 def search(query: str, *, db: str | os.PathLike | None = None, top_k: int = 10, has_text: bool | None = None,
            faces: bool | None = None, min_quality: str | None = None, folder: str | os.PathLike | None = None,
            after: str | None = None, before: str | None = None, settings: Settings | None = None) -> SearchResult:
@@ -152,6 +156,9 @@ def search(query: str, *, db: str | os.PathLike | None = None, top_k: int = 10, 
     settings = settings or get_settings()
     if not isinstance(query, str) or not query.strip():
         raise InvalidArgument("give some words to search for (or search by image: ocula search --image FILE)")
+    if len(query) > MAX_QUERY_CHARS:  # 30,000 words took 203 s (one full-text term each); nothing reads that far
+        raise InvalidArgument(f"the query is {len(query)} characters long; the limit is {MAX_QUERY_CHARS} "
+                              "(a few words or sentences find images best)")
     with _Query(db, top_k, dict(has_text=has_text, faces=faces, min_quality=min_quality, folder=folder,
                                  after=after, before=before), settings) as q:
         lists: dict[str, list[int]] = {}

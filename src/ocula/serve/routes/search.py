@@ -26,7 +26,7 @@ router = APIRouter(tags=["search"])
 
 def _need_index(state: ServerState) -> None:
     if not state.db.exists():
-        how = ("POST /api/v1/index indexes " + ", ".join(map(str, state.config.folders))) if state.config.folders \
+        how = ("POST /api/v1/index indexes " + ", ".join(f.name for f in state.config.folders)) if state.config.folders \
             else "start the server with --folder DIR, then POST /api/v1/index"
         raise Problem(409, f"nothing is indexed on this server yet; {how}", title="No index")
 
@@ -59,7 +59,7 @@ def shared_path(path: str, folders: list) -> str:
     return Path(path).name
 
 
-def _for_client(result: SearchResult | DupesResult, state: ServerState) -> dict[str, Any]:
+def _for_client(result: SearchResult | DupesResult | IndexReport, state: ServerState) -> dict[str, Any]:
     prefix, folders = state.jobs.prefix, state.config.folders
     data = result.model_dump(mode="json")
     if "db" in data:
@@ -67,6 +67,10 @@ def _for_client(result: SearchResult | DupesResult, state: ServerState) -> dict[
     for hit in data.get("hits", []):
         hit["path"] = shared_path(hit["path"], folders)
         hit["thumbnail"] = f"{prefix}/images/{hit['id']}/thumbnail" if hit.get("id") is not None else None
+    if "roots" in data:  # an index run's report
+        data["roots"] = [shared_path(r, folders) for r in data["roots"]]
+    for failure in data.get("failed", []):
+        failure["source"] = shared_path(failure["source"], folders)
     for group in data.get("groups", []):
         group["paths"] = [shared_path(p, folders) for p in group["paths"]]
         group["thumbnails"] = [f"{prefix}/images/{i}/thumbnail" for i in group.get("ids", [])]
@@ -112,14 +116,14 @@ class IndexOptions(Options):
     pass
 
 
-def _index(parsed, state: ServerState, job) -> IndexReport:
+def _index(parsed, state: ServerState, job) -> dict[str, Any]:
     from ...tasks.index import index
 
     if not state.config.folders:
         raise Problem(422, "this server indexes no folders; start it with: ocula serve --folder DIR",
                       title="No folders")
-    return index([str(f) for f in state.config.folders], db=state.db, settings=state.settings,
-                 progress=lambda done, total: job.report(done, total, "indexing"))
+    return _for_client(index([str(f) for f in state.config.folders], db=state.db, settings=state.settings,
+                             progress=lambda done, total: job.report(done, total, "indexing")), state)
 
 
 def index_route(router: APIRouter, task: Any) -> None:

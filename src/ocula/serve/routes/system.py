@@ -25,7 +25,7 @@ class Health(BaseModel):
     workers: int
     queue: QueueInfo
     auth: bool = Field(description="whether /api routes need an API key")
-    folders: list[str] = Field(description="folders POST /index indexes")
+    folders: list[str] = Field(description="names of the folders POST /index indexes (never their paths)")
     indexed: bool = Field(description="whether an index exists (search needs one)")
     urls: bool = Field(description="whether image_url inputs are accepted")
 
@@ -50,7 +50,7 @@ async def health(request: Request) -> Health:
     stats = st.jobs.stats()
     return Health(version=__version__, workers=stats["workers"],
                   queue=QueueInfo(waiting=stats["waiting"], running=stats["running"], capacity=stats["capacity"]),
-                  auth=st.config.api_key is not None, folders=[str(f) for f in st.config.folders],
+                  auth=st.config.api_key is not None, folders=[f.name for f in st.config.folders],
                   indexed=st.db.exists(), urls=st.config.allow_urls)
 
 
