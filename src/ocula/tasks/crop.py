@@ -10,8 +10,8 @@ The crop is the smallest box of the aspect that holds that region with ``margin`
 of the crop's side) on every side, centred on it and slid back inside the photo where it
 would cross an edge (the margin on that side then shrinks, and a note says so). When the
 photo is too narrow or too short for the aspect to hold the region at all, the crop cuts it
-and a warning says by how much; with faces the top of the region is kept, so it is feet that
-go rather than heads.
+and a warning says by how much; the heads are then kept whole (a quarter of the spare height
+above them), so it is feet that go rather than heads, or centred when not even they fit.
 """
 
 from __future__ import annotations
@@ -87,9 +87,22 @@ def union(boxes: list[Box]) -> Box | None:
     return x0, y0, x1 - x0, y1 - y0
 
 
+def _start(lo: float, length: float, crop: int, limit: int, head: tuple[float, float] | None, above: float) -> int:
+    """Where a crop of ``crop`` pixels starts along one axis of ``limit`` pixels, for a region
+    at ``lo`` of ``length``: centred on it when it fits; when it does not, around the heads
+    (``head``: start, length) with ``above`` of the spare room before them, else centred."""
+    if length > crop and head is not None:
+        h0, hl = head
+        start = h0 - (crop - hl) * above if hl <= crop else h0 + hl / 2 - crop / 2
+    else:
+        start = lo + length / 2 - crop / 2
+    return int(min(max(0, round(start)), limit - crop))
+
+
 def plan(size: tuple[int, int], ratio: float, margin: float, region: Box | None,
-         centre: tuple[float, float], keep_top: bool = False) -> tuple[Box, bool, float]:
-    """(crop box, whether it cuts the region, the smallest margin left as a share of the side)."""
+         centre: tuple[float, float], heads: Box | None = None) -> tuple[Box, bool, float]:
+    """(crop box, whether it cuts the region, the smallest margin left as a share of the side).
+    When the region cannot fit, the heads in it are kept whole if they fit, else centred."""
     iw, ih = size
     if region is None:
         cw = min(iw, ih * ratio)
@@ -99,19 +112,15 @@ def plan(size: tuple[int, int], ratio: float, margin: float, region: Box | None,
         cw = min(cw, iw, ih * ratio)
     ch = cw / ratio
     cw_i, ch_i = max(1, min(iw, round(cw))), max(1, min(ih, round(ch)))
-    cx, cy = (region[0] + region[2] / 2, region[1] + region[3] / 2) if region else centre
-    x0 = min(max(0, round(cx - cw_i / 2)), iw - cw_i)
-    y0 = min(max(0, round(cy - ch_i / 2)), ih - ch_i)
-    cuts = False
-    left = 0.0
-    if region is not None:
-        rx, ry, rw, rh = region
-        cuts = rw > cw_i or rh > ch_i
-        if rh > ch_i and keep_top:
-            y0 = min(max(0, ry), ih - ch_i)
-        gaps = [(rx - x0) / cw_i, (x0 + cw_i - rx - rw) / cw_i, (ry - y0) / ch_i, (y0 + ch_i - ry - rh) / ch_i]
-        left = max(0.0, min(gaps))
-    return (x0, y0, cw_i, ch_i), cuts, left
+    if region is None:
+        x0 = min(max(0, round(centre[0] - cw_i / 2)), iw - cw_i)
+        y0 = min(max(0, round(centre[1] - ch_i / 2)), ih - ch_i)
+        return (x0, y0, cw_i, ch_i), False, 0.0
+    rx, ry, rw, rh = region
+    x0 = _start(rx, rw, cw_i, iw, (heads[0], heads[2]) if heads else None, 0.5)
+    y0 = _start(ry, rh, ch_i, ih, (heads[1], heads[3]) if heads else None, 0.25)
+    gaps = [(rx - x0) / cw_i, (x0 + cw_i - rx - rw) / cw_i, (ry - y0) / ch_i, (y0 + ch_i - ry - rh) / ch_i]
+    return (x0, y0, cw_i, ch_i), rw > cw_i or rh > ch_i, max(0.0, min(gaps))
 
 
 def _saliency_centre(prob: np.ndarray | None, size: tuple[int, int]) -> tuple[float, float]:
@@ -157,7 +166,7 @@ def crop(image: ImageInput, *, aspect: str = "1:1", margin: str | float = "8%", 
         region = union(([subject] if subject else []) + heads)
         guide = ("subject+faces" if heads else "subject") if subject else ("faces" if heads else "saliency")
         box, cuts, left = plan(loaded.size, ratio, m, region, _saliency_centre(matte.probability, loaded.size),
-                               keep_top=bool(heads))
+                               union(heads))
         x, y, w, h = box
         out = loaded.image.crop((x, y, x + w, y + h))
         alpha = loaded.alpha.crop((x, y, x + w, y + h)) if loaded.alpha is not None else None
