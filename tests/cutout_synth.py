@@ -210,7 +210,7 @@ def _box(size=(560, 520)) -> tuple[np.ndarray, np.ndarray]:
 
     alpha = _render(size, draw)
     tex = _texture("china.jpg", (0, 0, 400, 300), size)
-    rgb = np.empty(size[::-1] + (3,), np.float32)
+    rgb = np.zeros(size[::-1] + (3,), np.float32)
     for poly, light in ((front, 1.0), (side, 0.7), (top, 1.2)):
         face = np.asarray(_render(size, lambda d, s, p=poly: d.polygon([(x * s, y * s) for x, y in p], fill=255))) > 0
         rgb[face] = tex[face] * light

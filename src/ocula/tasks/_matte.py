@@ -24,6 +24,7 @@ is combined with it (the smaller alpha wins).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -88,15 +89,16 @@ def guided_coefficients(guide: np.ndarray, p: np.ndarray, r: int, eps: float) ->
     return coef
 
 
-def _rows(src: np.ndarray, size: tuple[int, int], y0: int, y1: int) -> np.ndarray:
-    """Rows y0..y1 of ``src`` resized bilinearly to ``size`` (w, h), without resizing the rest
-    (the same sample positions as cv2.resize: pixel centres aligned)."""
+def _sample(low: np.ndarray, scale: float, origin: tuple[int, int], offset: tuple[int, int],
+            shape: tuple[int, int]) -> np.ndarray:
+    """Bilinear samples of ``low`` (a block of the working copy whose first pixel is the
+    copy's ``origin``) at the pixel centres of the full-resolution block at ``offset`` of
+    ``shape`` (w, h); ``scale``: working-copy pixels per full-resolution pixel."""
     import cv2
 
-    w, h = size
-    sx, sy = src.shape[1] / w, src.shape[0] / h
-    m = np.array([[sx, 0, 0.5 * sx - 0.5], [0, sy, (y0 + 0.5) * sy - 0.5]], np.float64)
-    return cv2.warpAffine(src, m, (w, y1 - y0), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+    m = np.array([[scale, 0, (offset[0] + 0.5) * scale - 0.5 - origin[0]],
+                  [0, scale, (offset[1] + 0.5) * scale - 0.5 - origin[1]]], np.float64)
+    return cv2.warpAffine(low, m, shape, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                           borderMode=cv2.BORDER_REPLICATE)
 
 
@@ -105,26 +107,40 @@ def _to_alpha(q: np.ndarray) -> np.ndarray:
     return np.clip((q - 0.03) * (255.0 / 0.94) + 0.5, 0, 255).astype(np.uint8)
 
 
-def _apply(coef: np.ndarray | None, mask_low: np.ndarray, rgb: np.ndarray, refine: str) -> np.ndarray:
-    """Full-resolution alpha from the working-copy coefficients (or mask), band by band."""
+def _apply(low: np.ndarray, scale: float, origin: tuple[int, int], rgb: np.ndarray,
+           block: tuple[int, int, int, int]) -> np.ndarray:
+    """Full-resolution alpha inside ``block`` (x0, y0, x1, y1; zero outside) from the working
+    copy's guided-filter coefficients (HxWx4) or mask (HxW), a band of rows at a time."""
     h, w = rgb.shape[:2]
-    alpha = np.empty((h, w), np.uint8)
-    for y0 in range(0, h, BAND_ROWS):
-        y1 = min(h, y0 + BAND_ROWS)
-        if refine == "none":
-            alpha[y0:y1] = _to_alpha(_rows(mask_low, (w, h), y0, y1))
-            continue
-        ab = _rows(coef, (w, h), y0, y1)
-        band = rgb[y0:y1].astype(np.float32)
-        band *= 1.0 / 255.0
-        q = ab[..., 3]
-        for c in range(3):
-            q += ab[..., c] * band[..., c]
-        alpha[y0:y1] = _to_alpha(q)
+    alpha = np.zeros((h, w), np.uint8)
+    x0, y0, x1, y1 = block
+    for b0 in range(y0, y1, BAND_ROWS):
+        b1 = min(y1, b0 + BAND_ROWS)
+        s = _sample(low, scale, origin, (x0, b0), (x1 - x0, b1 - b0))
+        if low.ndim == 3:
+            band = rgb[b0:b1, x0:x1].astype(np.float32)
+            band *= 1.0 / 255.0
+            q = s[..., 3]
+            for c in range(3):
+                q += s[..., c] * band[..., c]
+            s = q
+        alpha[b0:b1, x0:x1] = _to_alpha(s)
     return alpha
 
 
-def bounding_box(alpha: np.ndarray, threshold: int = 128) -> tuple[int, int, int, int] | None:
+def _block(roi: tuple[int, int, int, int], work: tuple[int, int], scale: float,
+           size: tuple[int, int]) -> tuple[int, int, int, int]:
+    """The full-resolution pixels whose centres fall inside the working copy's ``roi``
+    (x0, y0, x1, y1); an edge of the copy stands for the image's edge."""
+    (wx0, wy0, wx1, wy1), (ww, wh), (w, h) = roi, work, size
+    x0 = 0 if wx0 == 0 else min(w, math.ceil((wx0 + 0.5) / scale - 0.5))
+    y0 = 0 if wy0 == 0 else min(h, math.ceil((wy0 + 0.5) / scale - 0.5))
+    x1 = w if wx1 == ww else max(x0, math.floor((wx1 - 0.5) / scale - 0.5) + 1)
+    y1 = h if wy1 == wh else max(y0, math.floor((wy1 - 0.5) / scale - 0.5) + 1)
+    return x0, y0, x1, y1
+
+
+def bounding_box(alpha: np.ndarray, threshold: float = 128) -> tuple[int, int, int, int] | None:
     rows = np.flatnonzero((alpha >= threshold).any(axis=1))
     if rows.size == 0:
         return None
@@ -158,10 +174,17 @@ def _input_alpha(loaded: LoadedImage) -> np.ndarray | None:
     return a if a.shape == (loaded.height, loaded.width) else np.asarray(loaded.alpha.resize(loaded.size))
 
 
+def _working_copy(loaded: LoadedImage) -> tuple[np.ndarray, float]:
+    """The image reduced by a whole factor to at most WORK_SIDE (box average: fast and
+    alias-free), and its scale (working pixels per full-resolution pixel)."""
+    k = math.ceil(max(loaded.size) / WORK_SIDE)
+    if k <= 1:
+        return np.asarray(loaded.image), 1.0
+    return np.asarray(loaded.image.reduce(k)), 1.0 / k
+
+
 def matte(loaded: LoadedImage, settings: Settings, refine: str = "guided") -> Matte:
     """The subject's alpha at the loaded image's size, with quality flags."""
-    import cv2
-
     from ..backends import configure_threads, u2net
 
     given = _input_alpha(loaded)
@@ -170,33 +193,48 @@ def matte(loaded: LoadedImage, settings: Settings, refine: str = "guided") -> Ma
         return Matte(given, "input alpha", "none", round(share, 4), 0.0, share > 0, bounding_box(given),
                      warnings=["the photo is already transparent: its own alpha is the cut-out"])
 
+    configure_threads(settings.threads)
+    work, scale = _working_copy(loaded)
+    prob = u2net.load(settings.threads)(work)
+    return from_probability(loaded, prob, refine, (work, scale))
+
+
+def from_probability(loaded: LoadedImage, prob: np.ndarray, refine: str = "guided",
+                     working: tuple[np.ndarray, float] | None = None) -> Matte:
+    """The matte from the network's probability map (``matte`` without the network call)."""
+    import cv2
+
+    from ..backends.u2net import MODEL
+
+    given = _input_alpha(loaded)
     rgb = np.asarray(loaded.image)
     h, w = rgb.shape[:2]
-    configure_threads(settings.threads)
-    s = min(1.0, WORK_SIDE / max(h, w))
-    work = rgb if s == 1.0 else cv2.resize(rgb, (max(1, round(w * s)), max(1, round(h * s))),
-                                           interpolation=cv2.INTER_AREA)
-    prob = u2net.load(settings.threads)(work)
+    work, scale = working or _working_copy(loaded)
     uncertainty, clear, warnings = flags(prob)
     if not clear:
-        alpha = np.full((h, w), 255, np.uint8)
-        if given is not None:
-            alpha = given.copy()
-        return Matte(alpha, u2net.MODEL, refine, round(float(alpha.mean()) / 255.0, 4), uncertainty, False,
-                     None, prob, warnings)
+        alpha = given.copy() if given is not None else np.full((h, w), 255, np.uint8)
+        return Matte(alpha, MODEL, refine, round(float(alpha.mean()) / 255.0, 4), uncertainty, False, None, prob,
+                     warnings)
 
     wh, ww = work.shape[:2]
     soft = cv2.resize(prob, (ww, wh), interpolation=cv2.INTER_LINEAR)
     mask = soft if refine == "none" else (soft > 0.5).astype(np.float32)
-    coef = None
+    # only the subject's surroundings need work: beyond the filter's reach the alpha is 0
+    r = max(2, round(RADIUS * max(wh, ww) / WORK_SIDE))
+    x, y, bw, bh = bounding_box(mask, 0.03)  # type: ignore[misc]  (clear: the mask is not empty)
+    pad = 3 * r + 2
+    roi = (max(0, x - pad), max(0, y - pad), min(ww, x + bw + pad), min(wh, y + bh + pad))
+    low = mask[roi[1]:roi[3], roi[0]:roi[2]]
     if refine == "guided":
-        r = max(2, round(RADIUS * max(wh, ww) / WORK_SIDE))
-        coef = guided_coefficients(work.astype(np.float32) * (1.0 / 255.0), mask, r, EPS)
-    alpha = _apply(coef, mask, rgb, refine)
+        guide = work[roi[1]:roi[3], roi[0]:roi[2]].astype(np.float32) * (1.0 / 255.0)
+        low = guided_coefficients(guide, np.ascontiguousarray(low), r, EPS)
+    block = _block(roi, (ww, wh), scale, (w, h))
+    alpha = _apply(np.ascontiguousarray(low), scale, roi[:2], rgb, block)
     if given is not None:
         np.minimum(alpha, given, out=alpha)
-    return Matte(alpha, u2net.MODEL, refine, round(float(alpha.mean()) / 255.0, 4), uncertainty, True,
-                 bounding_box(alpha), prob, warnings)
+    inner = bounding_box(alpha[block[1]:block[3], block[0]:block[2]])
+    box = (inner[0] + block[0], inner[1] + block[1], inner[2], inner[3]) if inner else None
+    return Matte(alpha, MODEL, refine, round(float(alpha.mean()) / 255.0, 4), uncertainty, True, box, prob, warnings)
 
 
 def fill_colours(col: np.ndarray, known: np.ndarray) -> np.ndarray:
@@ -222,26 +260,44 @@ SOLID = 242  # alpha from which a pixel's colour is the subject's own (~95 %)
 
 def decontaminate(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     """``rgb`` with the partly transparent pixels recoloured from the nearest solid subject
-    pixels, so no old background shows as a fringe. The fill is made on a copy at most
-    WORK_SIDE long and sampled only where it is needed."""
+    pixels, so no old background shows as a fringe. Only the subject's box is worked on; the
+    fill is made on a copy of it at most WORK_SIDE long and sampled only where it is needed."""
+    box = bounding_box(alpha, 1)
+    if box is None:
+        return rgb
+    x, y, w, h = box
+    sub = _decontaminate(rgb[y:y + h, x:x + w], alpha[y:y + h, x:x + w])
+    if sub is None:
+        return rgb
+    out = rgb.copy()
+    out[y:y + h, x:x + w] = sub
+    return out
+
+
+def _decontaminate(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray | None:
     import cv2
 
     ys, xs = np.nonzero((alpha > 0) & (alpha < SOLID))
     if ys.size == 0 or not (alpha >= SOLID).any():
-        return rgb
+        return None
     h, w = alpha.shape
     s = min(1.0, WORK_SIDE / max(h, w))
     sw, sh = max(1, round(w * s)), max(1, round(h * s))
     small = cv2.resize(rgb, (sw, sh), interpolation=cv2.INTER_AREA).astype(np.float32)
     solid = cv2.resize((alpha >= SOLID).astype(np.uint8), (sw, sh), interpolation=cv2.INTER_NEAREST) > 0
     if not solid.any():
-        return rgb
+        return None
     fill = fill_colours(small, solid)
     fill[solid] = small[solid]
-    # bilinear samples of the small fill at the band's pixel centres
-    mx = ((xs.astype(np.float32) + 0.5) * (sw / w) - 0.5).reshape(-1, 1)
-    my = ((ys.astype(np.float32) + 0.5) * (sh / h) - 0.5).reshape(-1, 1)
-    values = cv2.remap(fill, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).reshape(-1, 3)
+    # bilinear samples of the small fill at the band's pixel centres (remap wants < 32767 rows)
+    n, cols = ys.size, 1024
+    grid = (-(-n // cols), cols)
+    mx = np.zeros(grid[0] * cols, np.float32)
+    my = np.zeros_like(mx)
+    mx[:n] = (xs + 0.5) * (sw / w) - 0.5
+    my[:n] = (ys + 0.5) * (sh / h) - 0.5
+    values = cv2.remap(fill, mx.reshape(grid), my.reshape(grid), cv2.INTER_LINEAR,
+                       borderMode=cv2.BORDER_REPLICATE).reshape(-1, 3)[:n]
     out = rgb.copy()
     out[ys, xs] = np.clip(values + 0.5, 0, 255).astype(np.uint8)
     return out

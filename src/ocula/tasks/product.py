@@ -8,9 +8,9 @@
    not enough. White is forced wherever the matte is transparent, after every resampling,
    so the background is exactly 255.
 3. Copy in each language (English and Chinese by default): ``describe`` purposes ``product``
-   (title, bullets) and ``tags`` (keywords), written from facts gathered once: labels, text
-   and faces read from the photo, colours from the subject's own pixels (not the table's),
-   sharpness and exposure from the subject's region of the photo.
+   (title, bullets) and ``tags`` (keywords), written from facts gathered once (``_facts``):
+   labels from the photo, text and faces from the product's region, colours from the
+   product's own pixels (not the table's), sharpness and resolution from its region.
 4. ``output``: the listing image (JPEG by its suffix, or PNG/WebP) and, next to it, the same
    name with ``.json`` holding this result. ``write_listing_csv`` writes a batch's
    ``listing.csv`` for a shop's spreadsheet import.
@@ -35,7 +35,7 @@ from PIL import Image
 
 from ..config import Settings, get_settings
 from ..errors import InvalidArgument
-from ..image import ImageInput, load_image
+from ..image import ImageInput, LoadedImage, load_image
 from ..output import check_output, write_atomic
 from ..results import Analysis, ImageInfo, ListingCopy, ProductResult
 from . import _matte
@@ -46,7 +46,8 @@ MAX_SIDE: int | None = None
 DEFAULT_SIZE = 2000
 DEFAULT_MARGIN = 0.07
 LANGUAGES = ("en", "zh")
-FACT_STEPS = ("classify", "ocr", "faces")  # on the photo; colours and quality are measured apart
+FACT_STEPS = ("ocr", "faces")  # on the product's region; labels, colours and quality apart (see _facts)
+FACT_SIDE = 1024
 EDGE_ALPHA = 16                  # matte level from which a pixel belongs to the subject's box
 MAX_UPSCALE = 4
 COLOR_PIXELS = 160 * 160         # subject pixels sampled for its colours (colors() works at 160 px)
@@ -106,19 +107,43 @@ def _subject_colors(rgb: np.ndarray, alpha: np.ndarray, settings: Settings):
     return colors(np.ascontiguousarray(block), settings=settings)
 
 
-def _facts(loaded, listing: Image.Image, subject_rgb: np.ndarray, subject_alpha: np.ndarray, region: Image.Image,
-           settings: Settings) -> Analysis:
-    """Labels, text and faces from the photo as taken (the classifier is surer of a cup on its
-    table than of one on white: espresso 95 % against 49 % here), colours from the subject's
-    own pixels, sharpness from its region; sizes are the listing image's."""
+def _facts(loaded: LoadedImage, box: tuple[int, int, int, int], alpha: np.ndarray, listing: Image.Image,
+           placed: tuple[int, int, float], settings: Settings) -> Analysis:
+    """Facts for the copy. Labels from the whole photo (the classifier is surer of a cup on its
+    table: espresso 95 % against 49 % on white); text and faces from the product's region at
+    most FACT_SIDE long (text on the table is not the product's, and OCR of a 12 MP photo at
+    2560 px cost more than everything else); colours from the product's own pixels (alpha >=
+    95 %); sharpness and resolution from its region. Sizes and face boxes are the listing
+    image's (``placed``: the region's offset and scale there)."""
+    import cv2
+
     from .analyze import analyze
+    from .classify import classify
     from .quality import quality
 
-    facts = analyze(loaded, steps=FACT_STEPS, settings=settings)
-    facts.image = ImageInfo.of(load_image(listing, name=str(loaded.path or loaded.source), settings=settings))
-    facts.colors = _subject_colors(subject_rgb, subject_alpha, settings)
-    facts.quality = quality(region, settings=settings)
+    x, y, w, h = box
+    region = loaded.image.crop((x, y, x + w, y + h))
+    s = min(1.0, FACT_SIDE / max(w, h))
+    if s < 1:
+        region = region.resize((max(1, round(w * s)), max(1, round(h * s))), Image.Resampling.BILINEAR,
+                               reducing_gap=2.0)
+    name = str(loaded.path or loaded.source)
+    part = LoadedImage(region, name, loaded.format, (w, h), "RGB")  # original_size: the real pixels behind it
+    facts = analyze(part, steps=FACT_STEPS, settings=settings)
+    labels = classify(loaded, settings=settings)
+    facts.labels, facts.classifier = labels.labels, labels.model
+    small_alpha = cv2.resize(np.ascontiguousarray(alpha[y:y + h, x:x + w]), region.size, interpolation=cv2.INTER_AREA)
+    facts.colors = _subject_colors(np.asarray(region), small_alpha, settings)
+    facts.quality = quality(part, settings=settings)
+    facts.image = ImageInfo.of(load_image(listing, name=name, settings=settings))
     facts.quality.image = facts.image
+    if facts.faces is not None:
+        ox, oy, k = placed
+        for f in facts.faces.faces:  # region pixels -> listing pixels
+            fx, fy, fw, fh = f.box
+            f.box = (round(ox + fx * k), round(oy + fy * k), max(1, round(fw * k)), max(1, round(fh * k)))
+            f.landmarks = None
+        facts.faces.image = facts.image
     return facts
 
 
@@ -183,7 +208,7 @@ def product(image: ImageInput, *, size: int = DEFAULT_SIZE, margin: str | float 
         canvas = Image.new("RGB", (size, size), (255, 255, 255))
         ox, oy = (size - img.width) // 2, (size - img.height) // 2
         canvas.paste(img, (ox, oy), mask)  # white wherever the matte is transparent, whatever resampling did
-        facts = _facts(loaded, canvas, sub_rgb, sub_a, loaded.image.crop((x, y, x + w, y + h)), settings)
+        facts = _facts(loaded, box, alpha, canvas, (ox, oy, img.width / w), settings)
         listing = _copy(facts, langs, writer, canvas, settings, warnings)
     q = facts.quality
     if q is not None and "blurry" in q.issues:
