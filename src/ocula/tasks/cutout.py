@@ -156,7 +156,7 @@ def cutout(image: ImageInput, *, background: str | None = None, shadow: bool = F
         elif not m.clear:
             pil = loaded.image if loaded.alpha is None else compose(loaded.image, np.asarray(loaded.alpha), None, None)
         else:
-            rgb = _matte.decontaminate(np.asarray(loaded.image), m.alpha)
+            rgb = _matte.decontaminate(loaded.array(), m.alpha)
             shade = contact_shadow(m.alpha, m.box) if shadow and m.box else None
             pil = compose(Image.fromarray(rgb), m.alpha, _background(kind, value, loaded, settings), shade)
     if shadow and not m.clear and not mask_only:

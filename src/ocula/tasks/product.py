@@ -190,7 +190,7 @@ def product(image: ImageInput, *, size: int = DEFAULT_SIZE, margin: str | float 
     with PeakMemory() as mem:
         matte = _matte.matte(loaded, settings)
         warnings.extend(matte.warnings)
-        rgb = np.asarray(loaded.image)
+        rgb = loaded.array()
         alpha = matte.alpha
         box = _matte.bounding_box(alpha, EDGE_ALPHA) if matte.clear else None
         if box is None:
