@@ -37,9 +37,10 @@ SHADOW_OPACITY = 0.45
 BLUR_SIDE = 512  # the blurred background is made at this size and enlarged: it is a blur anyway
 
 
-def parse_background(value: str | None) -> tuple[str, object]:
+def parse_background(value: str | None, allow_image: bool = True) -> tuple[str, object]:
     """("transparent", None) | ("color", (r, g, b)) | ("blur", None) | ("image", Path); one line
-    naming the valid forms for anything else."""
+    naming the valid forms for anything else. ``allow_image=False`` (the server: no request
+    names a file on it) refuses paths."""
     v = (value or "transparent").strip()
     low = v.lower()
     if low in ("transparent", "none", "alpha"):
@@ -53,6 +54,9 @@ def parse_background(value: str | None) -> tuple[str, object]:
             if v.startswith("#"):
                 raise InvalidArgument(f"unknown colour {v!r}: write it as #RRGGBB or #RGB "
                                       "(hex digits 0-9, a-f), e.g. #ffffff") from None
+    if not allow_image:
+        raise InvalidArgument(f"unknown background {v!r}: use transparent, white, a colour (#RRGGBB or a name such "
+                              "as black) or blur")
     path = Path(v).expanduser()
     if path.is_file():
         return "image", path
@@ -135,15 +139,17 @@ def compose(rgb: Image.Image, alpha: np.ndarray, background: Image.Image | None,
 
 def cutout(image: ImageInput, *, background: str | None = None, shadow: bool = False, mask_only: bool = False,
            refine: str = "guided", output: str | os.PathLike | None = None, overwrite: bool = False,
-           quality: int | None = None, settings: Settings | None = None) -> CutoutResult:
+           quality: int | None = None, settings: Settings | None = None, background_files: bool = True,
+           ) -> CutoutResult:
     """Remove the background of ``image``; write the result to ``output`` when given.
 
     ``background``: transparent (default), white, #RRGGBB, a colour name, blur, or an image
     path. ``shadow``: a soft contact shadow. ``mask_only``: the matte as a greyscale image.
     ``refine``: guided (default) or none (the network's mask, upsampled).
+    ``background_files=False`` refuses a background given as a path (for servers).
     """
     settings = settings or get_settings()
-    kind, value = parse_background(background)
+    kind, value = parse_background(background, background_files)
     if refine not in _matte.REFINES:
         raise InvalidArgument(f"unknown refine {refine!r}; choose one of: {', '.join(_matte.REFINES)}")
     loaded = load_image(image, max_side=MAX_SIDE, settings=settings)
