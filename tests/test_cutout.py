@@ -372,3 +372,9 @@ def test_cli_product_folder_writes_images_json_and_csv(samples, tmp_path, output
     assert r.returncode == 0, r.stderr
     assert (out / "listing-2.csv").exists() and (out / "coffee.product.jpg").exists()
     sheet(output_dir / "product-cli-coffee.png", [Image.open(samples / "coffee.jpg"), Image.open(out / "coffee.jpg")])
+
+
+@pytest.mark.parametrize("cmd", ["cutout", "crop", "product"])
+def test_help(cmd):
+    r = run(cmd, "--help")
+    assert r.returncode == 0 and "Usage" in r.stdout

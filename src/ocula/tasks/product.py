@@ -58,6 +58,8 @@ CSV_COLUMNS = ("Handle", "Title", "Body (HTML)", "Vendor", "Type", "Tags", "Publ
 def _languages(languages: Iterable[str]) -> tuple[str, ...]:
     from .describe import make_request
 
+    if isinstance(languages, str):  # "en,zh" or "zh"
+        languages = [part.strip() for part in languages.split(",") if part.strip()]
     out = tuple(dict.fromkeys(make_request("product", lang).language for lang in languages))
     if not out:
         raise InvalidArgument("give at least one language for the listing copy: en, zh")
