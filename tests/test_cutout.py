@@ -224,12 +224,14 @@ def test_margin_and_colour_forms():
 
 def test_cli_bad_options_are_one_line(samples):
     for args in (["crop", "--aspect", "0:1"], ["crop", "--margin", "90%"], ["cutout", "--background", "#12345"],
-                 ["cutout", "--background", "mauvish"], ["product", "--size", "5"]):
+                 ["cutout", "--background", "mauvish"], ["product", "--margin", "50%"], ["product", "-l", "fr"]):
         r = run(*args, str(samples / "coffee.jpg"))
         assert r.returncode != 0
         lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
         assert len(lines) == 1 and lines[0].startswith("error:"), (args, r.stderr)
         assert "Traceback" not in r.stderr
+    r = run("product", "--size", "5", str(samples / "coffee.jpg"))  # a bound of the option: a usage error
+    assert r.returncode == 2 and "--size" in r.stderr
 
 
 def test_cli_never_overwrites_and_reports_batch_failures(samples, tmp_path):

@@ -753,7 +753,7 @@ class FaceEmbeddingsResult(Result):
 
 
 # --- product photos: cutout, crop, product (issue 19) ----------------------------------
-# Human-readable output for these lives in cli/product.py.
+# How they read in a terminal: cli/render.py.
 
 class CutoutResult(ImageEdit):
     model: str = Field(description="what made the matte: u2netp, or 'input alpha' for an already transparent photo")

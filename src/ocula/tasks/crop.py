@@ -149,15 +149,17 @@ def _heads(loaded, settings: Settings) -> list[Box]:
 
 def crop(image: ImageInput, *, aspect: str = "1:1", margin: str | float = "8%", size: int | None = None,
          faces: bool = True, output: str | os.PathLike | None = None, overwrite: bool = False,
-         quality: int | None = None, settings: Settings | None = None) -> CropResult:
+         quality: int | None = None, sign: bool = False, watermark: str | None = None,
+         settings: Settings | None = None) -> CropResult:
     """Crop ``image`` to ``aspect`` around its subject with ``margin``; ``size``: the output's
-    longer side in pixels (resampled with Lanczos). ``faces=False`` skips face detection."""
+    longer side in pixels (resampled with Lanczos). ``faces=False`` skips face detection.
+    ``sign``/``watermark``: mark the output."""
     settings = settings or get_settings()
     ratio, label = parse_aspect(aspect)
     m = parse_margin(margin)
     check_size(size)
     loaded = load_image(image, max_side=MAX_SIDE, settings=settings)
-    precheck_output(output, loaded, overwrite)
+    precheck_output(output, loaded, overwrite, action="cropped", sign=sign, watermark=watermark)
     notes: list[str] = []
     with PeakMemory() as mem:
         matte = _matte.matte(loaded, settings)
@@ -191,4 +193,5 @@ def crop(image: ImageInput, *, aspect: str = "1:1", margin: str | float = "8%", 
         image=ImageInfo.of(loaded), width=out.width, height=out.height, seconds=round(mem.seconds, 3),
         aspect=label, margin=m, box=box, subject_box=region, guide=guide, faces=len(heads), cuts_subject=cuts,
         warnings=warnings, notes=notes)
-    return finish(result, out, loaded, output=output, overwrite=overwrite, quality=quality, action="cropped")
+    return finish(result, out, loaded, output=output, overwrite=overwrite, quality=quality, action="cropped",
+                  sign=sign, watermark=watermark, settings=settings)

@@ -35,6 +35,7 @@ from ._edit import PeakMemory, finish, precheck_output
 MAX_SIDE: int | None = None  # the cut-out keeps full resolution; the matte works on bounded copies
 SHADOW_OPACITY = 0.45
 BLUR_SIDE = 512  # the blurred background is made at this size and enlarged: it is a blur anyway
+ACTION = "edited"  # C2PA has no "background removed"; edited is its word for a change to the pixels
 
 
 def parse_background(value: str | None, allow_image: bool = True) -> tuple[str, object]:
@@ -137,23 +138,24 @@ def compose(rgb: Image.Image, alpha: np.ndarray, background: Image.Image | None,
     return Image.composite(rgb, background, mask)
 
 
-def cutout(image: ImageInput, *, background: str | None = None, shadow: bool = False, mask_only: bool = False,
+def cutout(image: ImageInput, *, background: str = "transparent", shadow: bool = False, mask_only: bool = False,
            refine: str = "guided", output: str | os.PathLike | None = None, overwrite: bool = False,
-           quality: int | None = None, settings: Settings | None = None, background_files: bool = True,
-           ) -> CutoutResult:
+           quality: int | None = None, sign: bool = False, watermark: str | None = None,
+           settings: Settings | None = None, background_files: bool = True) -> CutoutResult:
     """Remove the background of ``image``; write the result to ``output`` when given.
 
     ``background``: transparent (default), white, #RRGGBB, a colour name, blur, or an image
     path. ``shadow``: a soft contact shadow. ``mask_only``: the matte as a greyscale image.
     ``refine``: guided (default) or none (the network's mask, upsampled).
     ``background_files=False`` refuses a background given as a path (for servers).
+    ``sign``/``watermark``: mark the output (see ``tasks._edit.finish``).
     """
     settings = settings or get_settings()
     kind, value = parse_background(background, background_files)
     if refine not in _matte.REFINES:
         raise InvalidArgument(f"unknown refine {refine!r}; choose one of: {', '.join(_matte.REFINES)}")
     loaded = load_image(image, max_side=MAX_SIDE, settings=settings)
-    precheck_output(output, loaded, overwrite)
+    precheck_output(output, loaded, overwrite, action=ACTION, sign=sign, watermark=watermark)
     with PeakMemory() as mem:
         m = _matte.matte(loaded, settings, refine)
         notes: list[str] = []
@@ -173,5 +175,5 @@ def cutout(image: ImageInput, *, background: str | None = None, shadow: bool = F
         shadow=bool(shadow and m.clear and not mask_only), subject_share=m.subject_share,
         edge_uncertainty=m.edge_uncertainty, clear_subject=m.clear, subject_box=m.box,
         warnings=m.warnings, notes=notes)
-    return finish(result, pil, loaded, output=output, overwrite=overwrite, quality=quality,
-                  action="edited")
+    return finish(result, pil, loaded, output=output, overwrite=overwrite, quality=quality, action=ACTION,
+                  sign=sign, watermark=watermark, settings=settings)

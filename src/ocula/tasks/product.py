@@ -44,7 +44,8 @@ from .crop import check_size, parse_margin
 
 MAX_SIDE: int | None = None
 DEFAULT_SIZE = 2000
-DEFAULT_MARGIN = 0.07
+DEFAULT_MARGIN = "7%"
+ACTION = "edited"
 LANGUAGES = ("en", "zh")
 FACT_STEPS = ("ocr", "faces")  # on the product's region; labels, colours and quality apart (see _facts)
 FACT_SIDE = 1024
@@ -165,26 +166,28 @@ def _copy(facts: Analysis, languages: tuple[str, ...], writer: str, listing: Ima
 
 
 def product(image: ImageInput, *, size: int = DEFAULT_SIZE, margin: str | float = DEFAULT_MARGIN,
-            languages: Iterable[str] = LANGUAGES, upscale: bool = True, upscale_model: str = "realesrgan-x4plus",
-            writer: str = "builtin", output: str | os.PathLike | None = None, overwrite: bool = False,
-            quality: int | None = None, settings: Settings | None = None) -> ProductResult:
+            languages: Iterable[str] | str | None = None, upscale: bool = True,
+            upscale_model: str = "realesrgan-x4plus", writer: str = "builtin",
+            output: str | os.PathLike | None = None, overwrite: bool = False, quality: int | None = None,
+            sign: bool = False, watermark: str | None = None, settings: Settings | None = None) -> ProductResult:
     """A square listing photo on white plus title, bullets and keywords in ``languages``.
 
     ``size``: side of the square in pixels; ``margin``: white on each side (7 %, or '7%');
     ``upscale``: enlarge a small product with Real-ESRGAN (``upscale_model``), else Lanczos;
-    ``writer``: describe's writer for the title and bullets. With ``output`` the image is
-    written there and the result as JSON beside it (same name, ``.json``).
+    ``writer``: describe's writer for the title and bullets; ``languages``: of the copy (default
+    en and zh). With ``output`` the image is written there (marked when ``sign``/``watermark``)
+    and the result as JSON beside it (same name, ``.json``).
     """
     settings = settings or get_settings()
     check_size(size)
     m = parse_margin(margin)
-    langs = _languages(languages)
+    langs = _languages(LANGUAGES if languages is None else languages)
     if upscale:
         from .upscale import _check_model
 
         _check_model(upscale_model)
     loaded = load_image(image, max_side=MAX_SIDE, settings=settings)
-    precheck_output(output, loaded, overwrite)
+    precheck_output(output, loaded, overwrite, action=ACTION, sign=sign, watermark=watermark)
     if output is not None:
         check_output(json_path(output), [loaded.path], overwrite=overwrite, image=False)
     warnings: list[str] = []
@@ -223,7 +226,8 @@ def product(image: ImageInput, *, size: int = DEFAULT_SIZE, margin: str | float 
         subject_box=(ox, oy, img.width, img.height), subject_share=matte.subject_share,
         edge_uncertainty=matte.edge_uncertainty, clear_subject=matte.clear, upscaled=used, listing=listing,
         warnings=warnings, notes=notes)
-    finish(result, canvas, loaded, output=output, overwrite=overwrite, quality=quality, action="edited")
+    finish(result, canvas, loaded, output=output, overwrite=overwrite, quality=quality, action=ACTION, sign=sign,
+           watermark=watermark, settings=settings)
     if output is not None:
         result.json_output = str(json_path(result.output))
         data = result.model_dump_json(indent=2).encode()

@@ -492,6 +492,7 @@
     form.append("image", up.file, up.name);
     const size = $("#product-size").value;
     if (size !== "") form.append("size", size);
+    form.append("upscale", $("#product-upscale").checked ? "true" : "false");
     const button = ev.submitter || $("#product-form button");
     button.disabled = true;
     status.textContent = `Making the listing for ${up.name}…`;
