@@ -60,7 +60,7 @@ def sheet(path: Path, images: list[Image.Image], height: int = 300) -> None:
         im = im.copy()
         im.thumbnail((10_000, height))
         if im.mode in ("RGBA", "LA"):
-            check = (np.indices(im.size[::-1]).sum(0) // 12 % 2).astype(np.uint8)
+            check = ((np.indices(im.size[::-1]) // 12).sum(0) % 2).astype(np.uint8)
             bg = Image.fromarray((np.where(check[..., None], 205, 150) * np.ones(3)).astype(np.uint8))
             bg.paste(im, (0, 0), im.convert("RGBA"))
             im = bg
