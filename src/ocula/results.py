@@ -718,3 +718,91 @@ class FaceEmbeddingsResult(Result):
         import numpy as np
 
         return np.asarray([f.embedding for f in self.faces], dtype=np.float32).reshape(len(self.faces), 128)
+
+    def render(self) -> list[str]:
+        n_tr, n_va = sum(self.train_counts), sum(self.val_counts)
+        out = [f"{self.model_dir}  ({self.mode}, augment {self.augment}, seed {self.seed})",
+               f"  {len(self.classes)} classes, {n_tr} training / {n_va} validation images"]
+        if self.skipped:
+            out.append(f"  skipped {len(self.skipped)}:")
+            out += [f"    {f.source}: {f.error}" for f in self.skipped[:10]]
+            if len(self.skipped) > 10:
+                out.append(f"    ... {len(self.skipped) - 10} more (see --json)")
+        out += [f"  warning: {w}" for w in self.warnings]
+        if self.epochs_run:
+            stop = ", stopped early" if self.stopped_early else ""
+            out.append(f"  {self.epochs_run} epochs (best {self.best_epoch}{stop}) in {self.train_seconds:.1f} s, "
+                       f"features {self.feature_seconds:.1f} s")
+        if self.accuracy is not None:
+            out.append(f"  validation accuracy {self.accuracy:.1%}, macro F1 {self.macro_f1:.3f}, ECE {self.ece:.3f}")
+            if self.int8_accuracy is not None:
+                out.append(f"  ONNX fp32 {self.onnx_accuracy:.1%}, int8 {self.int8_accuracy:.1%} "
+                           f"(agrees with fp32 on {self.int8_agreement:.1%})")
+            width = max(4, max(len(c) for c in self.classes[:30]))
+            out.append(f"  {'class':<{width}}  prec.  recall  F1     n")
+            for m in self.per_class:
+                out.append(f"  {m.name:<{width}}  {m.precision:5.2f}  {m.recall:5.2f}   {m.f1:5.2f}  {m.support}")
+            if self.confusion and len(self.classes) <= 20:
+                out.append("  confusion (rows true, columns predicted):")
+                cw = max(3, len(str(max(max(r) for r in self.confusion))) + 1)
+                out.append("  " + " " * width + "".join(f"{i:>{cw}}" for i in range(len(self.classes))))
+                for i, (name, row) in enumerate(zip(self.classes, self.confusion)):
+                    out.append(f"  {name:<{width}}" + "".join(f"{v:>{cw}}" for v in row) + f"  ({i})")
+        out += [f"  {role}: {path}" for role, path in self.files.items()]
+        return out
+
+
+# --- product photos: cutout, crop, product (issue 19) ----------------------------------
+# How they read in a terminal: cli/render.py.
+
+class CutoutResult(ImageEdit):
+    model: str = Field(description="what made the matte: u2netp, or 'input alpha' for an already transparent photo")
+    refine: Literal["guided", "none"] = Field(description="edge refinement of the network's mask")
+    background: str = Field(description="transparent, #rrggbb, blur, image:PATH, or mask (--mask-only)")
+    shadow: bool = False
+    subject_share: float = Field(ge=0, le=1, description="the subject's share of the frame (mean alpha)")
+    edge_uncertainty: float = Field(ge=0, le=1, description="share of the not-background pixels the network is "
+                                                            "unsure about (0 crisp .. 1 no idea)")
+    clear_subject: bool = Field(description="false: nothing stands out; the output is the original")
+    subject_box: tuple[int, int, int, int] | None = Field(None, description="x, y, w, h around the subject")
+    warnings: list[str] = Field(default_factory=list)
+
+
+class CropResult(ImageEdit):
+    aspect: str = Field(description="the requested aspect, W:H")
+    margin: float = Field(description="margin asked for around the subject, as a share of the crop's side")
+    box: tuple[int, int, int, int] = Field(description="x, y, w, h of the crop in the input's pixels")
+    subject_box: tuple[int, int, int, int] | None = Field(None, description="x, y, w, h the crop keeps whole")
+    guide: Literal["subject", "subject+faces", "faces", "saliency"] = Field(
+        description="what placed the crop: the cut-out's subject (with whole heads), faces alone, or the "
+                    "saliency map's centre when there is no clear subject")
+    faces: int = Field(0, description="faces found and kept whole")
+    cuts_subject: bool = Field(False, description="the aspect cannot hold the whole subject in this photo")
+    warnings: list[str] = Field(default_factory=list)
+
+
+class ListingCopy(Result):
+    language: Literal["en", "zh"]
+    title: str
+    bullets: list[str] = Field(default_factory=list)
+    description: str = Field(description="the product text: title and bullets, one per line")
+    keywords: list[str] = Field(default_factory=list)
+    writer: str
+    confidence: float = Field(ge=0, le=1)
+
+
+class ProductResult(ImageEdit):
+    size: int = Field(description="side of the square listing image, pixels")
+    margin: float = Field(description="white margin on each side, as a share of the side")
+    background: str = "#ffffff"
+    subject_box: tuple[int, int, int, int] | None = Field(None, description="x, y, w, h of the subject in the "
+                                                                           "listing image")
+    subject_share: float = Field(ge=0, le=1)
+    edge_uncertainty: float = Field(ge=0, le=1)
+    clear_subject: bool
+    upscaled: str | None = Field(None, description="super-resolution model used when the subject was smaller than "
+                                                   "the listing needs")
+    listing: dict[str, ListingCopy] = Field(default_factory=dict, description="listing copy by language (en, zh)")
+    json_output: str | None = Field(None, description="path of the JSON written next to the image")
+    warnings: list[str] = Field(default_factory=list, description="quality problems: blurred, too small, "
+                                                                   "no clear subject ...")

@@ -16,7 +16,7 @@ GROUP_HELP = {
     "train": "Train your own models on your images (CPU is enough).",
 }
 PANELS = {"recognize": "Recognize", "write": "Write", "search": "Search", "enhance": "Enhance and protect",
-          "provenance": "Provenance", "generate": "Generate", "train": "Train"}
+          "provenance": "Provenance", "generate": "Generate", "train": "Train", "product": "Product photos"}
 
 
 def _version(value: bool) -> None:

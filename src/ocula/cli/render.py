@@ -386,3 +386,44 @@ def _train_report(r) -> list[str]:
                 out.append(f"  {name:<{width}}" + "".join(f"{v:>{cw}}" for v in row) + f"  ({i})")
     out += [f"  {role}: {path}" for role, path in r.files.items()]
     return out
+
+
+# --- product photos: cutout, crop, product (issue 19) ----------------------------------
+
+def _product_head(r, what: str) -> list[str]:
+    return _head(r, what) + [f"  warning: {w}" for w in r.warnings]
+
+
+@_renders("CutoutResult")
+def _cutout_result(r) -> list[str]:
+    if r.background == "mask":
+        what = "matte"
+    elif not r.clear_subject:
+        what = "original kept"
+    else:
+        what = f"cut out on {r.background}" + (" with a shadow" if r.shadow else "")
+    edges = "" if r.model == "input alpha" else f", edges {r.refine}"
+    return _product_head(r, f"{what} ({r.model}{edges}; subject {r.subject_share:.0%} of the frame, edge "
+                            f"uncertainty {r.edge_uncertainty:.2f}; {r.seconds:.1f} s)")
+
+
+@_renders("CropResult")
+def _crop_result(r) -> list[str]:
+    x, y, w, h = r.box
+    faces = f", {r.faces} face(s) kept whole" if r.faces else ""
+    return _product_head(r, f"{r.aspect} crop {w}x{h} at x={x} y={y} -> {r.width}x{r.height} (by {r.guide}{faces}; "
+                            f"{r.seconds:.1f} s)")
+
+
+@_renders("ProductResult")
+def _product_result(r) -> list[str]:
+    from pathlib import Path
+
+    up = f", upscaled with {r.upscaled}" if r.upscaled else ""
+    json_note = f" + {Path(r.json_output).name}" if r.json_output else ""
+    out = _product_head(r, f"{r.size}x{r.size} on white{up}{json_note} ({r.seconds:.1f} s)")
+    for lang, c in r.listing.items():
+        out.append(f"  {lang}: {c.title}")
+        out += [f"      • {b}" for b in c.bullets]
+        out.append("      " + ("、" if lang == "zh" else ", ").join(c.keywords))
+    return out

@@ -10,7 +10,7 @@ Runtime = Literal["torch", "onnxruntime", "ncnn", "opencv", "cli", "numpy", "cty
                   "diffusers", "python", "dlib"]
 # what a model is for; "write" models turn facts into text for describe (see ocula.writing)
 Task = Literal["classify", "ocr", "faces", "embed-face", "moderate", "quality", "embed-text", "embed-image",
-               "caption", "generate", "upscale", "inpaint", "watermark", "write", "places"]
+               "caption", "generate", "upscale", "inpaint", "watermark", "write", "places", "segment"]
 
 
 class ModelFile(BaseModel):

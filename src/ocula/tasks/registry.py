@@ -136,6 +136,7 @@ MARKS = (
            cli=False),
 )
 PROVENANCE = "provenance"
+PRODUCT = "product"
 
 _TASKS: list[Task] = [
     # --- recognize -------------------------------------------------------------------
@@ -294,6 +295,47 @@ _TASKS: list[Task] = [
     Task("strip", "Privacy: remove EXIF (GPS, camera, serials), XMP, IPTC and comments.", "StripResult",
          group=ENHANCE, writes_image=True, cli="ocula.cli.enhance:strip", route="ocula.serve.routes.enhance:strip_route",
          options=MARKS),
+    # --- product photos (issue 19): background removal, subject-aware crops, listings --
+    Task("cutout", "Remove the background (U²-Net-p, offline): the subject on transparency, white, a colour or a "
+                   "blur.", "CutoutResult", group=PRODUCT, writes_image=True, cli="ocula.cli.product:cutout",
+         route="ocula.serve.routes.product:cutout_route", options=(
+             Option("background", str, "transparent", "transparent, white, #RRGGBB (or a colour name), blur, or an "
+                    "image file (the HTTP API takes no file names).", flags=("--background", "-b"), max_length=500,
+                    server={"max_length": 32}),
+             Option("shadow", bool, False, "Add a soft contact shadow under the subject."),
+             Option("mask_only", bool, False, "Write the matte itself (white = subject)."),
+             Option("refine", str, "guided", "Edge refinement: guided (soft edges at full resolution) or none "
+                    "(the network's mask).", choices=("guided", "none")),
+             *MARKS,
+         )),
+    Task("crop", "Crop to an aspect ratio around the subject (its cut-out and whole heads), with a margin.",
+         "CropResult", group=PRODUCT, writes_image=True, cli="ocula.cli.product:crop",
+         route="ocula.serve.routes.product:crop_route", options=(
+             Option("aspect", str, "1:1", "Width:height of the crop, e.g. 1:1, 4:5, 16:9.", flags=("--aspect", "-a"),
+                    max_length=16),
+             Option("margin", str, "8%", "Space around the subject on each side, as a share of the crop (0% to "
+                    "40%).", flags=("--margin", "-m"), max_length=8),
+             Option("size", int, None, "Longer side of the output in pixels (resampled with Lanczos).",
+                    flags=("--size", "-s"), ge=16, le=20000),
+             Option("faces", bool, True, "Find faces and keep heads whole."),
+             *MARKS,
+         )),
+    Task("product", "A marketplace listing per photo: cut out, square on pure white, title, bullets and keywords "
+                    "(en + zh).", "ProductResult", group=PRODUCT, writes_image=True, exports=("write_listing_csv",),
+         cli="ocula.cli.product:product", route="ocula.serve.routes.product:product_route", options=(
+             Option("size", int, 2000, "Side of the square listing photo in pixels.", flags=("--size", "-s"), ge=16,
+                    le=20000, server={"le": 8000}),
+             Option("margin", str, "7%", "White space on each side (7%: the product fills 86% of the frame).",
+                    flags=("--margin", "-m"), max_length=8),
+             Option("languages", list, None, "Languages of the copy (default en,zh).", flags=("--language", "-l")),
+             Option("upscale", bool, True, "Enlarge a small product with Real-ESRGAN (slow on a CPU) rather than "
+                    "Lanczos."),
+             Option("upscale_model", str, "realesrgan-x4plus", "realesrgan-x4plus (photos) or realesr-animevideov3 "
+                    "(~30x faster).", choices=("realesrgan-x4plus", "realesr-animevideov3")),
+             Option("writer", str, "builtin", "Who writes title and bullets: builtin (offline), llm or vlm (see "
+                    "describe).", max_length=100),
+             *MARKS,
+         )),
     # --- provenance ------------------------------------------------------------------
     Task("sign", "Sign a copy of an image with C2PA content credentials: signer, actions, parent.", "SignResult",
          group=PROVENANCE, cli="ocula.cli.provenance:sign", route=None),

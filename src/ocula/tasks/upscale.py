@@ -179,8 +179,6 @@ def bleed_transparent(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     below 8) get the colour of the nearest visible area, by push-pull: average the known
     colours down an image pyramid, then fill the holes on the way back up.
     """
-    import cv2
-
     a = alpha.astype(np.float32) / 255.0
     known = alpha >= 8
     col = np.zeros(rgb.shape, np.float32)
@@ -190,15 +188,9 @@ def bleed_transparent(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
         return _to_uint8(col)
     if not known.any():
         return rgb
-    levels = [(col * known[..., None], known.astype(np.float32))]
-    while min(levels[-1][1].shape) > 1:
-        c, wgt = levels[-1]
-        levels.append((cv2.pyrDown(c), cv2.pyrDown(wgt)))
-    c, wgt = levels[-1]
-    fill = c / np.maximum(wgt, 1e-6)[..., None]
-    for c, wgt in reversed(levels[:-1]):
-        est = cv2.pyrUp(fill, dstsize=(wgt.shape[1], wgt.shape[0]))
-        fill = c + est * (1 - np.clip(wgt, 0, 1)[..., None])  # known colour over the coarser estimate
+    from ._matte import fill_colours
+
+    fill = fill_colours(col, known)
     fill[known] = col[known]
     return _to_uint8(fill)
 

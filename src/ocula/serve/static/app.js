@@ -182,11 +182,12 @@
     for (const file of files) {
       const up = { file, name: file.name || "pasted image", id: ++cardSeq };
       uploads.push(up);
-      const select = $("#enhance-image");
-      const empty = select.querySelector("option[value='']");
-      if (empty) empty.remove();
-      select.append(el("option", { value: String(uploads.length - 1), text: up.name }));
-      select.value = String(uploads.length - 1);
+      for (const select of document.querySelectorAll("select.upload-select")) {
+        const empty = select.querySelector("option[value='']");
+        if (empty) empty.remove();
+        select.append(el("option", { value: String(uploads.length - 1), text: up.name }));
+        select.value = String(uploads.length - 1);
+      }
       $("#cards").prepend(makeCard(up));
       runCard(up);
     }
@@ -194,10 +195,11 @@
 
   // an upload the server refused cannot be enhanced either
   function dropUpload(up) {
-    const select = $("#enhance-image");
-    const opt = select.querySelector(`option[value="${uploads.indexOf(up)}"]`);
-    if (opt) opt.remove();
-    if (!select.options.length) select.append(el("option", { value: "", text: "Upload an image above first" }));
+    for (const select of document.querySelectorAll("select.upload-select")) {
+      const opt = select.querySelector(`option[value="${uploads.indexOf(up)}"]`);
+      if (opt) opt.remove();
+      if (!select.options.length) select.append(el("option", { value: "", text: "Upload an image above first" }));
+    }
   }
 
   function makeCard(up) {
@@ -468,6 +470,64 @@
       status.textContent = `${op} ${up.name}: done` + (r.width ? `, ${r.width}×${r.height}` : "") +
         (r.notes && r.notes.length ? `. ${r.notes.join(" ")}` : ".");
     } catch (e) { status.textContent = `${op} failed.`; showError(e, op); }
+    finally { button.disabled = false; }
+  });
+
+  // --- product listing: before / after and the copy, with copy buttons --------------------
+  const LANG_NAMES = { en: "English", zh: "中文" };
+
+  function copyBlock(label, text) {
+    const button = el("button", { type: "button", class: "small", text: "Copy",
+      "aria-label": `Copy ${label}`, onclick: () => copyText(text, button) });
+    return el("div", { class: "copy-row" }, el("span", { class: "copy-label", text: label }),
+      el("span", { class: "desc-text", text }), button);
+  }
+
+  $("#product-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const status = $("#product-status");
+    const up = uploads[Number($("#product-image").value)];
+    if (!up) { status.textContent = "Upload an image in “Describe images” first."; return; }
+    const form = new FormData();
+    form.append("image", up.file, up.name);
+    const size = $("#product-size").value;
+    if (size !== "") form.append("size", size);
+    form.append("upscale", $("#product-upscale").checked ? "true" : "false");
+    const button = ev.submitter || $("#product-form button");
+    button.disabled = true;
+    status.textContent = `Making the listing for ${up.name}…`;
+    try {
+      const j = await runJob("/product", { form }, status, `Listing ${up.name}`);
+      if (j.state !== "done") {
+        status.textContent = `Listing ${up.name}: ${j.state}.`;
+        if (j.error) showError(j.error, "Product");
+        return;
+      }
+      const r = j.result || {};
+      const url = (j.outputs && j.outputs[0]) || r.output;
+      const o = await objectUrl(url);
+      const first = Object.values(r.listing || {})[0];
+      const stem = up.name.replace(/\.[^.]+$/, "");
+      const before = el("figure", { class: "output" },
+        el("img", { src: URL.createObjectURL(up.file), alt: `Before: the photo ${up.name} as taken` }),
+        el("figcaption", { text: "Before" }));
+      const after = el("figure", { class: "output" },
+        el("img", { src: o.url, alt: `After: ${first ? first.title : up.name} on a white ${r.width}×${r.height} square` }),
+        el("figcaption", {}, "After · ", el("a", { href: o.url, download: `${stem}-listing.jpg`, text: "Download" })));
+      const copy = el("div", { class: "listing-copy" });
+      for (const [lang, c] of Object.entries(r.listing || {})) {
+        const name = LANG_NAMES[lang] || lang;
+        copy.append(el("h4", { text: name, lang }),
+          el("div", { lang }, copyBlock(lang === "zh" ? "标题" : "Title", c.title),
+            copyBlock(lang === "zh" ? "要点" : "Bullets", c.bullets.join("\n")),
+            copyBlock(lang === "zh" ? "关键词" : "Keywords", c.keywords.join(lang === "zh" ? "、" : ", "))));
+      }
+      const warnings = (r.warnings || []).length ? el("p", { class: "muted", text: `Warnings: ${r.warnings.join("; ")}` }) : "";
+      $("#product-out").prepend(el("article", { class: "listing" }, el("h3", { text: `Listing: ${up.name}` }),
+        el("div", { class: "pair" }, before, after), copy, warnings));
+      status.textContent = `Listing for ${up.name}: done, ${r.width}×${r.height} on white` +
+        (r.warnings && r.warnings.length ? `, ${r.warnings.length} warning(s).` : ".");
+    } catch (e) { status.textContent = "The listing failed."; showError(e, "Product"); }
     finally { button.disabled = false; }
   });
 
