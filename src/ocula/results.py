@@ -47,6 +47,8 @@ class Classification(Result):
     image: ImageInfo
     model: str
     labels: list[Label]
+    none_score: float | None = Field(None, ge=0, le=1, description="zero-shot labels: the chance that none of "
+                                     "the given labels applies (labels' scores and this sum to 1)")
 
 
 # --- OCR ------------------------------------------------------------------------------

@@ -126,6 +126,9 @@ STEPS_HELP = ("Analyze steps to run (default: all installed): classify (or label
 MIN_SCORE_HELP = "Drop results scored below this (0..1)."
 PLACE_HELP = ("Name the place the GPS points at (city, region, country in English and Chinese), offline, "
               "without the coordinates.")
+LABELS = Option("labels", list, None, "Score these words instead of ImageNet's classes (zero-shot, CLIP/SigLIP): "
+                "'kitchen, beach, 猫, receipt'.", max_length=1000)
+LABELS_FILE = Option("labels_file", str, None, "A file of labels to score, one per line.", http=False)
 ENHANCE = "enhance"
 # every task that writes an image marks it the same way (provenance/marking.py); the hand-made
 # commands declare these flags themselves
@@ -152,8 +155,9 @@ _TASKS: list[Task] = [
          "Classification", step="labels", step_fields=(("labels", "labels"), ("classifier", "model")),
          exports=("classify_batch",), options=(
              _top_k(),
-             Option("model", str, None, "A registered classifier, or a MODEL_DIR from `ocula train classifier`.",
-                    flags=("--model", "-m"), max_length=500),
+             Option("model", str, None, "A registered classifier, or a MODEL_DIR from `ocula train classifier` "
+                    "(with --labels: the CLIP/SigLIP model).", flags=("--model", "-m"), max_length=500),
+             LABELS, LABELS_FILE,
          )),
     Task("ocr", "Read the text in the picture (Chinese and English), line by line in reading order.",
          "OCRResult", step="text", options=(
