@@ -24,8 +24,17 @@ def _table() -> dict[str, registry.Task]:
 def default_steps() -> tuple[str, ...]:
     """The steps analyze runs when none are named: every step whose optional package is installed
     (moderate needs the AGPL extra, so it joins only when that is present)."""
-    return tuple(t.name for t in _table().values()
-                 if t.requires is None or importlib.util.find_spec(t.requires) is not None)
+    return tuple(t.name for t in _table().values() if t.requires is None or _present(t.requires))
+
+
+def _present(requires: str) -> bool:
+    """A module that is installed, or ``model:TASK``: a usable catalogue model of that task
+    (detect joins analyze only where a detector has been pulled)."""
+    if requires.startswith("model:"):
+        from ..models import catalog, status
+
+        return any(status(s).usable for s in catalog.list_specs(requires[6:]))
+    return importlib.util.find_spec(requires) is not None
 
 
 def check_steps(steps: Iterable[str] | None) -> tuple[str, ...]:
