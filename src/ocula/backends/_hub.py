@@ -27,8 +27,9 @@ def load_parts(name: str, path: Path, settings: Settings, model_class: str, proc
     transformers = import_transformers()
     configure_threads(settings.threads)
     try:
-        processor = getattr(transformers, processor_class).from_pretrained(path, local_files_only=True,
-                                                                           backend="pil")
+        # a *Pil class is the PIL processor itself; a composite processor is told to pick it
+        pil = {} if processor_class.endswith("Pil") else {"backend": "pil"}
+        processor = getattr(transformers, processor_class).from_pretrained(path, local_files_only=True, **pil)
         model = getattr(transformers, model_class).from_pretrained(path, local_files_only=True)
     except (OSError, ValueError, KeyError) as e:
         raise ModelUnavailable(name, f"could not load from {path}: {str(e).splitlines()[0]}",

@@ -74,8 +74,9 @@ class ClipEmbedder:
         self.max_length = int(min(max_pos, getattr(self.tokenizer, "model_max_length", max_pos) or max_pos))
         # zero-shot classification turns cosines into logits as the model was trained to:
         # CLIP softmax(scale * cos); SigLIP sigmoid(scale * cos + bias)
-        self.logit_scale = float(self.model.logit_scale.exp()) if hasattr(self.model, "logit_scale") else 100.0
-        self.logit_bias = float(self.model.logit_bias) if getattr(self.model, "logit_bias", None) is not None else None
+        scale, bias = getattr(self.model, "logit_scale", None), getattr(self.model, "logit_bias", None)
+        self.logit_scale = float(scale.detach().exp()) if scale is not None else 100.0
+        self.logit_bias = float(bias.detach()) if bias is not None else None
         self._torch = torch
         self._lock = threading.Lock()
 

@@ -43,8 +43,13 @@ def detect(
     if annotate is not None:
         from ..output import plan_outputs
 
+        from ..errors import OculaError
+
         files, batch = expand(images)
-        plan = plan_outputs(files, annotate, "detected", batch=batch, overwrite=overwrite)
+        try:
+            plan = plan_outputs(files, annotate, "detected", batch=batch, overwrite=overwrite)
+        except OculaError as e:
+            fail(str(e).replace("-o path", "--annotate path"))
     run_batch(images, lambda p: run(p, find=words, model=model, min_score=min_score, annotate=plan.get(p),
                                     overwrite=overwrite), as_json=json)
 
@@ -93,7 +98,7 @@ def redact(
     """Privacy: hide what words describe ('licence plate, screen'): blur, pixelate or fill each region found."""
     from ..errors import InvalidArgument
     from ..tasks.detect import parse_find
-    from ..tasks.redact import METHODS, redact as run
+    from ..tasks.redact import ACTION, METHODS, redact as run
 
     if method not in METHODS:
         fail(f"unknown --method {method!r}; choose one of: {', '.join(METHODS)}")
@@ -101,6 +106,6 @@ def redact(
         words = parse_find(_split(find))
     except InvalidArgument as e:
         fail(str(e))
-    _run(images, output, "redacted", "redacted", overwrite=overwrite, as_json=json, sign=sign, watermark=watermark,
+    _run(images, output, "redacted", ACTION, overwrite=overwrite, as_json=json, sign=sign, watermark=watermark,
          work=lambda src, dst: run(src, find=words, method=method, model=model, min_score=min_score, grow=grow,
                                    output=dst, overwrite=overwrite, quality=quality, sign=sign, watermark=watermark))

@@ -18,6 +18,7 @@ from ._edit import PeakMemory, finish, precheck_output, with_alpha
 
 MAX_SIDE: int | None = None  # the output keeps full resolution; detection works on its own reduced copy
 METHODS = ("blur", "pixelate", "fill")
+ACTION = "c2pa.redacted"  # the C2PA action for removed or hidden content
 
 
 def grown(box: tuple[int, int, int, int], grow: float, size: tuple[int, int]) -> tuple[int, int, int, int]:
@@ -48,7 +49,7 @@ def redact(image: ImageInput, *, find: list[str] | None = None, method: str = "b
     if isinstance(grow, bool) or not isinstance(grow, (int, float)) or not 0 <= grow <= 1:
         raise InvalidArgument(f"grow must be 0..1 (a share of each box's sides), not {grow!r}")
     loaded = load_image(image, max_side=MAX_SIDE, settings=settings)
-    precheck_output(output, loaded, overwrite, action="redacted", sign=sign, watermark=watermark)
+    precheck_output(output, loaded, overwrite, action=ACTION, sign=sign, watermark=watermark)
     with PeakMemory() as mem:
         found = detect_loaded(loaded, words, model, min_score, settings)
         rgb = np.array(loaded.image.convert("RGB"))
@@ -70,5 +71,5 @@ def redact(image: ImageInput, *, find: list[str] | None = None, method: str = "b
                           seconds=round(mem.seconds, 3), model=found.model, method=method, find=words,
                           objects=found.objects, regions=regions, notes=notes)
     return finish(result, with_alpha(Image.fromarray(rgb), loaded.alpha), loaded, output=output,
-                  overwrite=overwrite, quality=quality, action="redacted", sign=sign, watermark=watermark,
+                  overwrite=overwrite, quality=quality, action=ACTION, sign=sign, watermark=watermark,
                   settings=settings)

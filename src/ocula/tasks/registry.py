@@ -151,6 +151,7 @@ _TASKS: list[Task] = [
              _top_k("Labels per image."),
              Option("gps", bool, False, "Include GPS coordinates from EXIF (private: off by default)."),
              Option("place", bool, False, PLACE_HELP),
+             LABELS, LABELS_FILE,
              Option("jobs", int, None, "Images decoded in parallel (OCULA_JOBS).", flags=("--jobs", "-j"), ge=1,
                     http=False),
          )),
