@@ -364,3 +364,41 @@ def test_chinese_prompt_without_an_llm_is_one_clear_line(env, cli, tmp_path):
     message = str(r.exception)  # main() prints an OculaError as one line
     assert "reads English only" in message and "write the prompt in English" in message
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_index_stores_the_collections_own_tags(tiny_clip, env, samples, tmp_path, monkeypatch):
+    from ocula.tasks import _zeroshot
+    from ocula.tasks._zeroshot import ZeroShot
+    from ocula.tasks.index import CUSTOM_MIN, CUSTOM_TOP, index
+    from ocula.tasks.search import search
+
+    env(clip_model=tiny_clip)
+    # a random model's cosines sit near 0: move the "none of these" line below them so tags are kept
+    monkeypatch.setattr(_zeroshot, "NONE_COSINE", -1.0)
+    tags = tmp_path / "tags.txt"
+    tags.write_text("cat\ncoffee\nrocket\nsofa\n", encoding="utf-8")
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name in ("chelsea.jpg", "coffee.jpg", "rocket.jpg"):
+        (photos / name).write_bytes((samples / name).read_bytes())
+    db = tmp_path / "index.db"
+    report = index([photos], db=db, steps=["colors"], labels_file=str(tags))
+    assert report.analysed == 3
+    words = ["cat", "coffee", "rocket", "sofa"]
+    scorer = ZeroShot(None, words, get_settings())
+    probs, none = scorer.scores([Image.open(photos / n).convert("RGB") for n in ("chelsea.jpg", "coffee.jpg",
+                                                                                   "rocket.jpg")], words)
+    stored = 0
+    for name, p, nothing in zip(("chelsea.jpg", "coffee.jpg", "rocket.jpg"), probs, none):
+        want = [words[j] for j in p.argsort()[::-1][:CUSTOM_TOP] if p[j] >= max(CUSTOM_MIN, nothing)]
+        stored += len(want)
+        for word in want:
+            hits = search(word, db=db, top_k=3).hits
+            hit = next(h for h in hits if h.path.endswith(name))
+            assert word in hit.tags
+        others = [w for w in words if w not in want and w not in ("cat", "coffee", "rocket")]
+        hit = next(h for h in search("photo", db=db, top_k=3).hits if h.path.endswith(name))
+        assert not [w for w in others if w in hit.tags]
+    assert stored >= 3
+    with pytest.raises(InvalidArgument, match="no letters"):
+        index([photos], db=db, labels=["..."])

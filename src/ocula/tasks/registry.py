@@ -245,6 +245,7 @@ _TASKS: list[Task] = [
              Option("jobs", int, None, "Images decoded in parallel (OCULA_JOBS).", ge=1),
              Option("steps", list, None, STEPS_HELP),
              Option("batch_size", int, 8, "Images per committed batch.", ge=1),
+             LABELS, LABELS_FILE,
          )),
     Task("search", "Search an index by words (English, Chinese, ...) or by an example image.", "SearchResult",
          group="search", exports=("search_image",), cli="ocula.cli.search:search",
