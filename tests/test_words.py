@@ -402,3 +402,22 @@ def test_index_stores_the_collections_own_tags(tiny_clip, env, samples, tmp_path
     assert stored >= 3
     with pytest.raises(InvalidArgument, match="no letters"):
         index([photos], db=db, labels=["..."])
+
+
+def test_detected_objects_are_searchable(models, env, samples, tmp_path):
+    from ocula.tasks.index import index
+    from ocula.tasks.search import search
+
+    env(detector=models["rtdetr"])
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / "coffee.jpg").write_bytes((samples / "coffee.jpg").read_bytes())
+    db = tmp_path / "index.db"
+    assert index([photos], db=db, steps=["objects"]).analysed == 1
+    hit = search("photo", db=db).hits[0]
+    from ocula.tasks.detect import detect
+
+    found = detect(samples / "coffee.jpg")
+    assert found.counts.get("cup")
+    for o in found.objects:
+        assert o.label in hit.tags or o.name_zh in hit.tags

@@ -140,7 +140,7 @@ def ask(image: ImageInput, *, question: str | None = None, model: str = "auto", 
         try:
             text, by = answer_question(q, facts, loaded, settings, url=llm_url, model=llm_model)
             return done(text, by, "vlm", True)
-        except WriterError as e:
+        except (WriterError, OSError, RuntimeError) as e:  # RuntimeError: a sandbox that blocks sockets
             if mode == "vlm":
                 raise
             why.append(f"vlm: {e}")

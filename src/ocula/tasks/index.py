@@ -145,7 +145,7 @@ class _Indexer:
                 caption = describe(li, facts=a, purpose="caption", language="en", settings=self.settings).text
                 tags_en = describe(li, facts=a, purpose="tags", language="en", settings=self.settings).tags
                 tags_zh = describe(li, facts=a, purpose="tags", language="zh", settings=self.settings).tags
-                tags_en, tags_zh = _with_custom(tags_en, tags_zh, custom[i])
+                tags_en, tags_zh = _with_custom(tags_en, tags_zh, custom[i] + _object_tags(a))
                 ocr = a.text.text if a.text is not None else ""
                 phash = dhash(li.resized(256))
             except OculaError as err:
@@ -199,6 +199,13 @@ class _Indexer:
             order = [int(j) for j in p.argsort()[::-1][:CUSTOM_TOP] if p[j] >= max(CUSTOM_MIN, nothing)]
             out.append([self.labels[j] for j in order])
         return out
+
+
+def _object_tags(a: Analysis) -> list[str]:
+    """What the detector found (analyze's objects step), in English and Chinese, as tags."""
+    if a.objects is None:
+        return []
+    return list(dict.fromkeys(n for o in a.objects.objects for n in (o.label, o.name_zh) if n))
 
 
 CUSTOM_TOP, CUSTOM_MIN = 3, 0.2  # custom tags kept per image, and the least score that counts
