@@ -421,3 +421,23 @@ def test_detected_objects_are_searchable(models, env, samples, tmp_path):
     assert found.counts.get("cup")
     for o in found.objects:
         assert o.label in hit.tags or o.name_zh in hit.tags
+
+
+def test_detected_objects_ground_the_writers_checks():
+    from ocula.results import Analysis, DetectedObject, DetectResult, FacesResult, ImageInfo, Label
+    from ocula.writing import validate
+    from ocula.writing.base import DescribeRequest, Draft
+
+    im = ImageInfo(source="x.jpg", width=640, height=480)
+    facts = Analysis(image=im, classifier="efficientnet-lite0",
+                     labels=[Label(index=281, name="tabby cat", name_zh="虎斑猫", category="animal", score=0.6)],
+                     faces=FacesResult(image=im, model="mtcnn", faces=[]))
+    draft = Draft(text="Two dogs and a person on a lawn.", confidence=0.5)
+    request = DescribeRequest(purpose="caption")
+    problems = validate.check_draft(draft, facts, request)
+    assert any("dog" in p for p in problems) and any("people" in p for p in problems)
+    facts.objects = DetectResult(image=im, model="rtdetr", min_score=0.5, counts={"dog": 2, "person": 1},
+                                 objects=[DetectedObject(label="dog", name_zh="狗", score=0.9, box=(0, 0, 9, 9)),
+                                          DetectedObject(label="dog", name_zh="狗", score=0.8, box=(9, 9, 9, 9)),
+                                          DetectedObject(label="person", name_zh="人", score=0.7, box=(1, 1, 5, 5))])
+    assert not [p for p in validate.check_draft(draft, facts, request) if "dog" in p or "people" in p]
