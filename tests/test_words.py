@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import socket
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -331,35 +332,46 @@ def test_ask_from_python_over_metadata(env, samples):
 
 # --- generate: words in other languages ------------------------------------------------------
 
-def test_chinese_prompts_are_translated_or_refused(env, tmp_path):
-    from ocula.tasks.generate import _Plan, _prompt_words
+@pytest.fixture(scope="module")
+def tiny_sd(tmp_path_factory):
+    pytest.importorskip("diffusers")
+    from test_generate import build_tiny_models
+
+    return build_tiny_models(tmp_path_factory.mktemp("tiny-sd"))["sd"]
+
+
+def test_chinese_prompts_are_translated_or_refused(env, tiny_sd, tmp_path):
+    from ocula.tasks.generate import _Plan, _prompt_words, generate
 
     server = FakeLLM()
     server.script = [{"content": "a red apple on a wooden table"}]
     try:
         env(llm_url=server.url, llm_model="test-llm")
-        plan = _Plan(prompts=["木桌上的红苹果", "a blue sky"], mode="text2img", suffix=".png", wanted=None,
-                     strength=None)
-        _prompt_words(plan, model=None, enhance_prompt=False, llm_url=None, llm_model=None, settings=get_settings())
-        assert plan.prompts == ["a red apple on a wooden table", "a blue sky"]
-        assert plan.asked == {"a red apple on a wooden table": "木桌上的红苹果"} and "translated" in plan.notes[0]
+        res = generate(["木桌上的红苹果", "a blue sky"], model=tiny_sd, denoising_steps=1, size="64x64", seed=0,
+                       out_dir=tmp_path / "out")
+        assert [im.prompt for im in res.images] == ["a red apple on a wooden table", "a blue sky"]
+        assert all(Path(p).is_file() for p in res.paths) and "translated" in res.notes[0]
+        assert "木桌上的红苹果" in res.notes[0]
         assert len(server.requests) == 1 and "木桌上的红苹果" in server.requests[0]["body"]["messages"][1]["content"]
+
+        def plan(prompt: str) -> _Plan:
+            return _Plan(prompts=[prompt], mode="text2img", suffix=".png", wanted=None, strength=None)
+
         server.script = [{"content": "a cat, sitting on a windowsill, soft morning light, photograph"}]
-        plan = _Plan(prompts=["cat"], mode="text2img", suffix=".png", wanted=None, strength=None)
-        _prompt_words(plan, model=None, enhance_prompt=True, llm_url=None, llm_model=None, settings=get_settings())
-        assert plan.prompts[0].startswith("a cat, sitting") and "expanded" in plan.notes[0]
+        p = plan("cat")
+        _prompt_words(p, model=tiny_sd, enhance_prompt=True, llm_url=None, llm_model=None, settings=get_settings())
+        assert p.prompts[0].startswith("a cat, sitting") and "expanded" in p.notes[0] and p.asked
         server.script = [{"content": "一只猫"}]  # a model that answers in Chinese is not used
-        plan = _Plan(prompts=["猫"], mode="text2img", suffix=".png", wanted=None, strength=None)
         with pytest.raises(InvalidArgument, match="English prompt"):
-            _prompt_words(plan, model=None, enhance_prompt=False, llm_url=None, llm_model=None,
+            _prompt_words(plan("猫"), model=tiny_sd, enhance_prompt=False, llm_url=None, llm_model=None,
                           settings=get_settings())
     finally:
         server.close()
 
 
-def test_chinese_prompt_without_an_llm_is_one_clear_line(env, cli, tmp_path):
+def test_chinese_prompt_without_an_llm_is_one_clear_line(env, tiny_sd, cli, tmp_path):
     env(llm_url=closed_port())
-    r = cli("generate", "一只猫坐在窗台上", "-o", tmp_path / "out")
+    r = cli("generate", "一只猫坐在窗台上", "--model", tiny_sd, "-o", tmp_path / "out")
     assert r.exit_code == 1
     message = str(r.exception)  # main() prints an OculaError as one line
     assert "reads English only" in message and "write the prompt in English" in message

@@ -312,8 +312,12 @@ def _prompt_words(plan: _Plan, *, model: str | os.PathLike | None, enhance_promp
     reads_any = bool(spec and spec.multilingual)
     if not enhance_prompt and (reads_any or not any(needs_multilingual(p) for p in plan.prompts)):
         return
+    from ..backends import diffusion as dif
     from ..writing.base import WriterError
     from ..writing.chat import english_prompt
+
+    dif.require_diffusers()
+    dif.resolve_model(model, plan.mode, settings)  # a model that is not here says so before the LLM is asked
 
     out = []
     for prompt in plan.prompts:
@@ -323,7 +327,7 @@ def _prompt_words(plan: _Plan, *, model: str | os.PathLike | None, enhance_promp
             continue
         try:
             new, by = english_prompt(prompt, settings, expand=enhance_prompt, url=llm_url, model=llm_model)
-        except WriterError as e:
+        except (WriterError, OSError, RuntimeError) as e:  # RuntimeError: a sandbox that blocks sockets
             why = (f"the prompt {prompt[:40]!r} is not in English and {name}'s text encoder reads English only, "
                    f"so an LLM must translate it" if foreign else "--enhance-prompt needs an LLM")
             raise InvalidArgument(f"{why}: {e} — start an OpenAI-compatible server (`ollama pull "
