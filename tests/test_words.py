@@ -453,3 +453,33 @@ def test_detected_objects_ground_the_writers_checks():
                                           DetectedObject(label="dog", name_zh="狗", score=0.8, box=(9, 9, 9, 9)),
                                           DetectedObject(label="person", name_zh="人", score=0.7, box=(1, 1, 5, 5))])
     assert not [p for p in validate.check_draft(draft, facts, request) if "dog" in p or "people" in p]
+
+
+def test_ask_and_detect_over_http(models, samples, tmp_path):
+    pytest.importorskip("fastapi")
+    from fastapi.testclient import TestClient
+
+    from ocula.config import load_settings
+    from ocula.serve.app import create_app
+    from ocula.serve.config import ServeConfig
+
+    server = FakeLLM()
+    server.script = [{"content": "一只虎斑猫。"}]
+    try:
+        settings = load_settings(env={"OCULA_HOME": str(tmp_path / "home"), "OCULA_LLM_URL": server.url,
+                                      "OCULA_DETECTOR": str(models["rtdetr"]), "OCULA_THREADS": "2"})
+        app = create_app(ServeConfig(db=tmp_path / "index.db", settings=settings, access_log=False))
+        files = {"image": ("cat.jpg", (samples / "chelsea.jpg").read_bytes(), "image/jpeg")}
+        with TestClient(app) as client:
+            r = client.post("/api/v1/ask", files=files, data={"question": "这是什么动物？", "steps": "colors"})
+            assert r.status_code == 200, r.text
+            assert r.json()["answer"] == "一只虎斑猫。" and r.json()["source"] == "vlm"
+            r = client.post("/api/v1/ask", files=files, data={"question": "x" * 3000})
+            assert r.status_code == 422
+            r = client.post("/api/v1/detect", files=files)
+            assert r.status_code == 200, r.text
+            assert r.json()["counts"].get("cup")
+            r = client.post("/api/v1/detect", files=files, data={"find": "猫"})
+            assert r.status_code == 422 and "English only" in r.text
+    finally:
+        server.close()
