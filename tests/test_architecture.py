@@ -29,7 +29,7 @@ LAYERS = {
     "people": MIDDLE, "regions": MIDDLE,
     "tasks": TASKS,
     "__init__": API, "facade": API, "__main__": SHELLS,
-    "cli": SHELLS, "serve": SHELLS,
+    "cli": SHELLS, "serve": SHELLS, "mcp": SHELLS,
 }
 
 

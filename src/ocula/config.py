@@ -43,6 +43,11 @@ class Settings(BaseModel):
     vlm_model: str = Field("llava", description="vision model name for the vlm writer")
     captioner: str = Field("blip-base", description="hub captioning model for the captioner writer")
     clip_model: str = Field("auto", description="image-text embedding for search: auto, off, a catalogue name or a folder")
+    clip_text_model: str = Field("clip-multilingual-text", description="multilingual text tower for labels that "
+                                 "are not English (zero-shot classify): a catalogue name or a folder")
+    detector: str = Field("rtdetr-r50", description="COCO object detector (detect, analyze): a catalogue name or a folder")
+    finder: str = Field("owlv2-base", description="open-vocabulary detector (detect --find): a catalogue name or a folder")
+    vqa_model: str = Field("blip-vqa-base", description="hub question-answering model (ask): a catalogue name or a folder")
 
     @field_validator("device")
     @classmethod
@@ -60,7 +65,8 @@ _ENV = {
     "face_detector": "OCULA_FACE_DETECTOR", "ocr_engine": "OCULA_OCR_ENGINE",
     "llm_url": "OCULA_LLM_URL", "llm_model": "OCULA_LLM_MODEL", "llm_api_key": "OCULA_LLM_API_KEY",
     "llm_timeout": "OCULA_LLM_TIMEOUT", "vlm_model": "OCULA_VLM_MODEL", "captioner": "OCULA_CAPTIONER",
-    "clip_model": "OCULA_CLIP_MODEL", "people": "OCULA_PEOPLE",
+    "clip_model": "OCULA_CLIP_MODEL", "people": "OCULA_PEOPLE", "clip_text_model": "OCULA_CLIP_TEXT_MODEL",
+    "detector": "OCULA_DETECTOR", "finder": "OCULA_FINDER", "vqa_model": "OCULA_VQA_MODEL",
 }
 _TRUE = {"1", "true", "yes", "on"}
 

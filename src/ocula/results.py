@@ -47,6 +47,8 @@ class Classification(Result):
     image: ImageInfo
     model: str
     labels: list[Label]
+    none_score: float | None = Field(None, ge=0, le=1, description="zero-shot labels: the chance that none of "
+                                     "the given labels applies (labels' scores and this sum to 1)")
 
 
 # --- OCR ------------------------------------------------------------------------------
@@ -177,6 +179,38 @@ class ModerationResult(Result):
     detections: list[Detection] = Field(default_factory=list)
 
 
+# --- detection: COCO objects and words (--find) ------------------------------------------
+
+class DetectedObject(Detection):
+    name_zh: str | None = Field(None, description="Chinese name (COCO classes)")
+    query: int | None = Field(None, description="index of the --find words it matches")
+
+
+class DetectResult(Result):
+    image: ImageInfo
+    model: str
+    find: list[str] = Field(default_factory=list, description="the words looked for (empty: the COCO classes)")
+    objects: list[DetectedObject] = Field(default_factory=list, description="best first; box is x, y, w, h")
+    counts: dict[str, int] = Field(default_factory=dict, description="objects per label, most first")
+    summary: str = Field("", description="the counts in words: '3 people, 2 dogs'")
+    summary_zh: str = ""
+    min_score: float
+    annotated: str | None = Field(None, description="the picture with the boxes drawn, when asked for")
+
+
+class Answer(Result):
+    """An answer to a question about an image, and who gave it."""
+
+    image: ImageInfo
+    question: str
+    answer: str
+    model: str = Field(description="what answered: the VLM on its server, a hub VQA model, or 'facts'")
+    source: Literal["vlm", "vqa", "facts"]
+    grounded: bool = Field(description="the analysis facts were given to the model (or answered it)")
+    facts: "Analysis | None" = Field(None, description="the facts the answer was grounded in")
+    warnings: list[str] = Field(default_factory=list)
+
+
 # --- analyze --------------------------------------------------------------------------
 
 class Analysis(Result):
@@ -191,6 +225,7 @@ class Analysis(Result):
     quality: QualityResult | None = None
     metadata: MetadataResult | None = None
     moderation: ModerationResult | None = None
+    objects: DetectResult | None = Field(None, description="objects found by the COCO detector, when one is installed")
     timings: dict[str, float] = Field(default_factory=dict, description="seconds per step")
     warnings: list[str] = Field(default_factory=list, description="steps that were skipped and why")
 
@@ -289,6 +324,14 @@ class RestoreResult(ImageEdit):
     steps: list[RestoreStep]
     before: dict[str, float] = Field(description="exposure, contrast, colour cast of the input")
     after: dict[str, float] = Field(description="the same measures on the output")
+
+
+class RedactResult(ImageEdit):
+    model: str
+    method: Literal["blur", "pixelate", "fill"]
+    find: list[str]
+    objects: list[DetectedObject] = Field(description="what was found, with the detected boxes")
+    regions: list[tuple[int, int, int, int]] = Field(description="boxes hidden, x, y, w, h")
 
 
 class BlurFacesResult(ImageEdit):

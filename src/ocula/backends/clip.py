@@ -72,8 +72,15 @@ class ClipEmbedder:
         self.dim = int(getattr(cfg, "projection_dim", 0) or cfg.text_config.hidden_size)
         max_pos = getattr(cfg.text_config, "max_position_embeddings", 77)
         self.max_length = int(min(max_pos, getattr(self.tokenizer, "model_max_length", max_pos) or max_pos))
+        # zero-shot classification turns cosines into logits as the model was trained to:
+        # CLIP softmax(scale * cos); SigLIP sigmoid(scale * cos + bias)
+        scale, bias = getattr(self.model, "logit_scale", None), getattr(self.model, "logit_bias", None)
+        self.logit_scale = float(scale.detach().exp()) if scale is not None else 100.0
+        self.logit_bias = float(bias.detach()) if bias is not None else None
         self._torch = torch
         self._lock = threading.Lock()
+
+    multilingual = False  # CLIP's and SigLIP's text towers here read English
 
     def __repr__(self) -> str:
         return f"ClipEmbedder(name={self.name!r}, family={self.family!r}, dim={self.dim})"

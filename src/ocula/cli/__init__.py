@@ -52,7 +52,7 @@ def build_app() -> typer.Typer:
     """The command line as the task table stands now (a task registered later appears in the
     next app built)."""
     from ..tasks import registry
-    from . import models, serve
+    from . import mcp, models, serve
     from .tasks import auto_command, load_command
 
     app = typer.Typer(
@@ -78,6 +78,7 @@ def build_app() -> typer.Typer:
             app.command(name, rich_help_panel=panel)(fn)
     app.add_typer(models.app, name="models", rich_help_panel="Models and server")
     app.command("serve", rich_help_panel="Models and server")(serve.serve)
+    app.command("mcp", rich_help_panel="Models and server")(mcp.mcp)
     return app
 
 

@@ -46,7 +46,7 @@ def run_batch(inputs: list[str], fn: Callable[[Path], Any] | None = None, *, as_
     """Run ``fn`` on every input image (or take (input, result) pairs in order from
     ``stream(files)``, as ``analyze_many`` yields them), print each result, report failures at
     the end, exit 1 if any input failed."""
-    from ..errors import DiskFull, OculaError
+    from ..errors import DiskFull, InvalidImage, OculaError
     from ..results import Failure
 
     files, batch = expand(inputs)
@@ -59,8 +59,9 @@ def run_batch(inputs: list[str], fn: Callable[[Path], Any] | None = None, *, as_
         except DiskFull:  # not this file's fault, and the next one would fail the same: stop here
             raise
         except OculaError as e:  # InvalidImage carries source/reason; others a message
-            return Failure(source=getattr(e, "source", str(path)), error=getattr(e, "reason", str(e)),
-                           kind=type(e).__name__)
+            # a ModelUnavailable's reason alone would drop the fix its message names
+            return Failure(source=getattr(e, "source", str(path)),
+                           error=e.reason if isinstance(e, InvalidImage) else str(e), kind=type(e).__name__)
 
     items = (item for _, item in stream(files)) if stream is not None else (one(p) for p in files)
     with _progress(len(files), enabled=batch) as advance:

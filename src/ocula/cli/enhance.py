@@ -148,6 +148,8 @@ def inpaint(
     mask: str = typer.Option(None, "--mask", help="Mask image the size of the picture: white (or opaque) = fill.",
                              show_default=False),
     box: str = typer.Option(None, "--box", help="Region to fill as x,y,w,h in pixels.", show_default=False),
+    find: str = typer.Option(None, "--find", help="Fill what these English words describe ('power lines'), "
+                             "found by `ocula detect --find`.", show_default=False),
     method: str = typer.Option("telea", "--method", help="telea, ns (OpenCV, offline) or lama (hub model, "
                                                          "for large regions)."),
     radius: int = typer.Option(5, "--radius", min=1, max=50, help="Neighbourhood used by telea/ns, pixels."),
@@ -155,11 +157,19 @@ def inpaint(
     output: str = o["output"], overwrite: bool = o["overwrite"], quality: int = o["quality"],
     json: bool = o["json"], sign: bool = o["sign"], watermark: str = o["watermark"],
 ) -> None:
-    """Fill a region (--mask or --box) from its surroundings: blemishes, wires, stamps."""
+    """Fill a region (--mask, --box or --find words) from its surroundings: blemishes, wires, stamps."""
+    from ..errors import InvalidArgument
+    from ..tasks.detect import parse_find
     from ..tasks.inpaint import METHODS, inpaint as run, parse_box
 
-    if (mask is None) == (box is None):
-        fail("give exactly one of --mask MASK or --box x,y,w,h")
+    if sum(x is not None for x in (mask, box, find)) != 1:
+        fail("give exactly one of --mask MASK, --box x,y,w,h or --find WORDS")
+    words = None
+    if find is not None:
+        try:
+            words = parse_find(find)
+        except InvalidArgument as e:
+            fail(str(e))
     if method not in METHODS:
         fail(f"unknown --method {method!r}; choose one of: {', '.join(METHODS)}")
     if box is not None:
@@ -167,7 +177,7 @@ def inpaint(
     if mask is not None and not Path(mask).expanduser().is_file():
         fail(f"mask {mask}: no such file")
     _run(images, output, "inpainted", "inpainted", overwrite=overwrite, as_json=json, sign=sign,
-         watermark=watermark, work=lambda src, dst: run(src, mask=mask, box=box, method=method, radius=radius,
+         watermark=watermark, work=lambda src, dst: run(src, mask=mask, box=box, find=words, method=method, radius=radius,
                                                           grow=grow, output=dst, overwrite=overwrite,
                                                           quality=quality, sign=sign, watermark=watermark))
 

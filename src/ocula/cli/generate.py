@@ -173,9 +173,17 @@ def generate_cmd(
     output: Path = typer.Option(Path("generated"), "-o", "--output", help="Folder for the images."),
     batch: Optional[Path] = typer.Option(None, "--from", help="YAML or JSONL file of prompts with per-prompt settings "
                                                                "(resumable; writes index.html)."),
+    enhance_prompt: bool = typer.Option(False, "--enhance-prompt", help="Let the configured LLM turn each prompt "
+                                        "into a detailed English one, and show it (Chinese prompts are translated "
+                                        "by it anyway)."),
+    llm_url: Optional[str] = typer.Option(None, "--llm-url", help="OpenAI-compatible server (OCULA_LLM_URL).",
+                                          show_default=False),
+    llm_model: Optional[str] = typer.Option(None, "--llm-model", help="Model on it (OCULA_LLM_MODEL).",
+                                            show_default=False),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
-    """Generate images from text prompts, optionally from an init image, a mask or an edge map."""
+    """Generate images from text prompts (English, or Chinese translated by an LLM), optionally from an init
+    image, a mask or an edge map."""
     from ..errors import OculaError
     from ..tasks.generate import generate
 
@@ -186,7 +194,8 @@ def generate_cmd(
                                   size=size, seed=seed, n=n, init_image=init_image, strength=strength, mask=mask,
                                   control=control, control_image=control_image, control_model=control_model,
                                   device=device, dtype=dtype, safety=safety, blocklist=blocklist,
-                                  metadata=metadata, sign=sign, watermark=watermark, format=fmt, out_dir=output)
+                                  metadata=metadata, sign=sign, watermark=watermark, format=fmt, out_dir=output,
+                                  enhance_prompt=enhance_prompt, llm_url=llm_url, llm_model=llm_model)
     if batch is None:
         if not prompts:
             fail("give a prompt, e.g. ocula generate \"a red apple\" -o out/, or --from prompts.yaml")

@@ -30,8 +30,28 @@ def _classification(r) -> list[str]:
     out = [f"{r.image.source}  ({r.model})"]
     for lab in r.labels:
         zh = f" / {lab.name_zh}" if lab.name_zh else ""
-        out.append(f"  {lab.score:6.1%}  {lab.name}{zh}  [{lab.category}]")
+        out.append(f"  {lab.score:6.1%}  {lab.name}{zh}" + ("" if r.none_score is not None else f"  [{lab.category}]"))
+    if r.none_score is not None:
+        out.append(f"  {r.none_score:6.1%}  (none of these)")
     return out
+
+
+@_renders("DetectResult")
+def _detect_result(r) -> list[str]:
+    what = f"looking for {', '.join(r.find)}" if r.find else "COCO classes"
+    out = [f"{r.image.source}  ({r.model}, {what}): {r.summary or 'nothing found'}"]
+    for o in r.objects:
+        x, y, w, h = o.box
+        out.append(f"  {o.score:5.0%}  {o.label}{' / ' + o.name_zh if o.name_zh else ''}  at x={x} y={y} {w}x{h}")
+    if r.annotated:
+        out.append(f"  boxes drawn: {r.annotated}")
+    return out
+
+
+@_renders("Answer")
+def _answer(r) -> list[str]:
+    by = {"vlm": "vision model", "vqa": "VQA model", "facts": "from the facts"}[r.source]
+    return [r.answer, f"  ({by}: {r.model})" if r.source != "facts" else f"  ({by})"]
 
 
 @_renders("OCRResult")
@@ -117,6 +137,8 @@ def _analysis(r) -> list[str]:
         out.append(f"  camera:  {cam or '?'} {r.metadata.datetime_original or ''}".rstrip())
     if r.moderation is not None:
         out.append(f"  safety:  {'unsafe' if r.moderation.unsafe else 'safe'}")
+    if r.objects is not None:
+        out.append(f"  objects: {r.objects.summary or 'none found'}")
     for w in r.warnings:
         out.append(f"  note:    {w}")
     return out
@@ -172,6 +194,15 @@ def _blur_faces_result(r) -> list[str]:
                      f" ({r.model})")
     for x, y, w, h in r.regions:
         out.append(f"  x={x} y={y} {w}x{h}")
+    return out
+
+
+@_renders("RedactResult")
+def _redact_result(r) -> list[str]:
+    done = {"blur": "blurred", "pixelate": "pixelated", "fill": "filled"}[r.method]
+    out = _head(r, f"{len(r.regions)} region(s) {done} for {', '.join(r.find)} ({r.model})")
+    for o, (x, y, w, h) in zip(r.objects, r.regions):
+        out.append(f"  {o.label} {o.score:.0%}: x={x} y={y} {w}x{h}")
     return out
 
 

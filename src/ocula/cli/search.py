@@ -49,6 +49,11 @@ def index(
     steps: Optional[str] = typer.Option(None, "--steps", help="Analyze steps, comma-separated "
                                         "(default: all installed)."),
     batch_size: int = typer.Option(8, "--batch-size", min=1, help="Images per committed batch."),
+    labels: Optional[str] = typer.Option(None, "--labels", help="Your own tags, comma-separated: those that apply "
+                                         "(zero-shot, CLIP/SigLIP) are stored as searchable tags.",
+                                         show_default=False),
+    labels_file: Optional[str] = typer.Option(None, "--labels-file", help="A file of your own tags, one per line.",
+                                              show_default=False),
     json: bool = Json,
 ) -> None:
     """Build or update a search index; only new or changed images are analysed.
@@ -60,7 +65,8 @@ def index(
     try:
         report = run(folders, db=db, exclude=exclude, hidden=hidden, jobs=jobs,
                      steps=steps.split(",") if steps else None, batch_size=batch_size, progress=bar,
-                     follow_links=follow_links)
+                     follow_links=follow_links, labels=[labels] if labels else None,
+                     labels_file=labels_file)
     finally:
         bar.close()
     if json:

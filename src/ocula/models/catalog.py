@@ -218,10 +218,41 @@ _SPECS: list[ModelSpec] = [
         description="SigLIP base image-text embedding for search (needs sentencepiece)",
     ),
     ModelSpec(
-        name="clip-multilingual-text", backend="ocula.backends.clip", task="embed-text", runtime="transformers",
+        name="clip-multilingual-text", task="embed-text", runtime="transformers",
         source="hub:sentence-transformers/clip-ViT-B-32-multilingual-v1",
-        revision="58edf8cada9e398793dca955574a48cbb7f18be2", license="Apache-2.0", size_mb=540,
-        description="Multilingual text encoder aligned to CLIP ViT-B/32 image vectors (50+ languages)",
+        revision="58edf8cada9e398793dca955574a48cbb7f18be2", license="Apache-2.0", size_mb=540, multilingual=True,
+        backend="ocula.backends.mclip",
+        files=[_F(path=p) for p in ("config.json", "modules.json", "tokenizer_config.json", "1_Pooling/config.json",
+                                     "2_Dense/config.json", "*.json", "*.txt", "*.bin")],
+        description="Multilingual text encoder aligned to CLIP ViT-B/32 image vectors (50+ languages): "
+                    "Chinese zero-shot labels with clip-vit-b32",
+        notes="a DistilBERT text tower with mean pooling and a linear map into CLIP's space (sentence-transformers "
+              "layout, read without sentence-transformers); pairs with clip-vit-b32 images only",
+    ),
+    # --- words: open-vocabulary and COCO detection, questions about an image (issue 18) ------
+    ModelSpec(
+        name="rtdetr-r50", backend="ocula.backends.rtdetr", task="detect", runtime="transformers",
+        source="hub:PekingU/rtdetr_r50vd", revision=None, license="Apache-2.0", size_mb=172, default=True,
+        files=[_F(path=p) for p in ("config.json", "model.safetensors", "preprocessor_config.json")],
+        description="RT-DETR ResNet-50 real-time detector, the 80 COCO classes (53.1 AP on COCO val)",
+        notes="no public pinned commit was found; it follows the repo's main branch",
+    ),
+    ModelSpec(
+        name="owlv2-base", backend="ocula.backends.owlv2", task="find", runtime="transformers",
+        source="hub:google/owlv2-base-patch16-ensemble", revision="cfd3195ba4ea9592eec887ded089f4c08eff231d",
+        license="Apache-2.0", size_mb=620, default=True,
+        files=[_F(path=p) for p in ("config.json", "model.safetensors", "preprocessor_config.json",
+                                     "tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt",
+                                     "special_tokens_map.json")],
+        description="OWLv2 open-vocabulary detector: boxes for any English words (`ocula detect --find`)",
+    ),
+    ModelSpec(
+        name="blip-vqa-base", backend="ocula.backends.vqa", task="vqa", runtime="transformers",
+        source="hub:Salesforce/blip-vqa-base", revision=None, license="BSD-3-Clause", size_mb=1540, default=True,
+        files=[_F(path=p) for p in ("config.json", "model.safetensors", "preprocessor_config.json",
+                                     "tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json")],
+        description="BLIP visual question answering (English, short answers) for `ocula ask`",
+        notes="no public pinned commit was found; it follows the repo's main branch",
     ),
     ModelSpec(
         name="blip-base", backend="ocula.backends.captioner", task="caption", runtime="transformers", source="hub:Salesforce/blip-image-captioning-base",

@@ -10,7 +10,8 @@ Runtime = Literal["torch", "onnxruntime", "ncnn", "opencv", "cli", "numpy", "cty
                   "diffusers", "python", "dlib"]
 # what a model is for; "write" models turn facts into text for describe (see ocula.writing)
 Task = Literal["classify", "ocr", "faces", "embed-face", "moderate", "quality", "embed-text", "embed-image",
-               "caption", "generate", "upscale", "inpaint", "watermark", "write", "places", "segment"]
+               "caption", "generate", "upscale", "inpaint", "watermark", "write", "places", "segment", "detect",
+               "find", "vqa"]
 
 
 class ModelFile(BaseModel):
@@ -37,6 +38,8 @@ class ModelSpec(BaseModel):
     notes: str = ""
     backend: str | None = Field(None, description="the code that runs it: module, or module:attribute")
     aliases: list[str] = Field(default_factory=list, description="other names it answers to (rapidocr)")
+    multilingual: bool = Field(False, description="its text encoder reads Chinese and other languages, "
+                                                  "not only English (zero-shot labels, generate prompts)")
 
     @property
     def kind(self) -> str:

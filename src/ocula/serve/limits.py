@@ -108,14 +108,16 @@ class BodyLimit:
 
 
 class ApiKey:
-    """Every /api route needs the key when one is set; the page and its assets do not."""
+    """Every /api route needs the key when one is set; the page and its assets do not.
+    ``prefix``: the paths that need it (``ocula mcp --http`` guards /mcp the same way)."""
 
-    def __init__(self, app: ASGIApp, key: str | None):
+    def __init__(self, app: ASGIApp, key: str | None, prefix: str = "/api/"):
         self.app = app
         self.key = key.encode() if key else None
+        self.prefix = prefix
 
     async def __call__(self, scope: Scope, receive: Callable, send: Callable) -> None:
-        if self.key is None or scope["type"] != "http" or not scope["path"].startswith("/api/") \
+        if self.key is None or scope["type"] != "http" or not scope["path"].startswith(self.prefix) \
                 or scope["path"] == "/api/v1/health" or scope.get("method") == "OPTIONS":
             return await self.app(scope, receive, send)
         headers = dict(scope.get("headers") or [])

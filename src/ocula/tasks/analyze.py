@@ -24,8 +24,17 @@ def _table() -> dict[str, registry.Task]:
 def default_steps() -> tuple[str, ...]:
     """The steps analyze runs when none are named: every step whose optional package is installed
     (moderate needs the AGPL extra, so it joins only when that is present)."""
-    return tuple(t.name for t in _table().values()
-                 if t.requires is None or importlib.util.find_spec(t.requires) is not None)
+    return tuple(t.name for t in _table().values() if t.requires is None or _present(t.requires))
+
+
+def _present(requires: str) -> bool:
+    """A module that is installed, or ``model:TASK``: a usable catalogue model of that task
+    (detect joins analyze only where a detector has been pulled)."""
+    if requires.startswith("model:"):
+        from ..models import catalog, status
+
+        return any(status(s).usable for s in catalog.list_specs(requires[6:]))
+    return importlib.util.find_spec(requires) is not None
 
 
 def check_steps(steps: Iterable[str] | None) -> tuple[str, ...]:
@@ -51,13 +60,26 @@ def decode_side(steps: Iterable[str]) -> int | None:
 
 
 def analyze(image: ImageInput, *, steps: Iterable[str] | None = None, top_k: int = 5, gps: bool = False,
-            place: bool = False, settings: Settings | None = None) -> Analysis:
+            place: bool = False, labels: list[str] | None = None, labels_file: str | None = None,
+            settings: Settings | None = None) -> Analysis:
     """All facts about one image. Steps that cannot run (a missing model) become warnings;
-    an unreadable image raises InvalidImage."""
+    an unreadable image raises InvalidImage. ``labels``/``labels_file``: classify scores these
+    words (zero-shot) instead of ImageNet's classes."""
     settings = settings or get_settings()
     steps = check_steps(steps)
+    options = _options(top_k, gps, place, labels, labels_file)
     loaded = load_image(image, max_side=decode_side(steps), settings=settings)
-    return _analyze_loaded(loaded, steps, dict(top_k=top_k, gps=gps, place=place), settings)
+    return _analyze_loaded(loaded, steps, options, settings)
+
+
+def _options(top_k: int, gps: bool, place: bool, labels: Any, labels_file: Any) -> dict[str, Any]:
+    """The options steps take (each step gets those its entry function has); labels checked once."""
+    options: dict[str, Any] = dict(top_k=top_k, gps=gps, place=place)
+    if labels is not None or labels_file is not None:
+        from ._zeroshot import parse_labels
+
+        options["labels"] = parse_labels(labels, labels_file)
+    return options
 
 
 def _analyze_loaded(loaded: LoadedImage, steps: tuple[str, ...], options: dict[str, Any],
@@ -91,7 +113,8 @@ def _run_step(task: registry.Task, loaded: LoadedImage, out: Analysis, options: 
 
 
 def analyze_many(images: Iterable[ImageInput], *, steps: Iterable[str] | None = None, top_k: int = 5,
-                 gps: bool = False, place: bool = False, jobs: int | None = None, settings: Settings | None = None,
+                 gps: bool = False, place: bool = False, labels: list[str] | None = None,
+                 labels_file: str | None = None, jobs: int | None = None, settings: Settings | None = None,
                  on_done: Callable[[Any, Analysis | Failure], None] | None = None,
                  ) -> Iterator[tuple[Any, Analysis | Failure]]:
     """Analyse many images, yielding (input, Analysis or Failure) in input order, as
@@ -100,6 +123,7 @@ def analyze_many(images: Iterable[ImageInput], *, steps: Iterable[str] | None = 
     and the batch goes on."""
     settings = settings or get_settings()
     steps = check_steps(steps)
+    options = _options(top_k, gps, place, labels, labels_file)
     side = decode_side(steps)
     jobs = max(1, jobs or settings.jobs)
     images = list(images)
@@ -124,7 +148,7 @@ def analyze_many(images: Iterable[ImageInput], *, steps: Iterable[str] | None = 
                 item: Analysis | Failure = loaded
             else:
                 try:
-                    item = _analyze_loaded(loaded, steps, dict(top_k=top_k, gps=gps, place=place), settings)
+                    item = _analyze_loaded(loaded, steps, options, settings)
                 except InvalidImage as e:
                     item = Failure(source=e.source, error=e.reason)
                 except OculaError as e:

@@ -99,11 +99,15 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
 
 
 def classify_batch(images: Sequence[ImageInput], top_k: int = 5, model: str | None = None,
-                   settings: Settings | None = None) -> list[Classification]:
+                   settings: Settings | None = None, labels: Sequence[str] | str | None = None,
+                   labels_file: str | None = None) -> list[Classification]:
     """Classify several images (LoadedImage or anything load_image accepts) in one batched
-    forward pass; results in input order."""
+    forward pass; results in input order. With ``labels``/``labels_file``: zero-shot scores of
+    those words (CLIP/SigLIP; ``model`` then names the image-text model)."""
     settings = settings or get_settings()
     top_k = _check_top_k(top_k)
+    if labels is not None or labels_file is not None:
+        return _zero_shot(images, top_k, model, labels, labels_file, settings)
     name, backend, labels = _resolve(model, settings)
     loaded = [load_image(im, max_side=MAX_SIDE, settings=settings) for im in images]
     if not loaded:
@@ -122,7 +126,30 @@ def classify_batch(images: Sequence[ImageInput], top_k: int = 5, model: str | No
     return results
 
 
-def classify(image: ImageInput, *, top_k: int = 5, model: str | None = None,
-             settings: Settings | None = None) -> Classification:
-    """The ``top_k`` most likely ImageNet classes of one image, most likely first."""
-    return classify_batch([image], top_k=top_k, model=model, settings=settings)[0]
+def _zero_shot(images: Sequence[ImageInput], top_k: int, model: str | None, labels: Any, labels_file: Any,
+               settings: Settings) -> list[Classification]:
+    from . import _zeroshot
+
+    words = _zeroshot.parse_labels(labels, labels_file)
+    scorer = _zeroshot.ZeroShot(model, words, settings)
+    loaded = [load_image(im, max_side=MAX_SIDE, settings=settings) for im in images]
+    if not loaded:
+        return []
+    probs, none = scorer.scores([li.image for li in loaded], words)
+    k = min(top_k, len(words))
+    results = []
+    for li, p, nothing in zip(loaded, probs, none):
+        top = np.argsort(-p, kind="stable")[:k]
+        results.append(Classification(
+            image=ImageInfo.of(li), model=scorer.model, none_score=round(float(nothing), 6),
+            labels=[Label(index=int(i), name=words[i], name_zh=words[i] if has_han(words[i]) else None,
+                          category="object", score=float(min(1.0, max(0.0, p[i])))) for i in top]))
+    return results
+
+
+def classify(image: ImageInput, *, top_k: int = 5, model: str | None = None, labels: list[str] | None = None,
+             labels_file: str | None = None, settings: Settings | None = None) -> Classification:
+    """The ``top_k`` most likely ImageNet classes of one image, most likely first; with
+    ``labels`` (or ``labels_file``), the most likely of those words (zero-shot, CLIP/SigLIP)."""
+    return classify_batch([image], top_k=top_k, model=model, labels=labels, labels_file=labels_file,
+                          settings=settings)[0]

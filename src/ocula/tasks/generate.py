@@ -223,6 +223,7 @@ class _Plan:
     folder: Path | None = None
     terms: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    asked: dict[str, str] = field(default_factory=dict)  # prompt used -> the user's prompt it was made from
 
 
 def _check(prompts: str | list[str], *, n: int, safety: str, format: str, denoising_steps: int | None,
@@ -296,6 +297,46 @@ def _load_inputs(plan: _Plan, *, init_image: Any, mask: Any, control_image: Any,
         if plan.folder.exists() and not plan.folder.is_dir():
             raise InvalidArgument(f"-o must be a folder; {plan.folder} is a file")
         plan.folder.mkdir(parents=True, exist_ok=True)
+
+
+def _prompt_words(plan: _Plan, *, model: str | os.PathLike | None, enhance_prompt: bool, llm_url: str | None,
+                  llm_model: str | None, settings: Settings) -> None:
+    """Prompts the model's text encoder can read: a prompt in Chinese (or another non-Latin
+    script) for an English-only encoder is translated by the configured LLM, and with
+    ``enhance_prompt`` every prompt is expanded into a detailed one; never fed unchanged."""
+    from ..models.catalog import CATALOG
+    from ._zeroshot import needs_multilingual
+
+    spec = CATALOG.get(str(model)) if model is not None else None
+    name = str(model) if model is not None else "the default model"
+    reads_any = bool(spec and spec.multilingual)
+    if not enhance_prompt and (reads_any or not any(needs_multilingual(p) for p in plan.prompts)):
+        return
+    from ..backends import diffusion as dif
+    from ..writing.base import WriterError
+    from ..writing.chat import english_prompt
+
+    dif.require_diffusers()
+    dif.resolve_model(model, plan.mode, settings)  # a model that is not here says so before the LLM is asked
+
+    out = []
+    for prompt in plan.prompts:
+        foreign = needs_multilingual(prompt) and not reads_any
+        if not (foreign or enhance_prompt):
+            out.append(prompt)
+            continue
+        try:
+            new, by = english_prompt(prompt, settings, expand=enhance_prompt, url=llm_url, model=llm_model)
+        except (WriterError, OSError, RuntimeError) as e:  # RuntimeError: a sandbox that blocks sockets
+            why = (f"the prompt {prompt[:40]!r} is not in English and {name}'s text encoder reads English only, "
+                   f"so an LLM must translate it" if foreign else "--enhance-prompt needs an LLM")
+            raise InvalidArgument(f"{why}: {e} — start an OpenAI-compatible server (`ollama pull "
+                                  f"{llm_model or settings.llm_model}`; OCULA_LLM_URL) or write the prompt in "
+                                  f"English") from None
+        plan.asked[new] = prompt
+        plan.notes.append(f"prompt {'expanded' if enhance_prompt else 'translated'} by {by}: {prompt!r} -> {new!r}")
+        out.append(new)
+    plan.prompts = out
 
 
 def _load_pipeline(plan: _Plan, *, model: str | os.PathLike | None, control: str | None,
@@ -439,6 +480,7 @@ def generate(prompts: str | list[str], *, negative: str | None = None, model: st
              sign: bool = False, watermark: str | None = None, out_dir: str | os.PathLike | None = None,
              format: str = "png", start_index: int | None = None, resume: bool = False,
              progress: ProgressFn | None = None, cancel: Callable[[], bool] | None = None,
+             enhance_prompt: bool = False, llm_url: str | None = None, llm_model: str | None = None,
              settings: Settings | None = None) -> GenerateResult:
     """Make ``n`` images for each prompt; write them to ``out_dir`` when given.
 
@@ -448,6 +490,8 @@ def generate(prompts: str | list[str], *, negative: str | None = None, model: st
     ``denoising_steps``: how many denoising steps (the model's default when None).
     ``progress(step, steps, image, images)`` is called after every denoising step;
     ``cancel()`` returning True stops at the next step (raises Cancelled).
+    A prompt in Chinese for an English-only text encoder is translated by the configured LLM
+    (``llm_url``/``llm_model`` override the settings); ``enhance_prompt`` expands every prompt.
     """
     t_start = time.perf_counter()
     settings = settings or get_settings()
@@ -456,6 +500,8 @@ def generate(prompts: str | list[str], *, negative: str | None = None, model: st
                   control=control, control_image=control_image)
     _load_inputs(plan, init_image=init_image, mask=mask, control_image=control_image, safety=safety,
                  blocklist=blocklist, out_dir=out_dir, settings=settings)
+    _prompt_words(plan, model=model, enhance_prompt=enhance_prompt, llm_url=llm_url, llm_model=llm_model,
+                  settings=settings)
     pipe, ref, dev, dt, load_seconds = _load_pipeline(plan, model=model, control=control,
                                                       control_model=control_model, device=device, dtype=dtype,
                                                       settings=settings)
@@ -479,7 +525,7 @@ def generate(prompts: str | list[str], *, negative: str | None = None, model: st
     state: dict[str, bool] = {}
     step_time, step_count, k = 0.0, 0, 0
     for prompt in plan.prompts:
-        found = blocked_terms(prompt, plan.terms)
+        found = blocked_terms(f"{prompt}\n{plan.asked.get(prompt, '')}", plan.terms)
         for _ in range(n):
             img_seed = base_seed + k
             k += 1

@@ -84,7 +84,8 @@ def _taken(a: Analysis, mtime_ns: int) -> str:
 
 
 class _Indexer:
-    def __init__(self, store: IndexStore, steps: tuple[str, ...], settings: Settings, jobs: int, top_k: int = 5):
+    def __init__(self, store: IndexStore, steps: tuple[str, ...], settings: Settings, jobs: int, top_k: int = 5,
+                 labels: list[str] | None = None):
         from .analyze import decode_side
 
         self.store, self.settings, self.jobs, self.top_k = store, settings, jobs, top_k
@@ -95,6 +96,12 @@ class _Indexer:
         sides = [decode_side(self.steps) if self.steps else 384, 384]
         self.side = None if None in sides else max(sides)
         self.clip = get_clip_embedder(settings)
+        self.labels = labels
+        self.tagger = None
+        if labels:  # the collection's own tags (--labels-file): zero-shot, CLIP/SigLIP
+            from ._zeroshot import ZeroShot
+
+            self.tagger = ZeroShot(None, labels, settings)
 
     def decode(self, entry: Entry, digest: str) -> Any:
         from ..errors import InvalidImage
@@ -124,6 +131,7 @@ class _Indexer:
         t0 = time.perf_counter()
         logits, feats = efficientnet.forward([li.image for _, _, li in good], settings=self.settings)
         fwd = (time.perf_counter() - t0) / max(1, len(good))
+        custom = self._custom_tags([li.image for _, _, li in good])
         passages: list[str] = []
         kept: list[tuple[Entry, str, Any]] = []
         kept_idx: list[int] = []
@@ -137,6 +145,7 @@ class _Indexer:
                 caption = describe(li, facts=a, purpose="caption", language="en", settings=self.settings).text
                 tags_en = describe(li, facts=a, purpose="tags", language="en", settings=self.settings).tags
                 tags_zh = describe(li, facts=a, purpose="tags", language="zh", settings=self.settings).tags
+                tags_en, tags_zh = _with_custom(tags_en, tags_zh, custom[i] + _object_tags(a))
                 ocr = a.text.text if a.text is not None else ""
                 phash = dhash(li.resized(256))
             except Exception as err:  # OculaError, or a step's bug on one odd image: that file fails
@@ -179,14 +188,49 @@ class _Indexer:
         return len(rows), failures
 
 
+    def _custom_tags(self, images: list[Any]) -> list[list[str]]:
+        """Per image, the user's labels that apply (score >= CUSTOM_MIN and above "none of these"),
+        best first; [] each without labels."""
+        if self.tagger is None or not images:
+            return [[] for _ in images]
+        probs, none = self.tagger.scores(images, self.labels)
+        out = []
+        for p, nothing in zip(probs, none):
+            order = [int(j) for j in p.argsort()[::-1][:CUSTOM_TOP] if p[j] >= max(CUSTOM_MIN, nothing)]
+            out.append([self.labels[j] for j in order])
+        return out
+
+
+def _object_tags(a: Analysis) -> list[str]:
+    """What the detector found (analyze's objects step), in English and Chinese, as tags."""
+    if a.objects is None:
+        return []
+    return list(dict.fromkeys(n for o in a.objects.objects for n in (o.label, o.name_zh) if n))
+
+
+CUSTOM_TOP, CUSTOM_MIN = 3, 0.2  # custom tags kept per image, and the least score that counts
+
+
+def _with_custom(tags_en: list[str], tags_zh: list[str], custom: list[str]) -> tuple[list[str], list[str]]:
+    """The custom tags first (searchable by BM25 and the text embedding), Chinese ones with the Chinese tags."""
+    from ..vocabulary import has_han
+
+    zh = [t for t in custom if has_han(t)]
+    en = [t for t in custom if not has_han(t)]
+    return list(dict.fromkeys(en + tags_en)), list(dict.fromkeys(zh + tags_zh))
+
+
 # -- the task -----------------------------------------------------------------------------
 
 def index(paths: Sequence[str | os.PathLike], *, db: str | os.PathLike | None = None, exclude: Iterable[str] = (),
           hidden: bool = False, jobs: int | None = None, steps: Iterable[str] | None = None,
           batch_size: int = BATCH_SIZE, settings: Settings | None = None,
-          progress: ProgressFn | None = None, follow_links: bool = False) -> IndexReport:
+          progress: ProgressFn | None = None, follow_links: bool = False, labels: list[str] | None = None,
+          labels_file: str | None = None) -> IndexReport:
     """Index (or update the index of) image files and folders. See the module docstring.
-    Links out of the folders given are not followed unless ``follow_links``."""
+    Links out of the folders given are not followed unless ``follow_links``. ``labels`` /
+    ``labels_file``: the collection's own tags; those that apply to an image (zero-shot,
+    CLIP/SigLIP) are stored with its tags, so search finds them (images analysed in this run)."""
     settings = settings or get_settings()
     t_start = time.perf_counter()
     if not paths:
@@ -200,6 +244,10 @@ def index(paths: Sequence[str | os.PathLike], *, db: str | os.PathLike | None = 
     from .analyze import check_steps
 
     steps = check_steps(steps)  # bad names fail before any work, not only when something is new
+    if labels is not None or labels_file is not None:
+        from ._zeroshot import parse_labels
+
+        labels = parse_labels(labels, labels_file)
     jobs = max(1, jobs or settings.jobs)
     where = str(db or settings.home / "index.db")
     try:
@@ -207,7 +255,7 @@ def index(paths: Sequence[str | os.PathLike], *, db: str | os.PathLike | None = 
         where = store.location
         try:
             return _index(store, roots, tuple(exclude), hidden, jobs, steps, batch_size, settings, progress,
-                          t_start, follow_links=follow_links)
+                          t_start, follow_links=follow_links, labels=labels)
         finally:
             store.close()
     except Exception as e:  # the batch in progress is rolled back; every committed one is kept
@@ -219,7 +267,7 @@ def index(paths: Sequence[str | os.PathLike], *, db: str | os.PathLike | None = 
 
 def _index(store: IndexStore, roots: list[str], exclude: tuple[str, ...], hidden: bool, jobs: int,
            steps: Iterable[str] | None, batch_size: int, settings: Settings, progress: ProgressFn | None,
-           t_start: float, follow_links: bool = False) -> IndexReport:
+           t_start: float, follow_links: bool = False, labels: list[str] | None = None) -> IndexReport:
     report = IndexReport(db=store.location, roots=roots)
     entries = list(walk(roots, exclude=exclude, hidden=hidden, follow_links=follow_links))
     report.seen = len(entries)
@@ -293,7 +341,7 @@ def _index(store: IndexStore, roots: list[str], exclude: tuple[str, ...], hidden
         progress(0, total)
     t_an = time.perf_counter()
     if to_analyse:
-        indexer = _Indexer(store, tuple(steps), settings, jobs)
+        indexer = _Indexer(store, tuple(steps), settings, jobs, labels=labels)
         done = 0
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             # decode runs one batch ahead of the models

@@ -79,24 +79,47 @@ def load_mask(mask: ImageInput | np.ndarray, size: tuple[int, int], settings: Se
     return m
 
 
+def _found_mask(loaded, find: list[str], settings: Settings) -> np.ndarray:
+    from .detect import detect_loaded
+
+    found = detect_loaded(loaded, find, None, None, settings)
+    if not found.objects:
+        raise InvalidArgument(f"nothing matching {', '.join(find)} was found to fill")
+    m = np.zeros((loaded.height, loaded.width), dtype=bool)
+    for o in found.objects:
+        x, y, w, h = o.box
+        m[y:y + h, x:x + w] = True
+    return m
+
+
 def inpaint(image: ImageInput, *, mask: ImageInput | np.ndarray | None = None,
-            box: str | Sequence[int] | None = None, method: str = "telea", radius: int = 5, grow: int = 2,
-            output: str | os.PathLike | None = None, overwrite: bool = False, quality: int | None = None,
-            sign: bool = False, watermark: str | None = None, settings: Settings | None = None) -> InpaintResult:
-    """Fill the pixels selected by ``mask`` or ``box`` with ``method`` (telea, ns or lama)."""
+            box: str | Sequence[int] | None = None, find: list[str] | None = None, method: str = "telea",
+            radius: int = 5, grow: int = 2, output: str | os.PathLike | None = None, overwrite: bool = False,
+            quality: int | None = None, sign: bool = False, watermark: str | None = None,
+            settings: Settings | None = None) -> InpaintResult:
+    """Fill the pixels selected by ``mask``, ``box`` or the boxes of what ``find`` describes
+    (English words, found by ``detect``) with ``method`` (telea, ns or lama)."""
     import cv2
 
     settings = settings or get_settings()
     if method not in METHODS:
         raise InvalidArgument(f"unknown inpaint method {method!r}; choose one of: {', '.join(METHODS)}")
-    if (mask is None) == (box is None):
-        raise InvalidArgument("give exactly one of a mask (--mask FILE) or a box (--box x,y,w,h)")
+    if sum(x is not None for x in (mask, box, find)) != 1:
+        raise InvalidArgument("give exactly one of a mask (--mask FILE), a box (--box x,y,w,h) or words "
+                              "(--find 'power lines')")
+    if find is not None:
+        from .detect import parse_find
+
+        find = parse_find(find)
     if not 1 <= radius <= 50:
         raise InvalidArgument(f"radius must be 1..50 pixels, not {radius}")
     if not 0 <= grow <= 50:
         raise InvalidArgument(f"grow must be 0..50 pixels, not {grow}")
     loaded = load_image(image, max_side=MAX_SIDE, settings=settings)
-    m = box_mask(box, loaded.size) if box is not None else load_mask(mask, loaded.size, settings)
+    if find is not None:
+        m = _found_mask(loaded, find, settings)
+    else:
+        m = box_mask(box, loaded.size) if box is not None else load_mask(mask, loaded.size, settings)
     if grow:
         k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))
         m = cv2.dilate(m.astype(np.uint8), k).astype(bool)

@@ -126,6 +126,12 @@ STEPS_HELP = ("Analyze steps to run (default: all installed): classify (or label
 MIN_SCORE_HELP = "Drop results scored below this (0..1)."
 PLACE_HELP = ("Name the place the GPS points at (city, region, country in English and Chinese), offline, "
               "without the coordinates.")
+LABELS = Option("labels", list, None, "Score these words instead of ImageNet's classes (zero-shot, CLIP/SigLIP): "
+                "'kitchen, beach, 猫, receipt'.", max_length=1000)
+LABELS_FILE = Option("labels_file", str, None, "A file of labels to score, one per line.", http=False)
+MAX_FIND = 50
+FIND = Option("find", list, None, "English words of what to find: 'red car, person with umbrella' "
+              "(open-vocabulary detection).", max_length=MAX_FIND)
 ENHANCE = "enhance"
 # every task that writes an image marks it the same way (provenance/marking.py); the hand-made
 # commands declare these flags themselves
@@ -146,6 +152,7 @@ _TASKS: list[Task] = [
              _top_k("Labels per image."),
              Option("gps", bool, False, "Include GPS coordinates from EXIF (private: off by default)."),
              Option("place", bool, False, PLACE_HELP),
+             LABELS, LABELS_FILE,
              Option("jobs", int, None, "Images decoded in parallel (OCULA_JOBS).", flags=("--jobs", "-j"), ge=1,
                     http=False),
          )),
@@ -153,8 +160,9 @@ _TASKS: list[Task] = [
          "Classification", step="labels", step_fields=(("labels", "labels"), ("classifier", "model")),
          exports=("classify_batch",), options=(
              _top_k(),
-             Option("model", str, None, "A registered classifier, or a MODEL_DIR from `ocula train classifier`.",
-                    flags=("--model", "-m"), max_length=500),
+             Option("model", str, None, "A registered classifier, or a MODEL_DIR from `ocula train classifier` "
+                    "(with --labels: the CLIP/SigLIP model).", flags=("--model", "-m"), max_length=500),
+             LABELS, LABELS_FILE,
          )),
     Task("ocr", "Read the text in the picture (Chinese and English), line by line in reading order.",
          "OCRResult", step="text", options=(
@@ -196,6 +204,23 @@ _TASKS: list[Task] = [
          "ModerationResult", step="moderation", requires="nudenet", options=(
              Option("threshold", float, 0.5, "Score that counts as unsafe.", gt=0, le=1),
          )),
+    Task("detect", "Objects with boxes: the 80 COCO classes (RT-DETR), or with --find whatever the words "
+                   "describe (OWLv2).", "DetectResult", step="objects", requires="model:detect",
+         cli="ocula.cli.words:detect", options=(
+             FIND,
+             Option("model", str, None, "Detector: a catalogue name (rtdetr-r50; owlv2-base with --find) or a folder.",
+                    flags=("--model", "-m"), max_length=500),
+             Option("min_score", float, None, "Drop boxes scored below this (default 0.5; 0.2 with --find).", ge=0,
+                    le=1),
+         )),
+    Task("ask", "Answer a question about an image: a vision model (server or hub), grounded in the facts.",
+         "Answer", cli="ocula.cli.words:ask", options=(
+             Option("question", str, None, "The question, in English or Chinese.", max_length=2000),
+             Option("model", str, "auto", "auto (vlm, then vqa, then facts), vlm (the OpenAI-compatible server), "
+                    "vqa (a hub model: blip-vqa-base) or facts (answers from the analysis alone).",
+                    flags=("--model", "-m"), max_length=500),
+             Option("steps", list, None, STEPS_HELP),
+         )),
     # --- write -----------------------------------------------------------------------
     Task("describe", "Write text from images: alt text, captions, product copy, social posts, news captions, "
                      "keywords.", "Description", group="write", many="describe_many",
@@ -221,6 +246,7 @@ _TASKS: list[Task] = [
              Option("jobs", int, None, "Images decoded in parallel (OCULA_JOBS).", ge=1),
              Option("steps", list, None, STEPS_HELP),
              Option("batch_size", int, 8, "Images per committed batch.", ge=1),
+             LABELS, LABELS_FILE,
          )),
     Task("search", "Search an index by words (English, Chinese, ...) or by an example image.", "SearchResult",
          group="search", exports=("search_image",), cli="ocula.cli.search:search",
@@ -268,6 +294,8 @@ _TASKS: list[Task] = [
          route="ocula.serve.routes.enhance:inpaint_route", options=(
              Option("mask", str, None, "Mask image the size of the picture: white (or opaque) = fill.", http=False),
              Option("box", str, None, "Region to fill as x,y,w,h in pixels.", max_length=64),
+             Option("find", list, None, "Fill what these English words describe ('power lines'), found by detect.",
+                    max_length=MAX_FIND),
              Option("method", str, "telea", "telea, ns (OpenCV, offline) or lama (hub model, for large regions).",
                     choices=("telea", "ns", "lama")),
              Option("radius", int, 5, "Neighbourhood used by telea/ns, pixels.", ge=1, le=50),
@@ -290,6 +318,18 @@ _TASKS: list[Task] = [
              Option("model", str, None, "Face detector: mtcnn or haar-frontalface.", http=False),
              Option("min_score", float, 0.9, "Hide faces detected with at least this score (lower hides more).",
                     ge=0, le=1),
+             *MARKS,
+         )),
+    Task("redact", "Privacy: hide what words describe ('licence plate, screen'): blur, pixelate or fill each "
+                   "region found.", "RedactResult", group=ENHANCE, writes_image=True, cli="ocula.cli.words:redact",
+         options=(
+             FIND,
+             Option("method", str, "blur", "blur, pixelate or fill.", choices=("blur", "pixelate", "fill")),
+             Option("model", str, None, "Open-vocabulary detector: a catalogue name (owlv2-base) or a folder.",
+                    http=False),
+             Option("min_score", float, None, "Hide regions found with at least this score (default 0.2).", ge=0,
+                    le=1),
+             Option("grow", float, 0.1, "Widen each box by this share of its sides.", ge=0, le=1),
              *MARKS,
          )),
     Task("strip", "Privacy: remove EXIF (GPS, camera, serials), XMP, IPTC and comments.", "StripResult",

@@ -74,6 +74,8 @@ def facts_json(facts: Analysis, *, max_labels: int = 5, max_text: int = 600) -> 
             exif["camera"] = cam
         if exif:
             out["exif"] = exif
+    if facts.objects is not None:
+        out["objects"] = facts.objects.counts  # detected, with counts: {"person": 3, "dog": 2}
     if facts.quality is not None and facts.quality.issues:
         out["quality_issues"] = facts.quality.issues
     out["size"] = [facts.image.width, facts.image.height]

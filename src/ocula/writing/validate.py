@@ -354,6 +354,12 @@ def _label_kinds(facts: Analysis, min_score: float) -> tuple[set[str], bool, boo
             if _NAME_RES[kind].search(name) or any(w in zh for w in zh_words) \
                     or (imagenet and any(lab.index in r for r in ranges)):
                 kinds.add(kind)
+    for obj in facts.objects.objects if facts.objects is not None else []:  # what a detector saw counts too
+        any_person = any_person or obj.label == "person"
+        for kind, (_, zh_words, _, _) in _ANIMALS.items():
+            if _NAME_RES[kind].search(f" {obj.label.lower()} ") or any(w in (obj.name_zh or "") for w in zh_words):
+                kinds.add(kind)
+                any_animal = True
     return kinds, any_animal, any_person
 
 

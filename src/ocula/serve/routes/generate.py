@@ -25,6 +25,8 @@ class GenerateOptions(Options):
     n: int = Field(1, ge=1, le=4, description="images to make")
     strength: float | None = Field(None, gt=0, le=1, description="image-to-image: how much to change the 'image'")
     safety: Literal[SAFETY_MODES] = "flag"  # type: ignore[valid-type]
+    enhance_prompt: bool = Field(False, description="let the server's LLM write a detailed English prompt from this "
+                                                    "one (Chinese prompts are translated by it anyway)")
 
 
 def _generate(parsed, state: ServerState, job) -> dict[str, Any]:
@@ -35,7 +37,7 @@ def _generate(parsed, state: ServerState, job) -> dict[str, Any]:
         result = generate(o.prompt, negative=o.negative, denoising_steps=o.denoising_steps, guidance=o.guidance,
                           size=o.size,
                           seed=o.seed, n=o.n, init_image=parsed.images.get("image"), strength=o.strength,
-                          safety=o.safety, out_dir=tmp, settings=state.settings,
+                          safety=o.safety, out_dir=tmp, settings=state.settings, enhance_prompt=o.enhance_prompt,
                           progress=lambda step, steps, i, n: job.report(step + (i - 1) * steps, steps * n, "steps"),
                           cancel=lambda: job.cancel_requested)
         data = result.model_dump(mode="json")
