@@ -43,6 +43,10 @@ class Settings(BaseModel):
     vlm_model: str = Field("llava", description="vision model name for the vlm writer")
     captioner: str = Field("blip-base", description="hub captioning model for the captioner writer")
     clip_model: str = Field("auto", description="image-text embedding for search: auto, off, a catalogue name or a folder")
+    index_place: bool = Field(True, description="the index keeps where photos were taken (place names from GPS, "
+                                                "no coordinates); off: the next index run forgets them")
+    index_gps: bool = Field(True, description="the index keeps GPS coordinates (for --near and moments); off: "
+                                              "the next index run forgets them")
 
     @field_validator("device")
     @classmethod
@@ -60,7 +64,8 @@ _ENV = {
     "face_detector": "OCULA_FACE_DETECTOR", "ocr_engine": "OCULA_OCR_ENGINE",
     "llm_url": "OCULA_LLM_URL", "llm_model": "OCULA_LLM_MODEL", "llm_api_key": "OCULA_LLM_API_KEY",
     "llm_timeout": "OCULA_LLM_TIMEOUT", "vlm_model": "OCULA_VLM_MODEL", "captioner": "OCULA_CAPTIONER",
-    "clip_model": "OCULA_CLIP_MODEL", "people": "OCULA_PEOPLE",
+    "clip_model": "OCULA_CLIP_MODEL", "people": "OCULA_PEOPLE", "index_place": "OCULA_INDEX_PLACE",
+    "index_gps": "OCULA_INDEX_GPS",
 }
 _TRUE = {"1", "true", "yes", "on"}
 
