@@ -64,11 +64,16 @@ def _dms(value: float) -> tuple:
 
 
 def exif_photo(path, lat=None, lon=None, when=None, offset=None, status=None, raw_lat=None, size=(64, 48),
-               colour=(90, 140, 200)):
-    """A small JPEG made here with EXIF: camera, capture time (and offset), GPS (and its status)."""
+               colour=(90, 140, 200), picture=None):
+    """A small JPEG made here with EXIF: camera, capture time (and offset), GPS (and its status);
+    a plain colour, or ``picture`` (a file) resized to ``size``."""
     from PIL import Image
 
-    img = Image.new("RGB", size, colour)
+    if picture is not None:
+        with Image.open(picture) as im:
+            img = im.convert("RGB").resize(size)
+    else:
+        img = Image.new("RGB", size, colour)
     ex = Image.Exif()
     ex[0x010F], ex[0x0110] = "ocula", "test camera"
     if when is not None:

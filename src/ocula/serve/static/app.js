@@ -373,8 +373,9 @@
       url ? thumb(url, h.description || `Image ${name}`) : null,
       el("figcaption", {}, el("span", { class: "name", text: name }),
         h.place || when ? el("span", { class: "where" }, [h.place, when].filter(Boolean).join(" · ")) : null,
-        el("span", { class: "muted", text: `score ${h.score.toFixed(3)}` +
-          (h.similarity != null ? `, similarity ${h.similarity.toFixed(2)}` : "") })));
+        Object.keys(h.ranks || {}).some((k) => k !== "time")  // a time listing has no score worth showing
+          ? el("span", { class: "muted", text: `score ${h.score.toFixed(3)}` +
+            (h.similarity != null ? `, similarity ${h.similarity.toFixed(2)}` : "") }) : null));
   }
 
   // --- moments: events with titles in both languages; a moment's photos in time order ----
