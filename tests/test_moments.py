@@ -233,6 +233,8 @@ def test_privacy_settings_forget_coordinates_then_places(tmp_path):
     with sqlite3.connect(db) as con:
         assert con.execute("SELECT count(*) FROM place_names").fetchone() == (0,)
         assert "Shanghai" not in " ".join(r[0] for r in con.execute("SELECT data FROM moments"))
+        words = " ".join(" ".join(r) for r in con.execute("SELECT analysis, description, tags_en, tags_zh FROM images"))
+        assert "Shanghai" not in words and "上海" not in words  # the place was only ever in its own columns
 
 
 def test_an_index_made_before_places_gets_them_on_the_next_run(tmp_path):

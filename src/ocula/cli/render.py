@@ -314,6 +314,10 @@ def _index_report(r) -> list[str]:
            f"known bad {r.skipped_bad}"]
     if r.reembedded:
         out.append(f"  re-embedded {r.reembedded} for a new model")
+    if r.places_read:
+        out.append(f"  read where and when for {r.places_read} indexed before")
+    if r.moments:
+        out.append(f"  {r.moments} moment(s) made or changed (ocula moments lists them)")
     if r.images_per_second:
         out.append(f"  {r.images_per_second:.2f} images/s")
     for f in r.failed:

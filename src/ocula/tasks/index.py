@@ -168,8 +168,10 @@ class _Indexer:
                             settings=self.settings) if self.steps else Analysis(image=ImageInfo.of(li))
                 capture, md = (capture_of(a.metadata, place=self.settings.index_place, gps=self.settings.index_gps),
                                a.metadata) if a.metadata is not None else read_capture(li, self.settings)
-                if a.metadata is not None:
-                    a.metadata.gps = None
+                if a.metadata is not None:  # where lives only in its own columns (forget() can drop it)
+                    a.metadata.gps = a.metadata.place = None
+                    if a.metadata.time is not None:  # "Asia/Shanghai" names the place too; the offset stays
+                        a.metadata.time.zone = None
                 if self.fused:
                     a.labels, a.classifier = _labels(logits[i], self.top_k), _FUSED_CLASSIFIER
                     a.timings = {"classify": round(fwd, 4), **a.timings}

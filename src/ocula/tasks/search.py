@@ -1,6 +1,6 @@
 """search: find indexed images by words (any language the embedder knows) or by example.
 
-Words. Up to three ranked lists are made from the index, each cut to its best
+Words. Up to four ranked lists are made from the index, each cut to its best
 ``DEPTH = max(100, 5 * top_k)`` images that pass the filters:
 
 - ``text``: cosine similarity between the query's multilingual-e5 embedding ("query: ...")
@@ -8,8 +8,7 @@ Words. Up to three ranked lists are made from the index, each cut to its best
 - ``fts``: SQLite FTS5 BM25 over OCR text, caption and tags (column weights 2, 1, 1; every
   CJK character is a token, a Chinese word is matched as a phrase, words are OR-ed);
 - ``clip``: cosine between a CLIP/SigLIP text embedding of the query and the images' CLIP
-  image embeddings, when such a model is usable and the index holds its vectors.
-
+  image embeddings, when such a model is usable and the index holds its vectors;
 - ``place``: images whose place (named from their GPS when indexed) has a name that is part
   of the query, matched exactly after ``places.search_key`` (NFKD, accents dropped, case
   folded) against every stored name (English, Simplified and Traditional Chinese, local script,
