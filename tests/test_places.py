@@ -11,16 +11,15 @@ from datetime import datetime, timedelta, timezone
 
 import numpy as np
 import pytest
-from PIL import Image
 from PIL.TiffImagePlugin import IFDRational
 
-from conftest import require_program
+from conftest import exif_photo, require_program
 from ocula import places
 from ocula.errors import InvalidArgument
 from ocula.places.geocode import Geocoder, get_geocoder, haversine_km
 from ocula.places.moments import PhotoRecord, date_range, group_moments
 from ocula.places.when import time_facts
-from ocula.tasks.metadata import EXIF_IFD, GPS_IFD, metadata
+from ocula.tasks.metadata import metadata
 
 pytestmark = pytest.mark.slow  # the first use builds the city table (seconds)
 
@@ -201,31 +200,7 @@ def test_time_facts_offset_zone_and_derived_words():
 
 # --- metadata on photos made here --------------------------------------------------------
 
-def _dms(value: float) -> tuple:
-    value = abs(value)
-    d = int(value)
-    m = int((value - d) * 60)
-    s = round(((value - d) * 60 - m) * 60 * 1000)
-    return (IFDRational(d, 1), IFDRational(m, 1), IFDRational(s, 1000))
-
-
-def _photo(path, lat=None, lon=None, when=None, offset=None, status=None, raw_lat=None):
-    img = Image.new("RGB", (64, 48), (90, 140, 200))
-    ex = Image.Exif()
-    ex[0x010F], ex[0x0110] = "ocula", "test camera"
-    if when is not None:
-        sub = ex.get_ifd(EXIF_IFD)
-        sub[0x9003] = when
-        if offset:
-            sub[0x9011] = offset
-    if lat is not None:
-        gps = ex.get_ifd(GPS_IFD)
-        gps[1], gps[2] = ("N" if lat >= 0 else "S"), raw_lat or _dms(lat)
-        gps[3], gps[4] = ("E" if lon >= 0 else "W"), _dms(lon)
-        if status:
-            gps[9] = status
-    img.save(path, "JPEG", exif=ex)
-    return path
+_photo = exif_photo
 
 
 @pytest.mark.parametrize("lat, lon, when, en, zh, offset", [
@@ -335,3 +310,175 @@ def test_date_ranges():
     assert date_range(d(2024, 5, 30), d(2024, 6, 2), "zh") == "2024年5月30日至6月2日"
     assert date_range(d(2024, 12, 30), d(2025, 1, 2)) == "30 December 2024 – 2 January 2025"
     assert date_range(d(2024, 12, 30), d(2025, 1, 2), "zh") == "2024年12月30日至2025年1月2日"
+
+
+# --- writing: describe fills WHERE and WHEN from the facts ----------------------------------
+
+@pytest.fixture(scope="module")
+def shanghai(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("where-when")
+    return _photo(folder / "bund.jpg", 31.2400, 121.4900, "2024:05:12 15:20:00")
+
+
+@pytest.fixture(scope="module")
+def nowhere(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("nowhere")
+    return _photo(folder / "zero.jpg", 0.0, 0.0, "2000:01:01 00:00:00")
+
+
+def _describe(path, **kw):
+    from ocula.tasks.describe import describe
+
+    return describe(path, steps=["metadata", "colors"], **kw)
+
+
+@pytest.mark.parametrize("purpose", ["news", "caption", "social", "travel"])
+def test_describe_names_the_place_and_date_in_both_languages(shanghai, purpose):
+    en = _describe(shanghai, purpose=purpose, language="en")
+    zh = _describe(shanghai, purpose=purpose, language="zh")
+    assert "Shanghai, China" in en.text and "[WHERE]" not in en.text, en.text
+    assert "上海" in zh.text and "[地点]" not in zh.text, zh.text
+    assert "12 May 2024" in en.text and "2024年5月12日" in zh.text
+    assert en.facts.metadata.place.city.en == "Shanghai" and en.facts.metadata.gps is None  # no coordinates
+    assert "31.24" not in en.model_dump_json() and "121.49" not in zh.model_dump_json()
+
+
+def test_news_in_chinese_says_shanghai_and_the_date(shanghai):
+    d = _describe(shanghai, purpose="news", language="zh")
+    assert d.text.startswith("图为2024年5月12日在中国上海"), d.text
+
+
+def test_travel_post_says_time_of_day_and_season(shanghai):
+    en = _describe(shanghai, purpose="travel", language="en")
+    zh = _describe(shanghai, purpose="travel", language="zh")
+    assert "spring afternoon" in en.text and "Sunday 12 May 2024" in en.text, en.text
+    assert "下午" in zh.text and "春季" in zh.text and "星期日" in zh.text, zh.text
+    assert "#Shanghai" in en.hashtags and "#上海" in zh.hashtags
+
+
+@pytest.mark.parametrize("purpose", ["news", "travel"])
+def test_no_usable_gps_keeps_the_placeholder_and_a_default_clock_gives_no_date(nowhere, purpose):
+    for lang, where in (("en", "[WHERE]"), ("zh", "[地点]")):
+        d = _describe(nowhere, purpose=purpose, language=lang)
+        assert where in d.text and "2000" not in d.text and "Ocean" not in d.text and "Guinea" not in d.text, d.text
+    assert "[WHEN]" in _describe(nowhere, purpose="news", language="en").text
+    caption = _describe(nowhere, purpose="caption", length="long")
+    assert "2000" not in caption.text and "Taken with an ocula test camera" in caption.text
+
+
+def test_context_overrides_the_place_and_no_place_keeps_the_placeholder(shanghai):
+    d = _describe(shanghai, purpose="news", context="where: Lisbon; when: 3 May 2024")
+    assert "Lisbon" in d.text and "Shanghai" not in d.text and "3 May 2024" in d.text, d.text
+    travel = _describe(shanghai, purpose="travel", context="where: Sintra")
+    assert "Sintra" in travel.text and "Shanghai" not in travel.text, travel.text
+    hidden = _describe(shanghai, purpose="news", place=False)
+    assert "[WHERE]" in hidden.text and "Shanghai" not in hidden.model_dump_json(), hidden.text
+    assert "12 May 2024" in hidden.text  # the date is not the location
+    facts = _describe(shanghai, purpose="alt").facts
+    assert "Shanghai" not in _describe(shanghai, facts=facts, purpose="news", place=False).text
+
+
+def test_llm_writers_get_the_same_grounded_place_and_time(shanghai, nowhere):
+    import json
+
+    from ocula.writing import llm, validate
+    from ocula.writing.base import DescribeRequest, Draft
+
+    facts = _describe(shanghai, purpose="alt").facts
+    data = json.loads(llm.facts_json(facts))
+    assert data["place"] == {"en": "Shanghai, China", "zh": "中国上海"}
+    assert data["time"]["season"] == "spring" and data["exif"]["date"] == "2024-05-12T15:20:00+08:00"
+    assert "31.24" not in llm.facts_json(facts)
+    bad = json.loads(llm.facts_json(_describe(nowhere, purpose="alt").facts))
+    assert "place" not in bad and "date" not in bad.get("exif", {}) and "time" not in bad
+    for purpose in ("news", "travel"):
+        prompt = llm.system_prompt(DescribeRequest(purpose=purpose), vision=False)
+        assert '"place"' in prompt and "[WHERE]" in prompt
+    assert llm.json_schema("travel")["required"] == ["text", "hashtags"]
+
+    req = DescribeRequest(purpose="news")
+    ok = Draft(text="A photo taken in Shanghai, China on 12 May 2024.", confidence=0.5)
+    assert validate.check_draft(ok, facts, req) == []
+    no_place = _describe(nowhere, purpose="alt").facts
+    problems = validate.check_draft(ok, no_place, req)
+    assert any("Shanghai" in p for p in problems) and any("[WHERE]" in p for p in problems)
+    assert any("year 2024" in p for p in problems)  # the default clock gives no date to check against
+    travel = DescribeRequest(purpose="travel", language="zh")
+    assert validate.check_draft(Draft(text="中国上海，一张以蓝色为主的图片。", confidence=0.5), facts, travel) == []
+    assert validate.check_draft(Draft(text="一张以蓝色为主的图片。", confidence=0.5), no_place, travel)
+
+
+def test_captioner_draft_uses_the_place(shanghai, nowhere):
+    from ocula.backends.captioner import Caption
+    from ocula.writing.base import DescribeRequest
+    from ocula.writing.captioner import caption_draft
+
+    cap = Caption(text="a tall tower by a river", tokens=6, score=0.8, model="test")
+    facts = _describe(shanghai, purpose="alt").facts
+    news = caption_draft(cap, facts, DescribeRequest(purpose="news"))
+    assert "in Shanghai, China" in news.text and "2024-05-12" in news.text and "[WHERE]" not in news.text
+    travel = caption_draft(cap, facts, DescribeRequest(purpose="travel"))
+    assert "Shanghai, China" in travel.text and "#Shanghai" in travel.hashtags
+    none = caption_draft(cap, _describe(nowhere, purpose="alt").facts, DescribeRequest(purpose="news"))
+    assert "[WHERE]" in none.text and "2000" not in none.text
+
+
+# --- metadata out: IPTC location and DateCreated in XMP --------------------------------------
+
+def _exiftool(path, *tags) -> dict:
+    import json
+
+    out = subprocess.run([require_program("exiftool"), "-j", "-G1", *tags, str(path)], capture_output=True,
+                         text=True, check=True).stdout
+    return json.loads(out)[0]
+
+
+def _cli(*args, cwd=None):
+    import sys
+    from pathlib import Path
+
+    ocula = Path(sys.executable).parent / "ocula"
+    return subprocess.run([str(ocula), *map(str, args)], capture_output=True, text=True, cwd=cwd,
+                          env={**os.environ, "PYTHONPATH": os.environ.get("PYTHONPATH", "")})
+
+
+def test_write_xmp_location_reads_back_with_exiftool_and_a_persons_stays(tmp_path):
+    photo = _photo(tmp_path / "bund.jpg", 31.2400, 121.4900, "2024:05:12 15:20:00")
+    r = _cli("describe", photo, "--purpose", "news", "--steps", "metadata", "--write-xmp")
+    assert r.returncode == 0, r.stderr
+    tags = _exiftool(tmp_path / "bund.jpg.xmp")
+    assert tags["XMP-photoshop:City"] == "Shanghai" and tags["XMP-photoshop:Country"] == "China"
+    assert tags["XMP-iptcCore:CountryCode"] == "CN" and tags["XMP-iptcExt:LocationShownCity"] == "Shanghai"
+    assert tags["XMP-iptcExt:LocationCreatedCountryName"] == "China"
+    assert tags["XMP-photoshop:DateCreated"] == "2024:05:12 15:20:00+08:00"
+    assert not any("GPS" in k for k in tags)  # the place, not the coordinates
+    # a person corrects the city: ocula keeps it (and says so), --overwrite replaces it
+    subprocess.run([require_program("exiftool"), "-q", "-overwrite_original", "-XMP-photoshop:City=Huangpu",
+                    str(tmp_path / "bund.jpg.xmp")], check=True)
+    r = _cli("describe", photo, "--purpose", "caption", "--steps", "metadata", "--write-xmp")
+    assert r.returncode == 0 and "kept the location a person wrote" in r.stderr, r.stderr
+    assert _exiftool(tmp_path / "bund.jpg.xmp")["XMP-photoshop:City"] == "Huangpu"
+    r = _cli("describe", photo, "--purpose", "caption", "--steps", "metadata", "--write-xmp", "--overwrite")
+    assert r.returncode == 0 and _exiftool(tmp_path / "bund.jpg.xmp")["XMP-photoshop:City"] == "Shanghai"
+
+
+def test_no_gps_writes_no_location_and_an_unknown_time_no_date(tmp_path):
+    photo = _photo(tmp_path / "zero.jpg", 0.0, 0.0, "2000:01:01 00:00:00")
+    r = _cli("describe", photo, "--purpose", "news", "--steps", "metadata", "--write-xmp", "--language", "zh")
+    assert r.returncode == 0, r.stderr
+    tags = _exiftool(tmp_path / "zero.jpg.xmp")
+    assert "[地点]" in tags["XMP-dc:Description"]
+    assert not any(k.startswith(("XMP-photoshop", "XMP-iptcExt")) for k in tags), tags
+
+
+def test_embedded_location_goes_with_strip(tmp_path):
+    photo = _photo(tmp_path / "paris.jpg", 48.8584, 2.2945, "2024:07:14 21:00:00")
+    r = _cli("describe", photo, "--purpose", "travel", "--language", "zh", "--steps", "metadata", "--embed")
+    assert r.returncode == 0, r.stderr
+    tags = _exiftool(photo)
+    assert tags["XMP-photoshop:City"] == "巴黎" and tags["XMP-photoshop:DateCreated"] == "2024:07:14 21:00:00+02:00"
+    out = tmp_path / "clean.jpg"
+    r = _cli("strip", photo, "-o", out)
+    assert r.returncode == 0, r.stderr
+    left = _exiftool(out)
+    assert not any(k.startswith(("XMP", "EXIF:GPS", "IPTC")) for k in left), left

@@ -717,3 +717,71 @@ def test_access_log_one_json_line_per_request(served, caplog):
         assert rec["request_id"] == resp.headers["x-request-id"]
         assert rec["bytes"] == len(resp.content) and rec["ms"] >= 0
     assert [r["status"] for r in records] == [200, 404, 200]
+
+
+# --- where and when: place and time in every analysis, search by place, moments ------------
+
+@pytest.fixture(scope="module")
+def placed(tmp_path_factory):
+    """An app over photos taken in Shanghai (a trip), Paris and at (0, 0), indexed."""
+    from conftest import exif_photo
+
+    tmp = tmp_path_factory.mktemp("serve-places")
+    folder = tmp / "trips"
+    folder.mkdir()
+    for day in range(2):
+        exif_photo(folder / f"sh-{day}.jpg", 31.24, 121.49, f"2024:05:{12 + day:02d} 10:00:00")
+    exif_photo(folder / "paris.jpg", 48.8584, 2.2945, "2023:07:14 21:00:00")
+    exif_photo(folder / "zero.jpg", 0.0, 0.0, "2000:01:01 00:00:00")
+    app = make_app(tmp, folder=folder, workers=1)
+    with TestClient(app) as client:
+        done = wait_job(client, client.post(f"{API}/index", json={}).json()["id"], timeout=180)
+        assert done["state"] == "done" and done["result"]["moments"] == 2, done
+        yield SimpleNamespace(client=client, folder=folder)
+
+
+def test_every_analysis_carries_place_and_time(served):
+    photo = small_jpeg(gps=True)  # Amsterdam
+    for route in ("analyze", "metadata"):
+        r = served.client.post(f"{API}/{route}", files=upload(photo), data={"steps": "metadata"} if route == "analyze"
+                               else {})
+        assert r.status_code == 200, r.text
+        m = r.json()["metadata"] if route == "analyze" else r.json()
+        assert m["place"]["city"]["en"] == "Amsterdam" and m["place"]["label_zh"].endswith("阿姆斯特丹")
+        assert m["gps"] is None and "time" in m and m["time"]["known"] is False  # no capture time in this file
+    r = served.client.post(f"{API}/metadata", json={"image": b64(photo), "place": False})
+    assert r.json()["place"] is None
+
+
+def test_describe_over_http_names_the_place(placed):
+    from pathlib import Path
+
+    photo = (Path(placed.folder) / "paris.jpg").read_bytes()
+    r = placed.client.post(f"{API}/describe", files=upload(photo), data={"purpose": "news", "language": "zh",
+                                                                         "steps": "metadata"})
+    assert r.status_code == 200 and "法国法兰西岛巴黎" in r.json()["text"] and "2023年7月14日" in r.json()["text"]
+    r = placed.client.post(f"{API}/describe", files=upload(photo), data={"purpose": "travel", "steps": "metadata",
+                                                                         "place": "false"})
+    assert r.status_code == 200 and "[WHERE]" in r.json()["text"] and "Paris" not in r.json()["text"]
+
+
+def test_search_by_place_near_and_moments_over_http(placed):
+    c = placed.client
+    s = c.post(f"{API}/search", json={"query": "巴黎", "top_k": 2}).json()
+    assert s["hits"][0]["path"] == "trips/paris.jpg" and s["hits"][0]["place"] == "Paris, Île-de-France, France"
+    assert s["places"] == ["巴黎"]
+    s = c.post(f"{API}/search", json={"query": "上海 2024"}).json()
+    assert s["years"] == [2024] and [h["path"] for h in s["hits"]][:2] == ["trips/sh-0.jpg", "trips/sh-1.jpg"]
+    s = c.post(f"{API}/search", json={"near": "Shanghai", "within_km": 30}).json()
+    assert sorted(h["path"] for h in s["hits"]) == ["trips/sh-0.jpg", "trips/sh-1.jpg"]
+    m = c.post(f"{API}/moments", json={}).json()
+    assert m["source"] == "index" and m["undated"] == 1
+    trip = next(x for x in m["moments"] if x["title_zh"] == "上海，2024年5月12日至13日")
+    assert trip["count"] == 2 and trip["center_lat"] is None and trip["cover_path"].startswith("trips/sh-")
+    assert c.get(trip["cover_thumbnail"]).status_code == 200
+    s = c.post(f"{API}/search", json={"moment": trip["id"]}).json()
+    assert [h["path"] for h in s["hits"]] == ["trips/sh-0.jpg", "trips/sh-1.jpg"]
+    assert_problem(c.post(f"{API}/search", json={"near": "Xyzzyville"}), 422, "no town or city")
+    assert_problem(c.post(f"{API}/search", json={"near": "Paris", "within_km": 0}), 422)
+    assert_problem(c.post(f"{API}/search", json={"moment": "nope"}), 422, "no moment")
+    assert_problem(c.post(f"{API}/moments", json={"db": "/etc/passwd"}), 422)

@@ -15,7 +15,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from serve_helpers import copy_samples, make_app, serving
+from serve_helpers import SAMPLES, copy_samples, make_app, serving
 
 # the page talks to the server started here and to nothing else
 pytestmark = [pytest.mark.slow, pytest.mark.allow_hosts(["127.0.0.1"])]
@@ -177,7 +177,7 @@ def test_page(page, server, samples, output_dir):
     expect(zh).to_contain_text("猫")
     expect(card.locator(".status")).to_have_text("Done.")
     texts = card.locator(".desc-text").all_inner_texts()
-    assert len(texts) == 12 and all(t.strip() and t.strip() not in ("…", "—") for t in texts), texts
+    assert len(texts) == 14 and all(t.strip() and t.strip() not in ("…", "—") for t in texts), texts
     assert card.locator('.desc-text[data-purpose="caption"][data-lang="zh"]').get_attribute("lang") == "zh"
     # the preview's alt is now the English alt text
     expect(card.locator("img.preview")).to_have_attribute("alt", en.inner_text().strip())
@@ -248,6 +248,76 @@ def test_page(page, server, samples, output_dir):
     _only_local(page)
     assert any("/api/v1/describe" in u for u in page.requests)
     # no script errors; failed requests the test provoked (422, 503) are logged by the browser itself
+    assert [e for e in page.console_errors if "status of" not in e] == []
+
+
+@pytest.fixture(scope="module")
+def trips(tmp_path_factory):
+    """Sample pictures given GPS and capture times: a two-day trip to Shanghai and an evening in
+    Paris; indexed, served."""
+    _require_browser()
+    from conftest import exif_photo
+    from ocula.config import load_settings
+    from ocula.tasks.index import index
+
+    root = tmp_path_factory.mktemp("serve-trips")
+    folder = root / "trips"
+    folder.mkdir()
+    shots = [("sh-bund", "rocket", 31.2400, 121.4900, "2024:05:12 10:00:00"),
+             ("sh-tea", "coffee", 31.2270, 121.4920, "2024:05:12 16:30:00"),
+             ("sh-garden", "flower", 31.2272, 121.4921, "2024:05:13 11:00:00"),
+             ("paris-cat", "chelsea", 48.8584, 2.2945, "2023:07:14 21:00:00"),
+             ("paris-coffee", "coffee", 48.8606, 2.3376, "2023:07:14 22:10:00")]
+    for name, picture, lat, lon, when in shots:
+        exif_photo(folder / f"{name}.jpg", lat, lon, when, size=(400, 300), picture=SAMPLES / f"{picture}.jpg")
+    (root / "home").mkdir()
+    index([folder], db=root / "index.db", settings=load_settings(env={"OCULA_HOME": str(root / "home")}))
+    with serving(make_app(root, folder=folder, workers=2)) as url:
+        yield url, folder
+
+
+def test_page_places_and_moments(page, trips, output_dir):
+    """A photo's place and time among its facts (and the travel post), search by a Chinese place
+    name, and the Moments view: titles in both languages, covers, a moment's photos in order."""
+    from playwright.sync_api import expect
+
+    url, folder = trips
+    page.goto(url + "/")
+    page.set_input_files("#file-input", str(folder / "sh-tea.jpg"))
+    card = page.locator("article.card").first
+    expect(card.locator("dl.facts")).to_contain_text("Shanghai, China / 中国上海")
+    expect(card.locator("dl.facts")).to_contain_text("2024-05-12 16:30 (UTC+08:00) · Sunday spring afternoon")
+    travel = card.locator('.desc-text[data-purpose="travel"][data-lang="zh"]')
+    expect(travel).to_contain_text("中国上海")
+    expect(card.locator('.desc-text[data-purpose="news"][data-lang="en"]')).to_contain_text("in Shanghai, China")
+    expect(card.locator(".status")).to_have_text("Done.")
+
+    page.fill("#search-query", "巴黎")
+    page.press("#search-query", "Enter")
+    hits = page.locator("#gallery figure.hit")
+    expect(hits.first).to_contain_text("Paris, Île-de-France, France")
+    assert {t.split("\n")[0] for t in hits.all_inner_texts()[:2]} == {"paris-cat.jpg", "paris-coffee.jpg"}
+
+    page.click("#moments-btn")
+    cards = page.locator("#moment-list figure.moment")
+    expect(cards).to_have_count(2)
+    expect(cards.first).to_contain_text("Shanghai, 12–13 May 2024")  # the latest first
+    expect(cards.first.locator('[lang="zh"]')).to_have_text("上海，2024年5月12日至13日")
+    expect(cards.first).to_contain_text("3 photos")
+    expect(cards.nth(1)).to_contain_text("Paris, 14 July 2023")
+    for img in page.locator("#moment-list img").element_handles():
+        page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=img)
+    cards.first.get_by_role("button", name="Show the 3 photos of Shanghai, 12–13 May 2024").click()
+    shown = page.locator("#moment-photos figure.hit .name")
+    expect(shown).to_have_count(3)
+    assert shown.all_inner_texts() == ["sh-bund.jpg", "sh-tea.jpg", "sh-garden.jpg"]
+    for img in page.locator("#moment-photos img").element_handles():
+        page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=img)
+    expect(page.locator("#moments-status")).to_contain_text("in the order they were taken")
+
+    _a11y(page)
+    page.screenshot(path=str(output_dir / "serve-page-moments.png"), full_page=True)
+    _only_local(page)
     assert [e for e in page.console_errors if "status of" not in e] == []
 
 

@@ -48,6 +48,10 @@ class Settings(BaseModel):
     detector: str = Field("rtdetr-r50", description="COCO object detector (detect, analyze): a catalogue name or a folder")
     finder: str = Field("owlv2-base", description="open-vocabulary detector (detect --find): a catalogue name or a folder")
     vqa_model: str = Field("blip-vqa-base", description="hub question-answering model (ask): a catalogue name or a folder")
+    index_place: bool = Field(True, description="the index keeps where photos were taken (place names from GPS, "
+                                                "no coordinates); off: the next index run forgets them")
+    index_gps: bool = Field(True, description="the index keeps GPS coordinates (for --near and moments); off: "
+                                              "the next index run forgets them")
 
     @field_validator("device")
     @classmethod
@@ -67,6 +71,7 @@ _ENV = {
     "llm_timeout": "OCULA_LLM_TIMEOUT", "vlm_model": "OCULA_VLM_MODEL", "captioner": "OCULA_CAPTIONER",
     "clip_model": "OCULA_CLIP_MODEL", "people": "OCULA_PEOPLE", "clip_text_model": "OCULA_CLIP_TEXT_MODEL",
     "detector": "OCULA_DETECTOR", "finder": "OCULA_FINDER", "vqa_model": "OCULA_VQA_MODEL",
+    "index_place": "OCULA_INDEX_PLACE", "index_gps": "OCULA_INDEX_GPS",
 }
 _TRUE = {"1", "true", "yes", "on"}
 

@@ -5,10 +5,13 @@ of `ocula index`, `ocula search` and `ocula dupes`:
     >>> ix = ocula.Index("photos.db")
     >>> ix.add(["~/Pictures"])                 # incremental: only new or changed files cost
     >>> [h.path for h in ix.search("猫").hits]
+    >>> ix.search("上海 2024").paths                 # a place name and a year (the capture date)
+    >>> ix.search("", near="Paris", within_km=5)    # or near=(48.85, 2.35)
+    >>> [(m.id, m.title, m.title_zh) for m in ix.moments().moments]
     >>> ix.search_image("example.jpg", top_k=5)
     >>> ix.dupes().groups
 
-The work is done by ``tasks/index.py``, ``tasks/search.py`` and ``tasks/dupes.py``; storage
+The work is done by ``tasks/index.py``, ``tasks/search.py``, ``tasks/moments.py`` and ``tasks/dupes.py``; storage
 (SQLite + vector files) lives in ``index/``.
 """
 
@@ -19,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 if TYPE_CHECKING:
     from .config import Settings
-    from .results import DupesResult, IndexReport, IndexStats, SearchResult
+    from .results import DupesResult, IndexReport, IndexStats, MomentsResult, SearchResult
 
 __all__ = ["Index"]
 
@@ -48,11 +51,22 @@ class Index:
         return index(list(paths), db=self.path, exclude=exclude, hidden=hidden, jobs=jobs, steps=steps,
                      settings=self.settings, **kwargs)
 
-    def search(self, query: str, *, top_k: int = 10, **filters: Any) -> "SearchResult":
-        """Images matching words in any language. Filters: has_text, faces, min_quality, folder, after, before."""
-        from .tasks.search import search
+    def search(self, query: str = "", *, top_k: int = 10, near: Any = None, within_km: float | None = None,
+               moment: str | None = None, **filters: Any) -> "SearchResult":
+        """Images matching words in any language (place names and years too: "上海 2024").
+        ``near``: a town or city, (lat, lon) or "LAT,LON", within ``within_km`` (default 20);
+        ``moment``: one moment's photos. Filters: has_text, faces, min_quality, folder, after, before."""
+        from .tasks.search import DEFAULT_WITHIN_KM, search
 
-        return search(query, db=self.path, top_k=top_k, settings=self.settings, **filters)
+        return search(query, db=self.path, top_k=top_k, near=near, moment=moment,
+                      within_km=DEFAULT_WITHIN_KM if within_km is None else within_km, settings=self.settings,
+                      **filters)
+
+    def moments(self) -> "MomentsResult":
+        """The photos grouped into moments (events), oldest first, with titles in English and Chinese."""
+        from .tasks.moments import moments
+
+        return moments(db=self.path, settings=self.settings)
 
     def search_image(self, image: Any, *, top_k: int = 10, **filters: Any) -> "SearchResult":
         """Images that look like ``image`` (a path, bytes, PIL image or LoadedImage)."""

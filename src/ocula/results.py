@@ -555,6 +555,8 @@ class IndexReport(Result):
     failed: list[Failure] = Field(default_factory=list, description="files that could not be indexed in this run")
     skipped_bad: int = Field(0, description="files recorded as bad before and unchanged since: not retried")
     reembedded: int = Field(0, description="images whose vectors were remade for a new embedding model")
+    places_read: int = Field(0, description="images indexed before whose capture time and place were read now")
+    moments: int = Field(0, description="moments made or changed in this run")
     images: int = Field(0, description="images in the index after the run")
     seconds: float = 0.0
     images_per_second: float | None = Field(None, description="analysed images per second of analysis time")
@@ -565,22 +567,31 @@ class SearchHit(Result):
     path: str
     score: float = Field(description="reciprocal-rank-fusion score (higher is better)")
     ranks: dict[str, int] = Field(default_factory=dict, description="1-based rank in each list that found it: "
-                                  "text (multilingual embedding), fts (BM25), clip, image")
+                                  "text (multilingual embedding), fts (BM25), clip, image, place (stored place "
+                                  "names), time (capture time)")
     similarity: float | None = Field(None, description="best cosine similarity among the vector lists")
     description: str = ""
     tags: list[str] = Field(default_factory=list)
     text: str = Field("", description="OCR text (first 200 characters)")
     width: int | None = None
     height: int | None = None
-    taken: str | None = None
+    taken: str | None = Field(None, description="capture time, else the file's date")
+    captured: str | None = Field(None, description="local capture time from EXIF (None: unknown)")
+    place: str | None = Field(None, description="where it was taken, from its GPS: 'Shanghai, China'")
+    place_zh: str | None = Field(None, description="the same in Chinese: '中国上海'")
 
 
 class SearchResult(Result):
     query: str = Field(description="the words searched, or the example image's path")
     mode: Literal["text", "image"]
     hits: list[SearchHit] = Field(default_factory=list)
-    lists: list[str] = Field(default_factory=list, description="ranked lists fused (text, fts, clip, image)")
+    lists: list[str] = Field(default_factory=list, description="ranked lists fused (text, fts, clip, image, place, "
+                             "time)")
     total: int = Field(0, description="images in the index that passed the filters")
+    years: list[int] = Field(default_factory=list, description="years in the query, used as a capture-date filter")
+    places: list[str] = Field(default_factory=list, description="place names in the query that stored places have")
+    near: str | None = Field(None, description="the distance filter: 'within 20 km of Shanghai, China'")
+    moment: str | None = Field(None, description="the moment filter")
     seconds: float = 0.0
 
     @property
@@ -614,6 +625,10 @@ class IndexStats(Result):
     models: dict[str, str] = Field(default_factory=dict, description="model that made each kind of vector")
     with_text: int = 0
     with_faces: int = 0
+    with_time: int = Field(0, description="images with a known capture time")
+    with_place: int = Field(0, description="images with a place named from their GPS (names only)")
+    with_gps: int = Field(0, description="images whose GPS coordinates are stored (OCULA_INDEX_GPS)")
+    moments: int = Field(0, description="moments (events) the photos are grouped into")
     bytes: int = Field(0, description="size of the db file (WAL included)")
 
 
@@ -685,6 +700,8 @@ class Place(Result):
     distance_km: float | None = Field(None, description="from the photo to the centre of the city it names")
     timezone: str | None = Field(None, description="IANA time zone at the photo's position")
     geonameid: int | None = None
+    label: str | None = Field(None, description="one line: 'Shanghai, China', 'near San Francisco (7 km), ...'")
+    label_zh: str | None = Field(None, description="the same in Chinese: '中国上海'")
     source: str = "GeoNames (CC BY 4.0)"
 
 
@@ -721,6 +738,7 @@ class Moment(Result):
     cover: str = Field(description="id of the photo that stands for the moment")
     cover_score: float = 0.0
     place: Place | None = Field(None, description="the place most photos share")
+    second_place: Place | None = Field(None, description="the next one, when photos were taken in several places")
     place_counts: dict[str, int] = Field(default_factory=dict, description="photos per place name (English)")
     places: list[str] = Field(default_factory=list, description="place names, most photos first")
     center_lat: float | None = Field(None, description="mean position of the located photos (for the index)")
@@ -728,6 +746,18 @@ class Moment(Result):
     located: int = Field(0, description="photos with a usable position")
     title: str = ""
     title_zh: str = ""
+    cover_path: str | None = Field(None, description="the cover photo's file (filled when moments are listed)")
+
+
+class MomentsResult(Result):
+    """Photos grouped into moments (``ocula moments``)."""
+
+    source: str = Field(description="the index file, or the folder read")
+    moments: list[Moment] = Field(default_factory=list, description="oldest first")
+    photos: int = Field(0, description="photos grouped")
+    undated: int = Field(0, description="photos without a usable capture time: not grouped, no date invented")
+    failed: list[Failure] = Field(default_factory=list, description="files that could not be read (folders)")
+    seconds: float = 0.0
 
 
 # --- people: face embeddings (issue 15) -------------------------------------------------

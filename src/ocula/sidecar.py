@@ -5,6 +5,10 @@ Fields written (IPTC Photo Metadata / XMP):
 - ``dc:description``: a language alternative with ``x-default`` and the language (en, zh-CN);
 - ``Iptc4xmpCore:AltTextAccessibility``: alt text, same structure (IPTC 2021.1);
 - ``dc:subject``: keywords as an unordered bag;
+- where and when the photo was taken, from its GPS and checked EXIF time (never guessed):
+  ``photoshop:City``/``State``/``Country``, ``Iptc4xmpCore:CountryCode``/``Location`` (the
+  district), the same as one ``Iptc4xmpExt:LocationCreated`` and ``LocationShown`` structure
+  (IPTC Extension), and ``photoshop:DateCreated`` (local time with its offset);
 - ``ocula:*`` (namespace ``https://ocula.dev/ns/xmp/1.0/``): what ocula wrote (a hash per
   value), the keywords it added and the hash of the inputs, so that later runs know which
   text is theirs to replace.
@@ -16,7 +20,8 @@ of creating a second sidecar.
 
 Rules:
 - a description or alt text that ocula did not write (no matching hash: a person wrote it, or
-  edited ours) is kept unless ``overwrite=True``; the same holds for a description embedded in
+  edited ours) is kept unless ``overwrite=True``; so is a location (any of its fields, in the
+  XMP written to or in the image's own XMP or IPTC) and a creation date; the same holds for a description embedded in
   the image (XMP, EXIF ImageDescription, IPTC Caption-Abstract). Keywords a person added are
   always kept; ocula only replaces its own;
 - nothing new, no write: the values are compared first, and an unchanged file is not touched,
@@ -52,6 +57,7 @@ NS = {
     "Iptc4xmpCore": "http://iptc.org/std/Iptc4xmpCore/1.0/xmlns/",
     "xmp": "http://ns.adobe.com/xap/1.0/",
     "photoshop": "http://ns.adobe.com/photoshop/1.0/",
+    "Iptc4xmpExt": "http://iptc.org/std/Iptc4xmpExt/2008-02-29/",
     "ocula": "https://ocula.dev/ns/xmp/1.0/",
 }
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -80,6 +86,16 @@ class XmpFields:
     keywords: list[str] = field(default_factory=list)
     language: str = "en"
     input_hash: str | None = None
+    # IPTC location: City, ProvinceState, CountryName, CountryCode, Sublocation (None: no place known)
+    location: dict[str, str] | None = None
+    date_created: str | None = None        # photoshop:DateCreated, "2024-05-12T15:20:00+08:00"
+
+
+# where each location field goes: simple properties, and the members of the IPTC Extension structure
+LOCATION_TAGS = {"City": ("photoshop", "City"), "ProvinceState": ("photoshop", "State"),
+                 "CountryName": ("photoshop", "Country"), "CountryCode": ("Iptc4xmpCore", "CountryCode"),
+                 "Sublocation": ("Iptc4xmpCore", "Location")}
+LOCATION_STRUCTS = ("LocationCreated", "LocationShown")
 
 
 @dataclass
@@ -239,6 +255,46 @@ class XmpDoc:
         for v in values:
             ET.SubElement(bag, _q("rdf", "li")).text = v
 
+    def struct_bag(self, tag: str) -> list[dict[str, str]]:
+        """The structures of a bag (IPTC Extension locations): {member local name: text}."""
+        hit = self._find(tag)
+        if hit is None:
+            return []
+        container = hit[1].find(_q("rdf", "Bag"))
+        if container is None:
+            container = hit[1].find(_q("rdf", "Seq"))
+        out = []
+        for li in (container.findall(_q("rdf", "li")) if container is not None else []):
+            holder = li.find(_q("rdf", "Description"))
+            holder = li if holder is None else holder
+            item = {child.tag.rsplit("}", 1)[-1]: (child.text or "").strip() for child in holder}
+            item.update({k.rsplit("}", 1)[-1]: v for k, v in holder.attrib.items() if not k.startswith(f"{{{NS['rdf']}}}")})
+            out.append({k: v for k, v in item.items() if v})
+        return out
+
+    def set_struct_bag(self, tag: str, items: list[dict[str, str]], prefix: str) -> None:
+        self._remove(tag)
+        if not items:
+            return
+        bag = ET.SubElement(ET.SubElement(self._descriptions()[0], tag), _q("rdf", "Bag"))
+        for item in items:
+            li = ET.SubElement(bag, _q("rdf", "li"))
+            li.set(_q("rdf", "parseType"), "Resource")
+            for k, v in item.items():
+                ET.SubElement(li, _q(prefix, k)).text = v
+
+    def location(self) -> dict[str, str]:
+        """What the document says of where the photo was taken, as "prefix:Name" -> text (the
+        structures as their JSON), for comparing and keeping what a person wrote."""
+        import json
+
+        out = {f"{p}:{n}": v for p, n in LOCATION_TAGS.values() if (v := self.text(_q(p, n)))}
+        for name in LOCATION_STRUCTS:
+            items = self.struct_bag(_q("Iptc4xmpExt", name))
+            if items:
+                out[f"Iptc4xmpExt:{name}"] = json.dumps(items, ensure_ascii=False, sort_keys=True)
+        return out
+
     def text(self, tag: str) -> str | None:
         hit = self._find(tag)
         if hit is not None:
@@ -268,6 +324,9 @@ class Existing:
     our_keywords: list[str]
     input_hash: str | None
     foreign_description: str | None = None  # human text found outside the XMP we edit
+    location: dict[str, str] = field(default_factory=dict)    # XmpDoc.location() of the XMP we edit
+    date_created: str | None = None
+    foreign_location: bool = False          # a location a person wrote outside the XMP we edit
 
 
 def _read(doc: XmpDoc | None) -> Existing:
@@ -276,7 +335,24 @@ def _read(doc: XmpDoc | None) -> Existing:
     return Existing(doc, doc.lang_alt(_q("dc", "description")),
                     doc.lang_alt(_q("Iptc4xmpCore", "AltTextAccessibility")), doc.bag(_q("dc", "subject")),
                     set(doc.bag(_q("ocula", "Written"))), doc.bag(_q("ocula", "Keywords")),
-                    doc.text(_q("ocula", "InputHash")))
+                    doc.text(_q("ocula", "InputHash")), location=doc.location(),
+                    date_created=doc.text(_q("photoshop", "DateCreated")))
+
+
+def _human_location(ex: Existing) -> bool:
+    return any(f"{tag}|-|{_hash(v)}" not in ex.written for tag, v in ex.location.items())
+
+
+def embedded_iptc_location(image: Path) -> bool:
+    """Whether the image's IPTC (IIM) names a place: City, Province/State or Country (a person's)."""
+    from PIL import Image, IptcImagePlugin, UnidentifiedImageError
+
+    try:
+        with Image.open(image) as im:
+            iptc = IptcImagePlugin.getiptcinfo(im) if im.format == "JPEG" else None
+    except (OSError, UnidentifiedImageError, ValueError, SyntaxError):
+        return False
+    return bool(iptc) and any(iptc.get((2, k)) for k in (90, 92, 95, 100, 101))
 
 
 def sidecar_candidates(image: Path) -> list[Path]:
@@ -370,11 +446,13 @@ def read_existing(image: Path, *, embed: bool) -> Existing:
     for doc in others:
         o = _read(doc)
         human = _human_values(o.descriptions, o.written, "dc:description")
-        if human:
+        if human and ex.foreign_description is None:
             ex.foreign_description = next(iter(human.values()))
-            break
+        ex.foreign_location = ex.foreign_location or _human_location(o)
     if ex.foreign_description is None and image.exists():
         ex.foreign_description = embedded_description(image)
+    if not ex.foreign_location and image.exists():
+        ex.foreign_location = embedded_iptc_location(image)
     return ex
 
 
@@ -433,6 +511,25 @@ def plan(existing: Existing, fields: XmpFields, *, overwrite: bool) -> tuple[Xmp
             doc.set_bag(_q("ocula", "Keywords"), record)
             changed = True
 
+    if fields.location is not None:
+        if (_human_location(existing) or existing.foreign_location) and not overwrite:
+            kept.append("location")
+        else:
+            changed |= _set_location(doc, fields.location)
+            written = {w for w in written if not w.startswith(_LOCATION_RECORDS)}
+            written |= {f"{tag}|-|{_hash(v)}" for tag, v in doc.location().items()}
+    if fields.date_created is not None:
+        date_tag = "photoshop:DateCreated"
+        current = existing.date_created
+        if current and f"{date_tag}|-|{_hash(current)}" not in existing.written and not overwrite:
+            kept.append(date_tag)
+        else:
+            if current != fields.date_created:
+                doc.set_text(_q("photoshop", "DateCreated"), fields.date_created)
+                changed = True
+            written = {w for w in written if not w.startswith(f"{date_tag}|")}
+            written.add(f"{date_tag}|-|{_hash(fields.date_created)}")
+
     if written != existing.written:
         doc.set_bag(_q("ocula", "Written"), sorted(written))
         changed = True
@@ -442,6 +539,21 @@ def plan(existing: Existing, fields: XmpFields, *, overwrite: bool) -> tuple[Xmp
         doc.set_text(_q("ocula", "InputHash"), fields.input_hash)
         changed = True
     return (doc if changed else None), kept
+
+
+_LOCATION_RECORDS = tuple(f"{p}:{n}|" for p, n in LOCATION_TAGS.values()) + tuple(
+    f"Iptc4xmpExt:{n}|" for n in LOCATION_STRUCTS)
+
+
+def _set_location(doc: XmpDoc, location: dict[str, str]) -> bool:
+    """Write the location fields (and remove ocula's old ones that are no longer known)."""
+    before = doc.location()
+    for key, (prefix, name) in LOCATION_TAGS.items():
+        doc.set_text(_q(prefix, name), location.get(key))
+    struct = {k: v for k, v in location.items() if v}
+    for name in LOCATION_STRUCTS:
+        doc.set_struct_bag(_q("Iptc4xmpExt", name), [struct] if struct else [], "Iptc4xmpExt")
+    return doc.location() != before
 
 
 def up_to_date(image: Path, input_hash: str, *, embed: bool) -> bool:

@@ -13,7 +13,7 @@ from typing import Literal
 
 # --- what describe writes ------------------------------------------------------------------
 
-Purpose = Literal["alt", "caption", "product", "social", "news", "tags"]
+Purpose = Literal["alt", "caption", "product", "social", "news", "tags", "travel"]
 Language = Literal["en", "zh"]
 Length = Literal["short", "medium", "long"]
 Tone = Literal["neutral", "friendly", "formal", "playful"]
@@ -42,6 +42,9 @@ TAG_COUNTS = {"short": 5, "medium": 10, "long": 20}        # keywords per length
 BULLET_COUNTS = {"short": 3, "medium": 4, "long": 5}       # product bullets per length
 SENTENCES = {"short": 1, "medium": 2, "long": 4}           # sentences per length
 HASHTAG_COUNTS = {"short": 3, "medium": 5, "long": 6}      # hashtags of a social post per length
+# purposes whose text names where and when the photo was taken (from GPS and EXIF, else placeholders)
+PLACE_PURPOSES = ("news", "caption", "social", "travel")
+PURPOSES_HELP = "alt, caption, product, social, news, tags or travel."
 
 # --- scripts ---------------------------------------------------------------------------------
 

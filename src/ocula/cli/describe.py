@@ -9,16 +9,18 @@ from typing import Any, List
 
 import typer
 
+from ..vocabulary import PURPOSES_HELP
 from .common import IMAGES_HELP, JSON_HELP, _progress, dump_json, err, expand, fail, out
 from .render import render
 
 _CONTEXT_HELP = ("What the photo cannot show: names, place, date, product details. "
-                 "'who: Jane Doe; where: Lisbon; when: 3 May 2024' fills a news caption's placeholders.")
+                 "'who: Jane Doe; where: Lisbon; when: 3 May 2024' fills a news caption's placeholders "
+                 "(and wins over the place and date read from the photo).")
 
 
 def describe(
     images: List[str] = typer.Argument(..., help=IMAGES_HELP, show_default=False),
-    purpose: str = typer.Option("alt", "--purpose", "-p", help="alt, caption, product, social, news or tags."),
+    purpose: str = typer.Option("alt", "--purpose", "-p", help=PURPOSES_HELP),
     language: str = typer.Option("en", "--language", "-l", help="en or zh."),
     length: str = typer.Option("medium", "--length", help="short, medium or long."),
     tone: str = typer.Option("neutral", "--tone", help="neutral, friendly, formal or playful."),
@@ -38,9 +40,12 @@ def describe(
     steps: str = typer.Option(None, "--steps", help="Facts to gather, comma-separated: classify,ocr,faces,colors,"
                                                     "quality,metadata,moderate (default: all installed)."),
     jobs: int = typer.Option(None, "--jobs", "-j", min=1, help="Images decoded (and LLM requests) in parallel."),
+    place: bool = typer.Option(True, "--place/--no-place", help="Name where the photo was taken from its GPS "
+                               "(offline; no coordinates); --no-place keeps the [WHERE] placeholder."),
     json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
-    """Write text from images: alt text, captions, product copy, social posts, news captions, keywords."""
+    """Write text from images: alt text, captions, product copy, social posts, news captions, travel posts,
+    keywords. Where and when come from the photo's GPS and EXIF time (--no-place: no place)."""
     from ..tasks.describe import make_request, _writer_name
 
     request = make_request(purpose, language, length, tone, context)  # bad values: one line, exit 1
@@ -57,7 +62,7 @@ def describe(
         from ..tasks.analyze import check_steps
 
         step_list = list(check_steps(steps.split(",")))  # unknown names: one line naming the valid ones
-    run = _Run(request, writer_name, llm_url, llm_model, write_xmp, embed, overwrite, json, batch, step_list)
+    run = _Run(request, writer_name, llm_url, llm_model, write_xmp, embed, overwrite, json, batch, step_list, place)
     try:
         if batch:
             run.batch(files, jobs)
@@ -72,8 +77,9 @@ def describe(
 
 class _Run:
     def __init__(self, request, writer: str, llm_url, llm_model, write_xmp: bool, embed: bool, overwrite: bool,
-                 as_json: bool, batch: bool, steps: list[str] | None = None):
+                 as_json: bool, batch: bool, steps: list[str] | None = None, place: bool = True):
         self.request = request
+        self.place = place
         self.steps = steps
         self.writer = writer
         self.llm_url = llm_url
@@ -88,7 +94,7 @@ class _Run:
             from ..tasks.describe import resumable
 
             self.target = resumable(request, writer, llm_model=llm_model, steps=steps, xmp=write_xmp, embed=embed,
-                                    overwrite=overwrite)
+                                    overwrite=overwrite, place=place)
         self.results: list[dict] = []
         self.skipped: list[str] = []
         self.failures: list[Any] = []
@@ -204,7 +210,8 @@ class _Run:
     def _kwargs(self) -> dict[str, Any]:
         r = self.request
         return dict(purpose=r.purpose, language=r.language, length=r.length, tone=r.tone, context=r.context,
-                    writer=self.writer, llm_url=self.llm_url, llm_model=self.llm_model, steps=self.steps)
+                    writer=self.writer, llm_url=self.llm_url, llm_model=self.llm_model, steps=self.steps,
+                    place=self.place)
 
     # --- report --------------------------------------------------------------------------
 
@@ -237,4 +244,5 @@ class _Run:
 
 
 def _field_name(tag: str) -> str:
-    return {"dc:description": "description", "Iptc4xmpCore:AltTextAccessibility": "alt text"}.get(tag, tag)
+    return {"dc:description": "description", "Iptc4xmpCore:AltTextAccessibility": "alt text",
+            "location": "location", "photoshop:DateCreated": "date"}.get(tag, tag)

@@ -345,6 +345,10 @@ def _index_report(r) -> list[str]:
            f"known bad {r.skipped_bad}"]
     if r.reembedded:
         out.append(f"  re-embedded {r.reembedded} for a new model")
+    if r.places_read:
+        out.append(f"  read where and when for {r.places_read} indexed before")
+    if r.moments:
+        out.append(f"  {r.moments} moment(s) made or changed (ocula moments lists them)")
     if r.images_per_second:
         out.append(f"  {r.images_per_second:.2f} images/s")
     for f in r.failed:
@@ -354,14 +358,33 @@ def _index_report(r) -> list[str]:
 
 @_renders("SearchResult")
 def _search_result(r) -> list[str]:
+    understood = [x for x in (", ".join(map(str, r.years)) and f"taken in {' or '.join(map(str, r.years))}",
+                              r.places and f"place: {', '.join(r.places)}", r.near,
+                              r.moment and f"moment {r.moment}") if x]
+    head = [f"({'; '.join(understood)})"] if understood else []
     if not r.hits:
-        return [f"no matches for {r.query!r} among {r.total} images"]
-    out = []
+        return head + [f"no matches for {r.query!r} among {r.total} images"]
+    out = head
     for i, h in enumerate(r.hits, 1):
         via = ", ".join(f"{k} #{v}" for k, v in h.ranks.items())
         out.append(f"{i:>3}. {h.path}  ({h.score:.4f}; {via})")
+        where = " / ".join(x for x in (h.place, h.place_zh) if x)
+        if where or h.captured:
+            out.append(f"     {' · '.join(x for x in (h.captured and h.captured.replace('T', ' '), where) if x)}")
         if h.description:
             out.append(f"     {h.description}")
+    return out
+
+
+@_renders("MomentsResult")
+def _moments_result(r) -> list[str]:
+    out = [f"{r.source}: {len(r.moments)} moment(s) of {r.photos} photos"
+           + (f"; {r.undated} without a capture time (not grouped)" if r.undated else "")]
+    for m in r.moments:
+        out.append(f"  {m.id}  {m.title} / {m.title_zh}  ({m.count} photo{'s' if m.count != 1 else ''})")
+        out.append(f"      cover: {m.cover_path or m.cover}")
+    for f in r.failed:
+        out.append(f"  bad: {f.source}: {f.error}")
     return out
 
 
@@ -382,6 +405,8 @@ def _index_stats(r) -> list[str]:
     vec = ", ".join(f"{k} {n} ({r.models.get(k, '?')})" for k, n in r.vectors.items())
     return [f"{r.db} (schema {r.schema_version}, {r.bytes / 1e6:.1f} MB)",
             f"  {r.images} images, {r.with_text} with text, {r.with_faces} with faces, {r.errors} bad files",
+            f"  where and when: {r.with_time} with a capture time, {r.with_place} with a place, {r.with_gps} with "
+            f"GPS coordinates, {r.moments} moments",
             f"  vectors: {vec or 'none'}"]
 
 

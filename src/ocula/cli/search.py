@@ -1,4 +1,4 @@
-"""Search commands: index, search, dupes."""
+"""Search commands: index, search, moments, dupes."""
 
 from __future__ import annotations
 
@@ -89,17 +89,25 @@ def search(
     folder: Optional[str] = typer.Option(None, "--folder", help="Only images under this folder."),
     after: Optional[str] = typer.Option(None, "--after", help="Taken on or after (2024, 2024-05, 2024-05-31)."),
     before: Optional[str] = typer.Option(None, "--before", help="Taken before this date."),
+    near: Optional[str] = typer.Option(None, "--near", help="Only photos taken near a town or city "
+                                       "('Shanghai', '巴黎') or LAT,LON."),
+    within: str = typer.Option("20km", "--within", help="How near, with --near: 20km, 500m, 3mi."),
+    moment: Optional[str] = typer.Option(None, "--moment", help="Only the photos of this moment (ocula moments)."),
     json: bool = Json,
     paths: bool = typer.Option(False, "--paths", help="One path per line, best first (for pipes)."),
 ) -> None:
-    """Search an index by words (English, Chinese, ...) or by an example image."""
+    """Search an index by words (English, Chinese, ...), place names and years ('上海 2024'), or by
+    an example image."""
     from ..tasks import search as task
 
-    if (query is None) == (image is None):
+    if query is not None and image is not None:
         fail("give either words to search for or --image FILE (not both)", code=2)
+    if query is None and image is None and near is None and moment is None:
+        fail("give words to search for, --image FILE, --near PLACE or --moment ID", code=2)
     filters = dict(top_k=top_k, db=db, has_text=has_text or None, faces=faces or None,
-                   min_quality=min_quality, folder=folder, after=after, before=before)
-    result = task.search_image(image, **filters) if image else task.search(query, **filters)
+                   min_quality=min_quality, folder=folder, after=after, before=before, near=near,
+                   within_km=task.parse_km(within), moment=moment)
+    result = task.search_image(image, **filters) if image else task.search(query or "", **filters)
     if json:
         dump_json(result.model_dump(mode="json"))
     elif paths:
@@ -108,6 +116,26 @@ def search(
     else:
         for line in render(result):
             out.print(line, markup=False)
+
+def moments(
+    folder: Optional[str] = typer.Argument(None, help="Group the photos of this folder (read on the spot) "
+                                           "instead of the index's.", show_default=False),
+    db: Optional[str] = Db,
+    json: bool = Json,
+) -> None:
+    """Photos grouped into moments (a trip, an afternoon): titles in English and Chinese, photo
+    count, cover photo. The index keeps them up to date as it indexes."""
+    from ..tasks.moments import moments as run
+
+    result = run(folder, db=db)
+    if json:
+        dump_json(result.model_dump(mode="json"))
+    else:
+        for line in render(result):
+            out.print(line, markup=False)
+    if result.failed:
+        raise typer.Exit(1)
+
 
 def dupes(
     db: Optional[str] = Db,

@@ -10,7 +10,12 @@ Rules every store keeps:
   them; ``nearest`` returns cosine similarities, best first;
 - ``text_search`` matches words in any language, every CJK character a token (so "猫"
   matches), words OR-ed and ranked by BM25 (or the backend's nearest equivalent);
-- paths are absolute strings as the user sees them.
+- paths are absolute strings as the user sees them;
+- where and when (``put_capture``): place names are matched exactly as given (the caller
+  passes ``places.search_key`` forms); GPS coordinates live only in their own columns and
+  ``forget`` drops them; a moment whose photos change (an image removed, re-analysed or given
+  new capture facts) is dissolved, its other photos become ``ungrouped`` and the caller groups
+  them again.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 if TYPE_CHECKING:
     import numpy as np
+
+    from ..results import Moment
 
 # quality verdicts as stored (ordered, so "at least acceptable" is a comparison)
 QUALITY = {"poor": 0, "acceptable": 1, "good": 2}
@@ -49,13 +56,18 @@ class Filters:
     faces: bool | None = None
     min_quality: int | None = None   # a QUALITY value
     folder: str | None = None        # absolute, without a trailing separator
-    after: str | None = None
+    after: str | None = None         # on ``taken`` (capture time, else the file's date)
     before: str | None = None
+    captured_after: str | None = None   # on the capture time only (unknown times never pass)
+    captured_before: str | None = None
+    near: tuple[float, float, float] | None = None  # (lat, lon, km): great-circle distance to the GPS
+    moment: str | None = None        # a moment's id: only its photos
 
     @property
     def empty(self) -> bool:
         return all(v is None for v in (self.has_text, self.faces, self.min_quality, self.folder, self.after,
-                                       self.before))
+                                       self.before, self.captured_after, self.captured_before, self.near,
+                                       self.moment))
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +81,8 @@ class HitRow:
     width: int | None
     height: int | None
     taken: str | None
+    captured: str | None = None      # local capture time (None: unknown)
+    place: str | None = None         # Place JSON
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +91,34 @@ class DupeRow:
     path: str
     hash: str
     phash: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Capture:
+    """Where and when one image was taken, as the index keeps it (``put_capture``)."""
+
+    captured: str | None = None      # local wall-clock capture time, ISO 8601 (None: unknown)
+    captured_utc: str | None = None  # the same instant in UTC, when the offset is known
+    utc_offset: str | None = None    # "+08:00"
+    place: str | None = None         # Place JSON: names, codes, time zone; never coordinates
+    names: tuple[str, ...] = ()      # search keys of every name of the place (places.place_keys)
+    lat: float | None = None         # GPS, only while the settings keep coordinates
+    lon: float | None = None
+    level: str = "place"             # what was read: "time" (the place was not asked) or "place"
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureRow:
+    """What grouping into moments needs of one indexed image."""
+
+    id: int
+    captured: str                    # local capture time
+    captured_utc: str | None
+    lat: float | None
+    lon: float | None
+    place: str | None                # Place JSON
+    quality: int | None              # a QUALITY value
+    faces: int
 
 
 # the text columns a passage embedding is made from, in the order ``passage_text`` reads them
@@ -203,6 +245,42 @@ class IndexStore(ABC):
     @abstractmethod
     def hits(self, ids: Iterable[int]) -> dict[int, HitRow]:
         ...
+
+    # -- where and when ------------------------------------------------------------------
+    @abstractmethod
+    def put_capture(self, image_id: int, capture: Capture) -> None:
+        """Store (replace) where and when an image was taken, with its place names; inside a
+        transaction. Dissolves the image's moment."""
+
+    @abstractmethod
+    def missing_captures(self, place: bool) -> list[tuple[int, str]]:
+        """(id, path) of images whose capture facts were never read (indexed before this
+        existed), or, with ``place``, read without the place."""
+
+    @abstractmethod
+    def forget(self, *, places: bool = False, positions: bool = False) -> int:
+        """Drop every stored place (names included) and/or GPS position; dissolves every moment
+        when something was dropped. Returns how many images lost something."""
+
+    @abstractmethod
+    def place_matches(self, names: Iterable[str], filters: Filters) -> dict[int, int]:
+        """id -> how many of ``names`` (search keys, matched exactly) the image's place has,
+        for images passing the filters."""
+
+    # -- moments ----------------------------------------------------------------------------
+    @abstractmethod
+    def ungrouped(self) -> list[CaptureRow]:
+        """Images with a known capture time that belong to no moment."""
+
+    @abstractmethod
+    def moments(self, ids: Iterable[str] | None = None, *, between: tuple[str, str] | None = None) -> list[Moment]:
+        """Stored moments, oldest first: all, those of ``ids``, or those whose span (start_instant
+        to end_instant) overlaps ``between`` (two ISO instants)."""
+
+    @abstractmethod
+    def replace_moments(self, remove: Iterable[str], add: Iterable[Moment]) -> None:
+        """Inside a transaction: delete moments by id, then store ``add`` (their ``photos`` are
+        image ids as strings)."""
 
     @abstractmethod
     def dupe_rows(self) -> list[DupeRow]:

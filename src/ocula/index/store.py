@@ -17,16 +17,21 @@ have run, each runs in its own transaction.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import sqlite3
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 import numpy as np
 
 from ..vocabulary import CJK_TOKEN
-from .base import PASSAGE_COLUMNS, QUALITY, VECTOR_KINDS, DupeRow, Filters, HitRow, IndexStore, Known
+from .base import (PASSAGE_COLUMNS, QUALITY, VECTOR_KINDS, Capture, CaptureRow, DupeRow, Filters, HitRow, IndexStore,
+                   Known)
+
+if TYPE_CHECKING:
+    from ..results import Moment
 
 _CJK_CHAR = re.compile(f"([{CJK_TOKEN}])")
 _TOKEN = re.compile(f"[{CJK_TOKEN}]+|[^\\W_]+", re.UNICODE)
@@ -74,6 +79,36 @@ MIGRATIONS: list[str] = [
     );
     CREATE VIRTUAL TABLE fts USING fts5(ocr, description, tags, tokenize = 'unicode61 remove_diacritics 2');
     """,
+    # 2: where and when (places from GPS, capture time facts) and moments
+    """
+    ALTER TABLE images ADD COLUMN captured TEXT;      -- local capture time from EXIF; NULL: unknown
+    ALTER TABLE images ADD COLUMN captured_utc TEXT;  -- the instant in UTC, when the offset is known
+    ALTER TABLE images ADD COLUMN utc_offset TEXT;
+    ALTER TABLE images ADD COLUMN place TEXT;         -- Place JSON: names, codes, zone; no coordinates
+    ALTER TABLE images ADD COLUMN lat REAL;           -- GPS: only while settings keep it (index_gps)
+    ALTER TABLE images ADD COLUMN lon REAL;
+    ALTER TABLE images ADD COLUMN capture TEXT;       -- read: NULL never, 'time' without place, 'place'
+    CREATE INDEX images_captured ON images(captured);
+    CREATE INDEX images_lat ON images(lat);
+    CREATE TABLE place_names (
+        name TEXT NOT NULL,                           -- places.search_key of a name, any language
+        image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+        PRIMARY KEY (name, image_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX place_names_image ON place_names(image_id);
+    CREATE TABLE moments (
+        id TEXT PRIMARY KEY,
+        start_instant TEXT NOT NULL,
+        end_instant TEXT NOT NULL,
+        data TEXT NOT NULL                            -- the Moment JSON
+    );
+    CREATE INDEX moments_start ON moments(start_instant);
+    CREATE TABLE moment_photos (
+        image_id INTEGER PRIMARY KEY REFERENCES images(id) ON DELETE CASCADE,
+        moment_id TEXT NOT NULL REFERENCES moments(id) ON DELETE CASCADE
+    );
+    CREATE INDEX moment_photos_moment ON moment_photos(moment_id);
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 BM25_WEIGHTS = (2.0, 1.0, 1.0)  # ocr, description, tags
@@ -116,6 +151,7 @@ class Store(IndexStore):
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable at checkpoints, never corrupt
         self.db.execute("PRAGMA foreign_keys=ON")
+        self.db.create_function("haversine_km", 4, _haversine_km, deterministic=True)
         # what this connection changed, so the vector files can be patched instead of rebuilt
         self.touched: dict[str, set[int]] = {}
         self.removed: set[int] = set()
@@ -200,8 +236,10 @@ class Store(IndexStore):
     # -- writes ---------------------------------------------------------------------------
     def delete_images(self, ids: Iterable[int]) -> int:
         ids = list(ids)
+        self._dissolve_moments_of(ids)
         for chunk in _chunks(ids):
             marks = _marks(chunk)
+            self.db.execute(f"DELETE FROM place_names WHERE image_id IN ({marks})", chunk)
             self.db.execute(f"DELETE FROM vectors WHERE image_id IN ({marks})", chunk)
             self.db.execute(f"DELETE FROM fts WHERE rowid IN ({marks})", chunk)
             self.db.execute(f"DELETE FROM images WHERE id IN ({marks})", chunk)
@@ -221,6 +259,7 @@ class Store(IndexStore):
                         (id_, cjk_split(row.get("ocr", "")), cjk_split(row.get("description", "")),
                          cjk_split(" ".join([row.get("tags_en", ""), row.get("tags_zh", ""), row.get("labels", "")]))))
         self.db.execute("DELETE FROM errors WHERE path = ?", (row["path"],))
+        self._dissolve_moments_of([id_])  # new content: its moment is grouped again
         return id_
 
     def put_vector(self, image_id: int, kind: str, model: str, vec: np.ndarray) -> None:
@@ -247,6 +286,8 @@ class Store(IndexStore):
                         "WHERE rowid = ?", (new_id, src_id))
         self.db.execute("INSERT OR REPLACE INTO vectors(image_id, kind, model, data) "
                         "SELECT ?, kind, model, data FROM vectors WHERE image_id = ?", (new_id, src_id))
+        self.db.execute("INSERT OR IGNORE INTO place_names(name, image_id) SELECT name, ? FROM place_names "
+                        "WHERE image_id = ?", (new_id, src_id))
         self.touched.setdefault("*", set()).add(new_id)
         self._dirty.update(VECTOR_KINDS)
         self.db.execute("DELETE FROM errors WHERE path = ?", (path,))
@@ -352,10 +393,89 @@ class Store(IndexStore):
         out: dict[int, HitRow] = {}
         for chunk in _chunks(list(ids)):
             for id_, *cols in self.db.execute(
-                    f"SELECT id, path, description, tags_en, ocr, width, height, taken FROM images "
+                    f"SELECT id, path, description, tags_en, ocr, width, height, taken, captured, place FROM images "
                     f"WHERE id IN ({_marks(chunk)})", chunk):
                 out[id_] = HitRow(*cols)
         return out
+
+    # -- where and when -----------------------------------------------------------------------
+    def put_capture(self, image_id: int, capture: Capture) -> None:
+        c = capture
+        self._dissolve_moments_of([image_id])
+        self.db.execute("UPDATE images SET captured = ?, captured_utc = ?, utc_offset = ?, place = ?, lat = ?, "
+                        "lon = ?, capture = ? WHERE id = ?",
+                        (c.captured, c.captured_utc, c.utc_offset, c.place, c.lat, c.lon, c.level, image_id))
+        self.db.execute("DELETE FROM place_names WHERE image_id = ?", (image_id,))
+        self.db.executemany("INSERT OR IGNORE INTO place_names(name, image_id) VALUES(?, ?)",
+                            [(n, image_id) for n in dict.fromkeys(c.names) if n])
+
+    def missing_captures(self, place: bool) -> list[tuple[int, str]]:
+        cond = "capture IS NULL OR capture != 'place'" if place else "capture IS NULL"
+        return self.db.execute(f"SELECT id, path FROM images WHERE {cond} ORDER BY id").fetchall()
+
+    def forget(self, *, places: bool = False, positions: bool = False) -> int:
+        ids: set[int] = set()
+        if places:
+            ids |= {r[0] for r in self.db.execute("SELECT id FROM images WHERE place IS NOT NULL")}
+            ids |= {r[0] for r in self.db.execute("SELECT DISTINCT image_id FROM place_names")}
+            self.db.execute("UPDATE images SET place = NULL, capture = 'time' WHERE capture = 'place' "
+                            "OR place IS NOT NULL")
+            self.db.execute("DELETE FROM place_names")
+        if positions:
+            ids |= {r[0] for r in self.db.execute("SELECT id FROM images WHERE lat IS NOT NULL OR lon IS NOT NULL")}
+            self.db.execute("UPDATE images SET lat = NULL, lon = NULL WHERE lat IS NOT NULL OR lon IS NOT NULL")
+        if ids:  # titles and centres of moments were made from what is gone
+            self.db.execute("DELETE FROM moments")
+        return len(ids)
+
+    def place_matches(self, names: Iterable[str], filters: Filters) -> dict[int, int]:
+        names = list(dict.fromkeys(n for n in names if n))
+        if not names:
+            return {}
+        where, args = _where(filters)
+        where = f" AND {where}" if where else ""
+        out: dict[int, int] = {}
+        for chunk in _chunks(names):
+            for id_, n in self.db.execute(
+                    f"SELECT p.image_id, count(*) FROM place_names p JOIN images ON images.id = p.image_id "
+                    f"WHERE p.name IN ({_marks(chunk)}){where} GROUP BY p.image_id", [*chunk, *args]):
+                out[id_] = out.get(id_, 0) + n
+        return out
+
+    # -- moments --------------------------------------------------------------------------------
+    def ungrouped(self) -> list[CaptureRow]:
+        return [CaptureRow(*r) for r in self.db.execute(
+            "SELECT id, captured, captured_utc, lat, lon, place, quality, faces FROM images WHERE captured IS NOT NULL "
+            "AND id NOT IN (SELECT image_id FROM moment_photos) ORDER BY id")]
+
+    def moments(self, ids: Iterable[str] | None = None, *, between: tuple[str, str] | None = None) -> list[Moment]:
+        from ..results import Moment
+
+        if ids is not None:
+            rows = []
+            for chunk in _chunks(list(dict.fromkeys(ids))):
+                rows += self.db.execute(f"SELECT start_instant, data FROM moments WHERE id IN ({_marks(chunk)})",
+                                        chunk).fetchall()
+        elif between is not None:
+            rows = self.db.execute("SELECT start_instant, data FROM moments WHERE end_instant >= ? AND "
+                                   "start_instant <= ?", between).fetchall()
+        else:
+            rows = self.db.execute("SELECT start_instant, data FROM moments").fetchall()
+        return [Moment.model_validate_json(d) for _, d in sorted(rows)]
+
+    def replace_moments(self, remove: Iterable[str], add: Iterable[Moment]) -> None:
+        for chunk in _chunks(list(remove)):
+            self.db.execute(f"DELETE FROM moments WHERE id IN ({_marks(chunk)})", chunk)
+        for m in add:
+            self.db.execute("INSERT OR REPLACE INTO moments(id, start_instant, end_instant, data) VALUES(?, ?, ?, ?)",
+                            (m.id, m.start_instant or m.start, m.end_instant or m.end, m.model_dump_json()))
+            self.db.executemany("INSERT OR REPLACE INTO moment_photos(image_id, moment_id) VALUES(?, ?)",
+                                [(int(p), m.id) for p in m.photos])
+
+    def _dissolve_moments_of(self, image_ids: list[int]) -> None:
+        for chunk in _chunks(image_ids):
+            self.db.execute(f"DELETE FROM moments WHERE id IN (SELECT moment_id FROM moment_photos WHERE image_id "
+                            f"IN ({_marks(chunk)}))", chunk)
 
     def dupe_rows(self) -> list[DupeRow]:
         return [DupeRow(*r) for r in self.db.execute("SELECT id, path, hash, phash FROM images ORDER BY path")]
@@ -371,7 +491,11 @@ class Store(IndexStore):
         return dict(db=str(self.path), schema_version=self.version, images=one("SELECT count(*) FROM images"),
                     errors=one("SELECT count(*) FROM errors"), vectors=vectors, models=models,
                     with_text=one("SELECT count(*) FROM images WHERE has_text"),
-                    with_faces=one("SELECT count(*) FROM images WHERE faces > 0"), bytes=size)
+                    with_faces=one("SELECT count(*) FROM images WHERE faces > 0"),
+                    with_time=one("SELECT count(*) FROM images WHERE captured IS NOT NULL"),
+                    with_place=one("SELECT count(*) FROM images WHERE place IS NOT NULL"),
+                    with_gps=one("SELECT count(*) FROM images WHERE lat IS NOT NULL"),
+                    moments=one("SELECT count(*) FROM moments"), bytes=size)
 
 
 SQLiteStore = Store
@@ -428,7 +552,37 @@ def _where(f: Filters) -> tuple[str, list[Any]]:
     if f.before:
         where.append("taken < ?")
         args.append(f.before)
+    if f.captured_after:
+        where.append("captured >= ?")
+        args.append(f.captured_after)
+    if f.captured_before:
+        where.append("captured < ?")
+        args.append(f.captured_before)
+    if f.moment is not None:
+        where.append("id IN (SELECT image_id FROM moment_photos WHERE moment_id = ?)")
+        args.append(f.moment)
+    if f.near is not None:
+        lat, lon, km = f.near
+        # a box first (uses the lat index), then the exact great-circle distance
+        dlat = km / 111.19 + 1e-6
+        where.append("lat BETWEEN ? AND ?")
+        args += [lat - dlat, lat + dlat]
+        cos = math.cos(math.radians(min(89.9, abs(lat) + dlat)))
+        dlon = km / (111.19 * cos) + 1e-6 if cos > 0 else 360.0
+        if dlon < 180 and -180 <= lon - dlon and lon + dlon <= 180:
+            where.append("lon BETWEEN ? AND ?")
+            args += [lon - dlon, lon + dlon]
+        where.append("haversine_km(lat, lon, ?, ?) <= ?")
+        args += [lat, lon, km]
     return " AND ".join(where), args
+
+
+def _haversine_km(lat1: float | None, lon1: float | None, lat2: float, lon2: float) -> float | None:
+    if lat1 is None or lon1 is None:
+        return None
+    la1, la2 = math.radians(lat1), math.radians(lat2)
+    a = math.sin((la2 - la1) / 2) ** 2 + math.cos(la1) * math.cos(la2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    return 2 * 6371.0088 * math.asin(min(1.0, math.sqrt(a)))
 
 
 def _chunks(items: list, size: int = 500):

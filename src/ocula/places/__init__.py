@@ -130,6 +130,101 @@ def time_label(t: TimeFacts | None, language: str = "en") -> str:
     return f"{d.year}年{d.month}月{d.day}日 {t.weekday_zh} {t.time_of_day_zh} {clock}（{zone}）"
 
 
+# --- names as the index compares them ------------------------------------------------------
+
+def search_key(text: str) -> str:
+    """How place names are compared (stored and searched alike): NFKD, accents dropped, case
+    folded, punctuation as one space: "Île-de-France" -> "ile de france", "紐約" stays "紐約"."""
+    import re
+    import unicodedata
+
+    t = unicodedata.normalize("NFKD", text or "")
+    t = "".join(ch for ch in t if not 0x300 <= ord(ch) <= 0x36F).casefold()  # Latin accents only
+    return " ".join(re.findall(r"[^\W_]+", t))
+
+
+def place_keys(place: Place | None) -> list[str]:
+    """Every name of a place as search keys: city, district, region, country and ocean, each in
+    English, Simplified and Traditional Chinese and the local script; New York City is also
+    "New York" (how people say it)."""
+    if place is None:
+        return []
+    keys: list[str] = []
+    for name in (place.city, place.district, place.region, place.country, place.ocean):
+        if name is None:
+            continue
+        for text in (name.en, name.zh, name.zh_hant, name.local):
+            key = search_key(text or "")
+            if key and key not in keys:
+                keys.append(key)
+            if key.endswith(" city") and key[:-5] not in keys:
+                keys.append(key[:-5])
+    return keys
+
+
+def query_keys(query: str, longest: int = 5) -> list[str]:
+    """The parts of a query that could be a place name: runs of up to ``longest`` words, and
+    every stretch of two or more Chinese (or Japanese, Korean) characters. Exact matching against
+    the stored keys then decides; nothing is guessed."""
+    import re
+
+    from ..vocabulary import CJK_TOKEN
+
+    out: list[str] = []
+    words: list[str] = []
+
+    def flush() -> None:
+        for n in range(1, min(longest, len(words)) + 1):
+            for i in range(len(words) - n + 1):
+                out.append(" ".join(words[i:i + n]))
+        words.clear()
+
+    for tok in re.findall(f"[{CJK_TOKEN}]+|[^\\W_]+", search_key(query)):
+        if re.match(f"[{CJK_TOKEN}]", tok):
+            flush()
+            out += [tok[i:j] for i in range(len(tok)) for j in range(i + 2, min(len(tok), i + 12) + 1)]
+        elif tok.isdigit():
+            flush()  # a number is not part of a name ("Paris 2024")
+        else:
+            words.append(tok)
+    flush()
+    return list(dict.fromkeys(k for k in out if len(k) >= 2))
+
+
+def find(name: str, *, settings: Settings | None = None) -> tuple[float, float, Place]:
+    """A place by name, for ``--near "Shanghai"``: (latitude, longitude of its centre, the place).
+    The most populous GeoNames entry whose English, Chinese or local name is ``name`` (compared
+    as ``search_key``); raises InvalidArgument when no entry has that name."""
+    from ..config import get_settings
+    from ..errors import InvalidArgument
+    from .geocode import get_geocoder
+
+    settings = settings or get_settings()
+    key = search_key(name)
+    if not key:
+        raise InvalidArgument(f"--near needs a place name or LAT,LON, got {name!r}")
+    geo = get_geocoder(settings.home)
+    row = geo.find(key)
+    if row is None:
+        raise InvalidArgument(f"no town or city named {name!r} is known; give LAT,LON instead "
+                              "(--near 31.23,121.47)")
+    lat, lon = float(geo.table.lat[row]), float(geo.table.lon[row])
+    return lat, lon, geo.reverse(lat, lon)
+
+
+def centre(place: Place | None, *, settings: Settings | None = None) -> tuple[float, float] | None:
+    """The centre of a place's city (GeoNames), or None: a position no finer than the place name
+    itself, for grouping moments where the index keeps no coordinates."""
+    if place is None or place.geonameid is None:
+        return None
+    from ..config import get_settings
+    from .geocode import get_geocoder
+
+    geo = get_geocoder((settings or get_settings()).home)
+    row = geo.row_of(place.geonameid)
+    return None if row is None else (float(geo.table.lat[row]), float(geo.table.lon[row]))
+
+
 def group_moments(*args, **kwargs) -> list[Moment]:
     from .moments import group_moments as _group
 

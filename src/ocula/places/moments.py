@@ -3,9 +3,11 @@
 One sweep over time-ordered segments (a photo, or a moment found before):
 
 * a gap of more than ``gap_hours`` (6 h) starts a new moment, except on a trip: photos away from
-  home (more than ``away_km`` from where most photos are taken) within ``trip_km`` of the moment
-  and at most ``trip_gap_hours`` (36 h) apart stay together, so three days in Shanghai are one
-  moment while three evenings at home are three;
+  home (more than ``away_km`` from where photos are taken on the most days) within ``trip_km`` of
+  the moment and at most ``trip_gap_hours`` (36 h) apart stay together, so three days in Shanghai
+  are one moment while three evenings at home are three. Home needs photos on ``HOME_DAYS``
+  days or more and a fifth of the located photos: a few days somewhere are a trip, not a home;
+  where no home is known yet every place counts as away;
 * a jump of more than ``jump_km`` between consecutive photos more than an hour apart (a flight)
   starts a new moment even within the gap.
 
@@ -21,7 +23,7 @@ import hashlib
 import math
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Iterable
 
 from ..results import Moment, Place
@@ -100,12 +102,12 @@ def _from_photo(r: PhotoRecord) -> _Segment | None:
 def _from_moment(m: Moment) -> _Segment:
     start, end = datetime.fromisoformat(m.start), datetime.fromisoformat(m.end)
     counts = Counter(m.place_counts)
-    key = place_key(m.place)
+    places = {place_key(p): p for p in (m.second_place, m.place) if place_key(p)}  # both names of a title
     return _Segment(start=_instant(datetime.fromisoformat(m.start_instant or m.start)),
                     end=_instant(datetime.fromisoformat(m.end_instant or m.end)),
                     local_start=start, local_end=end, photos=list(m.photos), lat=m.center_lat, lon=m.center_lon,
                     located=m.located, cover=m.cover, cover_score=m.cover_score, counts=counts,
-                    places={key: m.place} if key else {}, id=m.id)
+                    places=places, id=m.id)
 
 
 def _merge(a: _Segment, b: _Segment) -> _Segment:
@@ -131,18 +133,26 @@ def _mean_lon(a: float | None, wa: int, b: float | None, wb: int) -> float:
     return math.degrees(math.atan2(y, x))
 
 
+HOME_DAYS = 4  # photos on fewer days somewhere make a trip there, not a home
+
+
 def _home(segments: list[_Segment]) -> tuple[float, float] | None:
-    """Where most located photos are: the busiest half-degree cell, if it holds a fifth of them."""
+    """Where photos are taken on the most days (then: the most photos), as a half-degree cell,
+    if that is ``HOME_DAYS`` days or more and a fifth of the located photos."""
     cells: Counter = Counter()
+    days: dict[tuple[float, float], set] = {}
     total = 0
     for s in segments:
         if s.lat is not None:
-            cells[(round(s.lat * 2) / 2, round(s.lon * 2) / 2)] += s.located
+            cell = (round(s.lat * 2) / 2, round(s.lon * 2) / 2)
+            cells[cell] += s.located
+            first, span = s.local_start.date(), (s.local_end.date() - s.local_start.date()).days
+            days.setdefault(cell, set()).update(first + timedelta(days=d) for d in range(min(span, 366) + 1))
             total += s.located
     if not cells:
         return None
-    cell, n = cells.most_common(1)[0]
-    return cell if n >= 0.2 * total else None
+    cell = max(cells, key=lambda c: (len(days[c]), cells[c]))
+    return cell if len(days[cell]) >= HOME_DAYS and cells[cell] >= 0.2 * total else None
 
 
 def _km(a: _Segment, b: _Segment) -> float | None:
@@ -171,9 +181,8 @@ def group_moments(records: Iterable[PhotoRecord], existing: Iterable[Moment] = (
         together = gap_h <= gap_hours
         if together and km is not None and km > jump_km and gap_h > 1:
             together = False  # a flight: a new moment at the other end
-        if not together and gap_h <= trip_gap_hours and km is not None and km <= trip_km and home is not None:
-            away = float(haversine_km(home[0], home[1], seg.lat, seg.lon))
-            together = away > away_km
+        if not together and gap_h <= trip_gap_hours and km is not None and km <= trip_km:
+            together = home is None or float(haversine_km(home[0], home[1], seg.lat, seg.lon)) > away_km
         if together:
             out[-1] = _merge(cur, seg)
         else:
@@ -190,7 +199,8 @@ def _moment(s: _Segment) -> Moment:
     return Moment(id=ident, photos=s.photos, count=len(s.photos), start=s.local_start.isoformat(timespec="seconds"),
                   end=s.local_end.isoformat(timespec="seconds"), start_instant=s.start.isoformat(timespec="seconds"),
                   end_instant=s.end.isoformat(timespec="seconds"), cover=mid, cover_score=s.cover_score,
-                  place=place, place_counts=dict(s.counts), places=ranked, center_lat=s.lat, center_lon=s.lon,
+                  place=place, second_place=s.places.get(ranked[1]) if len(ranked) > 1 else None,
+                  place_counts=dict(s.counts), places=ranked, center_lat=s.lat, center_lon=s.lon,
                   located=s.located, title=title, title_zh=title_zh)
 
 

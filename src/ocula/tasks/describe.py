@@ -1,5 +1,13 @@
 """describe: text written from an image for a purpose (alt text, caption, product copy, social
-post, news caption, keywords) in English or Chinese.
+post, news caption, travel post, keywords) in English or Chinese.
+
+Where and when: ``place=True`` (the default) has analyze name the place the photo's GPS points at
+(offline, ``ocula.places``), so news, caption, social and travel texts say "Shanghai, China" /
+"中国上海" instead of a [WHERE] placeholder; the capture time (EXIF, checked) fills [WHEN]. The
+default is on because describe exists to write such text from the photo's own facts, and the
+place is said as a name only, never as coordinates (``gps`` stays off); ``place=False`` keeps
+the placeholder (text to share without a location). No GPS, no place: the placeholder stays.
+``context`` always wins over both.
 
 Facts come from ``analyze`` (or are passed in); a writer turns them into text: ``builtin``
 (offline, from the facts), ``llm`` / ``vlm`` (OpenAI-compatible server) or ``captioner``
@@ -68,13 +76,14 @@ def analyze_steps(steps: Iterable[str] | None = None) -> tuple[str, ...]:
     return () if steps == [] else check_steps(steps)
 
 
-def _facts(image: ImageInput, steps: tuple[str, ...], settings: Settings) -> tuple[Analysis, LoadedImage]:
+def _facts(image: ImageInput, steps: tuple[str, ...], settings: Settings,
+           place: bool = True) -> tuple[Analysis, LoadedImage]:
     from .analyze import analyze, decode_side
 
     loaded = load_image(image, max_side=decode_side(steps) if steps else 64, settings=settings)
     if not steps:
         return Analysis(image=ImageInfo.of(loaded), warnings=["no analyze steps were run"]), loaded
-    return analyze(loaded, steps=steps, settings=settings), loaded
+    return analyze(loaded, steps=steps, place=place, settings=settings), loaded
 
 
 class _Writers:
@@ -141,12 +150,14 @@ def _to_description(facts: Analysis, request: DescribeRequest, draft: Draft, wri
 def describe(image: ImageInput, *, purpose: str = "alt", language: str = "en", length: str = "medium",
              tone: str = "neutral", context: str | None = None, writer: str = "builtin",
              facts: Analysis | None = None, steps: Iterable[str] | None = None, llm_url: str | None = None,
-             llm_model: str | None = None, settings: Settings | None = None) -> Description:
+             llm_model: str | None = None, place: bool = True, settings: Settings | None = None) -> Description:
     """Write text about one image.
 
     ``facts``: an Analysis already computed (the image is then not analysed again; with the
     builtin writer it is not even read). ``steps``: the analyze steps to run (default: all
     installed). ``llm_url``/``llm_model`` override the settings for the llm/vlm writers.
+    ``place``: name where the photo was taken from its GPS (see the module docstring); with
+    ``facts`` given, ``place=False`` drops a place they carry.
     """
     settings = settings or get_settings()
     request = make_request(purpose, language, length, tone, context)
@@ -156,7 +167,9 @@ def describe(image: ImageInput, *, purpose: str = "alt", language: str = "en", l
         raise WriterUnavailable(writers.down)
     loaded: LoadedImage | None = None
     if facts is None:
-        facts, loaded = _facts(image, analyze_steps(steps), settings)
+        facts, loaded = _facts(image, analyze_steps(steps), settings, place)
+    elif not place:
+        facts = _without_place(facts)
     if writers.needs_image and loaded is None:
         loaded = load_image(image, max_side=VISION_SIDE, settings=settings)
     draft, used = writers.write(facts, request, loaded, strict=True)
@@ -166,7 +179,8 @@ def describe(image: ImageInput, *, purpose: str = "alt", language: str = "en", l
 def describe_many(images: list[ImageInput], *, purpose: str = "alt", language: str = "en",
                   length: str = "medium", tone: str = "neutral", context: str | None = None,
                   writer: str = "builtin", steps: Iterable[str] | None = None, jobs: int | None = None,
-                  llm_url: str | None = None, llm_model: str | None = None, settings: Settings | None = None,
+                  llm_url: str | None = None, llm_model: str | None = None, place: bool = True,
+                  settings: Settings | None = None,
                   on_done: Callable[[Any, Description | Failure], None] | None = None,
                   ) -> Iterator[tuple[Any, Description | Failure]]:
     """Describe many images in input order, yielding (input, Description or Failure).
@@ -199,11 +213,11 @@ def describe_many(images: list[ImageInput], *, purpose: str = "alt", language: s
         if not chosen:
             for src in images:
                 try:
-                    yield src, _facts(src, chosen, settings)[0]
+                    yield src, _facts(src, chosen, settings, place)[0]
                 except InvalidImage as e:
                     yield src, Failure(source=e.source, error=e.reason)
             return
-        yield from analyze_many(images, steps=chosen, jobs=jobs, settings=settings)
+        yield from analyze_many(images, steps=chosen, jobs=jobs, place=place, settings=settings)
 
     def finish(src: Any, item: Description | Failure) -> tuple[Any, Description | Failure]:
         if on_done is not None:
@@ -226,6 +240,12 @@ def describe_many(images: list[ImageInput], *, purpose: str = "alt", language: s
             yield finish(s, f if isinstance(f, Failure) else f.result())
 
 
+def _without_place(facts: Analysis) -> Analysis:
+    if facts.metadata is None or facts.metadata.place is None:
+        return facts
+    return facts.model_copy(update={"metadata": facts.metadata.model_copy(update={"place": None})})
+
+
 def alt_text_for(desc: Description) -> str | None:
     """The alt text that goes with a description: its own text for purpose alt, otherwise one
     written by the builtin writer from the same facts (cheap, no model runs)."""
@@ -244,21 +264,48 @@ def alt_text_for(desc: Description) -> str | None:
 
 def resumable(request: DescribeRequest, writer: str, *, llm_model: str | None = None,
               steps: Iterable[str] | None = None, xmp: bool = False, embed: bool = False,
-              overwrite: bool = False) -> "Resumable":
+              overwrite: bool = False, place: bool = True) -> "Resumable":
     """Where a describe run writes (XMP sidecars, the images, or both) and how a re-run knows an
     image was done before with these inputs (see ``ocula.sidecar.Resumable``)."""
     from ..sidecar import Resumable
 
     model = llm_model if writer in ("llm", "vlm", "captioner") else None
     parts = (request.purpose, request.language, request.length, request.tone, request.context, writer, model,
-             ",".join(steps or []))
+             ",".join(steps or []), *(() if place else ("no place",)))
     return Resumable(parts, xmp=xmp, embed=embed, overwrite=overwrite)
 
 
 def xmp_fields(desc: Description) -> "XmpFields":
-    """What a description puts into XMP: text and alt text (keywords only, for purpose tags)."""
+    """What a description puts into XMP: text and alt text (keywords only, for purpose tags), and
+    where and when the photo was taken as IPTC fields, from the facts (never invented: no GPS,
+    no location; an unknown time, no date)."""
     from ..sidecar import XmpFields
 
     is_tags = desc.purpose == "tags"
+    md = desc.facts.metadata if desc.facts is not None else None
     return XmpFields(description=None if is_tags else desc.text, alt_text=None if is_tags else alt_text_for(desc),
-                     keywords=list(desc.tags), language=desc.language)
+                     keywords=list(desc.tags), language=desc.language,
+                     location=location_fields(md.place if md else None, desc.language),
+                     date_created=date_created(md.time if md else None))
+
+
+def location_fields(place: Any, language: str = "en") -> dict[str, str] | None:
+    """IPTC location of a place: city, province/state, country (names in ``language``), ISO
+    country code, and the district as the sublocation. None without a place."""
+    from ..places import name_in
+
+    if place is None:
+        return None
+    out = {"City": name_in(place.city, language), "ProvinceState": name_in(place.region, language),
+           "CountryName": name_in(place.country, language), "CountryCode": place.country_code,
+           "Sublocation": name_in(place.district, language) if place.kind == "city" else None}
+    out = {k: v for k, v in out.items() if v}
+    return out or None
+
+
+def date_created(t: Any) -> str | None:
+    """photoshop:DateCreated: the local capture time with its offset when known (no date when
+    the time is unknown)."""
+    if t is None or not t.known or not t.local:
+        return None
+    return t.local + (t.offset or "")

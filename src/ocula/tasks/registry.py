@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
-from ..vocabulary import LENGTHS, PURPOSES, TONES
+from ..vocabulary import LENGTHS, PURPOSES, PURPOSES_HELP, TONES
 
 AUTO = "auto"
 
@@ -42,7 +42,7 @@ class Option:
     choices: tuple[str, ...] | None = None
     max_length: int | None = None
     aliases: tuple[str, ...] = ()    # old names still accepted (deprecated), in every shell
-    server: dict[str, Any] = field(default_factory=dict)  # what the HTTP API sets otherwise (e.g. {"le": 50})
+    server: dict[str, Any] = field(default_factory=dict)  # what the HTTP API sets otherwise (e.g. {"le": 50}, {"default": True})
     cli: bool = True
     http: bool = True
 
@@ -151,7 +151,7 @@ _TASKS: list[Task] = [
              Option("steps", list, None, STEPS_HELP),
              _top_k("Labels per image."),
              Option("gps", bool, False, "Include GPS coordinates from EXIF (private: off by default)."),
-             Option("place", bool, False, PLACE_HELP),
+             Option("place", bool, False, PLACE_HELP, server={"default": True}),
              LABELS, LABELS_FILE,
              Option("jobs", int, None, "Images decoded in parallel (OCULA_JOBS).", flags=("--jobs", "-j"), ge=1,
                     http=False),
@@ -199,7 +199,7 @@ _TASKS: list[Task] = [
          )),
     Task("metadata", "Camera, lens, time (and, asked, the place) from EXIF.", "MetadataResult", step="metadata",
          options=(Option("gps", bool, False, "Include GPS coordinates (private: off by default)."),
-                  Option("place", bool, False, PLACE_HELP))),
+                  Option("place", bool, False, PLACE_HELP, server={"default": True}))),
     Task("moderate", "NSFW scores (NudeNet; optional extra `pip install 'ocula[moderation]'`, AGPL-3.0).",
          "ModerationResult", step="moderation", requires="nudenet", options=(
              Option("threshold", float, 0.5, "Score that counts as unsafe.", gt=0, le=1),
@@ -223,10 +223,10 @@ _TASKS: list[Task] = [
          )),
     # --- write -----------------------------------------------------------------------
     Task("describe", "Write text from images: alt text, captions, product copy, social posts, news captions, "
-                     "keywords.", "Description", group="write", many="describe_many",
+                     "travel posts, keywords.", "Description", group="write", many="describe_many",
          cli="ocula.cli.describe:describe", route="ocula.serve.routes.recognize:describe_route", image="optional",
          options=(
-             Option("purpose", str, "alt", "alt, caption, product, social, news or tags.", choices=PURPOSES),
+             Option("purpose", str, "alt", PURPOSES_HELP, choices=PURPOSES),
              Option("language", str, "en", "en or zh (zh-CN, 中文 ... accepted).", max_length=20),
              Option("length", str, "medium", "short, medium or long.", choices=LENGTHS),
              Option("tone", str, "neutral", "neutral, friendly, formal or playful.", choices=TONES),
@@ -235,6 +235,8 @@ _TASKS: list[Task] = [
              Option("writer", str, "builtin", "builtin (offline), llm, vlm (OpenAI-compatible server) or captioner.",
                     max_length=100),
              Option("steps", list, None, STEPS_HELP),
+             Option("place", bool, True, "Name where the photo was taken from its GPS (offline; no coordinates "
+                    "in the text); --no-place keeps the [WHERE] placeholder."),
          )),
     # --- search ----------------------------------------------------------------------
     Task("index", "Build or update a search index; only new or changed images are analysed.", "IndexReport",
@@ -260,6 +262,15 @@ _TASKS: list[Task] = [
              Option("folder", str, None, "Only images under this folder.", http=False),
              Option("after", str, None, "Taken on or after (2024, 2024-05, 2024-05-31).", max_length=32),
              Option("before", str, None, "Taken before this date.", max_length=32),
+             Option("near", str, None, "Only photos taken near a place: a town or city ('Shanghai', '巴黎') or "
+                    "LAT,LON.", max_length=200),
+             Option("within_km", float, 20.0, "How near, in km (with near).", gt=0, le=20_000),
+             Option("moment", str, None, "Only the photos of this moment (ids: ocula moments).", max_length=64),
+         )),
+    Task("moments", "Photos grouped into events (a trip, an afternoon) with titles in English and Chinese.",
+         "MomentsResult", group="search", cli="ocula.cli.search:moments", route="ocula.serve.routes.search:moments_route",
+         image="none", options=(
+             Option("db", str, None, "Index file (default: OCULA_HOME/index.db).", http=False),
          )),
     Task("dupes", "Groups of exact and near-duplicate images (resized, recompressed, lightly cropped).",
          "DupesResult", group="search", cli="ocula.cli.search:dupes", route="ocula.serve.routes.search:dupes_route",

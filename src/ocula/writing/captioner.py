@@ -63,9 +63,27 @@ def _content_words(caption: str) -> list[str]:
     return list(dict.fromkeys(w for w in words if w not in _STOP and not w.endswith("ing")))
 
 
+def _where_when(facts: Analysis) -> tuple[str | None, str | None]:
+    """('Shanghai, China', '2024-05-12') from the place the GPS names and the checked capture
+    time; None for what is not known (the caller keeps its placeholder)."""
+    from ..places import label
+
+    md = facts.metadata
+    if md is None:
+        return None, None
+    where = label(md.place) if md.place is not None else None
+    if md.time is not None:
+        date = md.time.local[:10] if md.time.known and md.time.local else None
+    else:
+        date = md.datetime_original[:10] if md.datetime_original else None
+    return where, date
+
+
 def caption_draft(caption: Caption, facts: Analysis, request: DescribeRequest) -> Draft:
     """The Draft for a purpose: the caption is the main sentence, facts give the rest."""
     c = caption.text
+    where, date = _where_when(facts)
+    at = ("" if where.startswith("near ") else "in ") + where if where else None
     main = _sentence(c)
     ocr = _ocr_text(facts)
     quoted = f'"{ocr}"' if ocr and ocr.lower() not in c.lower() else ""
@@ -81,19 +99,28 @@ def caption_draft(caption: Caption, facts: Analysis, request: DescribeRequest) -
         if quoted and len(main) + len(quoted) + 16 <= ALT_MAX:
             text = f"{main[:-1]}, with the text {quoted}."
         text = _trim(text, ALT_MAX)
-    elif request.purpose in ("caption", "social"):
+    elif request.purpose in ("caption", "social", "travel"):
         parts = [main]
-        if request.length != "short" or request.purpose == "social":
+        if request.purpose == "travel":
+            parts = [f"{main[:-1]}, {at or 'in [WHERE]'}." if not context else main]
+            if date:
+                parts.append(f"Taken on {date}.")
+        if request.length != "short" or request.purpose in ("social", "travel"):
             if quoted:
                 parts.append(f"The text reads {quoted}.")
             if context:
                 parts.append(_sentence(context))
+            elif at and request.purpose != "travel":
+                parts.append(f"Taken {at}.")
         if request.length == "long" and colours:
             parts.append(f"The main colours are {', '.join(colours[:-1]) + ' and ' if len(colours) > 1 else ''}"
                          f"{colours[-1]}.")
         text = " ".join(parts)
-        if request.purpose == "social":
+        if request.purpose in ("social", "travel"):
             words = _content_words(c) + [w for lab in labels for w in lab.lower().split() if w not in _STOP]
+            city = facts.metadata.place.city if where and facts.metadata.place.city else None
+            words = ([city.en.replace(" ", "")] if city else []) + words + (["travel"] if request.purpose == "travel"
+                                                                             else [])
             hashtags = ["#" + w.replace("-", "").replace("'", "") for w in dict.fromkeys(words)][:5] or ["#photo"]
     elif request.purpose == "product":
         title = _trim(re.sub(r"^(?:a|an|the)\s+", "", c, flags=re.I).strip(), 60).rstrip(".")
@@ -115,13 +142,9 @@ def caption_draft(caption: Caption, facts: Analysis, request: DescribeRequest) -
             bullets.append("Details as shown in the photo")
         bullets = bullets[:5]
     elif request.purpose == "news":
-        md = facts.metadata
-        date = ""
-        if md is not None and md.datetime_original:
-            date = md.datetime_original[:10]
         lead = main[:-1]
         if not context:
-            lead += " at [WHERE]"
+            lead += f" {at}" if at else " at [WHERE]"
             if faces:
                 lead = f"[WHO] — {lead[0].lower()}{lead[1:]}"
         if date:

@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 
 from ..config import Settings, get_settings
 from ..results import Analysis
+from ..places import label, time_label
 from ..vocabulary import ALT_MAX, ALT_MAX_ZH, BULLET_COUNTS, HASHTAG_COUNTS, PLACEHOLDERS, SENTENCES, TAG_COUNTS
 from . import validate
 from .base import DescribeRequest, Draft, WriterError, WriterUnavailable
@@ -67,13 +68,22 @@ def facts_json(facts: Analysis, *, max_labels: int = 5, max_text: int = 600) -> 
     md = facts.metadata
     if md is not None:
         exif = {}
-        if md.datetime_original:
+        when = md.time
+        if when is not None:  # checked: a factory-default time gives no date at all
+            if when.known and when.local:
+                exif["date"] = when.local + (when.offset or "")
+                out["time"] = {k: v for k, v in (("label", time_label(when)), ("label_zh", time_label(when, "zh")),
+                                                 ("time_of_day", when.time_of_day), ("season", when.season))
+                               if v}
+        elif md.datetime_original:
             exif["date"] = md.datetime_original
         cam = " ".join(x for x in (md.camera_make, md.camera_model) if x)
         if cam:
             exif["camera"] = cam
         if exif:
             out["exif"] = exif
+        if md.place is not None:  # named offline from the GPS: the same words the builtin writer uses
+            out["place"] = {"en": label(md.place), "zh": label(md.place, "zh")}
     if facts.objects is not None:
         out["objects"] = facts.objects.counts  # detected, with counts: {"person": 3, "dog": 2}
     if facts.quality is not None and facts.quality.issues:
@@ -95,17 +105,24 @@ _PURPOSES = {
     "alt": ("Alt text for screen readers: one objective sentence of at most {alt} characters{alt_zh}. "
             "Say what the main subject is and what it does; quote short visible text if it matters. "
             "Do not start with \"image of\", \"picture of\" or \"photo of\". No opinions, no hashtags."),
-    "caption": "A caption for the photo, {sentences}.",
+    "caption": ("A caption for the photo, {sentences}. When \"place\" is given you may say where it was taken, "
+                "with exactly that name."),
     "product": ("Product copy for an online shop: a short title (at most 60 characters) and exactly {bullets} "
                 "bullet points about what is visible: the kind of product, its colours, text printed on it, "
                 "and what the context says. \"text\" is a one or two sentence description. Do not invent "
                 "prices, sizes, materials, brands or features."),
     "social": ("A social media post, {sentences}, plus {hashtags} hashtags in \"hashtags\" (one word each, "
-               "no spaces)."),
-    "news": ("A news photo caption, {sentences}: what is shown. Never invent names, places, dates or events. "
-             "Write the literal placeholder {who} for people and {where} for the place unless the context "
-             "gives them; give a date only if the EXIF date or the context gives it. Keep the placeholders "
-             "exactly as {who} and {where}."),
+               "no spaces). When \"place\" is given you may say where it was taken, with exactly that name."),
+    "news": ("A news photo caption, {sentences}: what is shown, where and when. Never invent names, places, "
+             "dates or events. Write the literal placeholder {who} for people unless the context names them; "
+             "the place is the context's, else \"place\" (exactly that name), else the literal placeholder "
+             "{where}; give a date only if the EXIF date or the context gives it. Keep the placeholders exactly "
+             "as {who} and {where}."),
+    "travel": ("A short introduction of the photo for a travel post, {sentences}: the place (the context's, "
+               "else \"place\" with exactly that name, else the literal placeholder {where}), the time of day "
+               "and season when \"time\" gives them, and what is pictured; plus {hashtags} hashtags in "
+               "\"hashtags\" naming the place. Never name a landmark or place the facts or the context do not "
+               "give."),
     "tags": ("Keywords for a photo library: {tags} keywords, most important first (the main subject first), "
              "single words or short noun phrases, no \"#\"."),
 }
@@ -117,6 +134,7 @@ _SCHEMAS: dict[str, dict[str, Any]] = {
     "product": {"title": {"type": "string"}, "text": {"type": "string"},
                 "bullets": {"type": "array", "items": {"type": "string"}}},
     "social": {"text": {"type": "string"}, "hashtags": {"type": "array", "items": {"type": "string"}}},
+    "travel": {"text": {"type": "string"}, "hashtags": {"type": "array", "items": {"type": "string"}}},
     "tags": {"tags": {"type": "array", "items": {"type": "string"}}},
 }
 
@@ -126,6 +144,7 @@ _SHAPES = {
     "news": '{"text": "..."}',
     "product": '{"title": "...", "text": "...", "bullets": ["...", "..."]}',
     "social": '{"text": "...", "hashtags": ["#...", "#..."]}',
+    "travel": '{"text": "...", "hashtags": ["#...", "#..."]}',
     "tags": '{"tags": ["...", "..."]}',
 }
 
@@ -156,7 +175,7 @@ def system_prompt(request: DescribeRequest, *, vision: bool) -> str:
              "scores, detectors, labels, EXIF or \"the facts\". Never invent names, places, dates or brands.")
     if request.language == "zh":
         lang = ("Write in Simplified Chinese (简体中文), as a native writer would, not a word-by-word "
-                "translation; use the \"zh\" names of labels and colours when given.")
+                "translation; use the \"zh\" names of labels, colours and the place when given.")
     else:
         lang = "Write in English."
     tone = "" if request.purpose in ("alt", "tags") else f" Tone: {_TONES[request.tone]}."

@@ -10,7 +10,8 @@ What is checked:
 - refusals ("I'm sorry, I can't ...");
 - contradictions with the facts: an animal no label supports ("dog" for a cat), people
   when the face detector ran and found none, quoted text that OCR did not read, and in
-  news captions a name, place or date that neither the context nor EXIF gives.
+  news captions and travel posts a name, place or date that neither the context, EXIF nor the
+  place named from the GPS gives (a [WHERE] placeholder must stay when none of them gives one).
 Limit: names and places written in Chinese characters cannot be recognised without a
 language model; for Chinese news captions only dates, Latin-script names and the
 placeholders are checked.
@@ -39,6 +40,7 @@ _MAX_CHARS = {
     "product": {"short": 350, "medium": 650, "long": 1100},
     "social": {"short": 280, "medium": 500, "long": 800},
     "news": {"short": 280, "medium": 550, "long": 950},
+    "travel": {"short": 280, "medium": 500, "long": 800},
     "tags": {"short": 400, "medium": 700, "long": 1200},
 }
 
@@ -208,6 +210,8 @@ def check_shape(draft: Draft, request: DescribeRequest) -> list[str]:
             out.append(f"a bullet is too long ({len(long_b[0])} characters)")
     if request.purpose == "social" and not 1 <= len(draft.hashtags) <= 10:
         out.append(f"a social post needs 1-10 hashtags, got {len(draft.hashtags)}")
+    if request.purpose == "travel" and len(draft.hashtags) > 10:
+        out.append(f"a travel post takes at most 10 hashtags, got {len(draft.hashtags)}")
     if request.purpose == "tags":
         if not draft.tags:
             out.append("a keyword list needs at least one tag")
@@ -485,15 +489,18 @@ def _source_dates(facts: Analysis, context: str | None) -> tuple[set[int], set[i
     days: set[tuple[int, int]] = set()
     weekdays: set[int] = set()
     md = facts.metadata
-    if md is not None and md.datetime_original:
+    # the checked capture time when the facts carry it (a factory-default time gives no date)
+    recorded = (md.time.local if md.time.known else None) if md is not None and md.time is not None \
+        else (md.datetime_original if md is not None else None)
+    if recorded:
         try:
-            dt = datetime.fromisoformat(md.datetime_original.replace("Z", "+00:00"))
+            dt = datetime.fromisoformat(recorded.replace("Z", "+00:00"))
             years.add(dt.year)
             months.add(dt.month)
             days.add((dt.month, dt.day))
             weekdays.add(dt.weekday())
         except ValueError:
-            years.update(int(y) for y in _YEAR.findall(md.datetime_original))
+            years.update(int(y) for y in _YEAR.findall(recorded))
     ctx = context or ""
     y, m, d, w = _dates_in(ctx)
     years |= y
@@ -556,15 +563,28 @@ def _allowed_words(facts: Analysis, context: str | None) -> set[str]:
     md = facts.metadata
     if md is not None:
         sources.extend(x for x in (md.camera_make, md.camera_model, md.lens, md.artist, md.software) if x)
+        sources.extend(place_words(md.place))
     for s in sources:
         words.update(re.findall(r"[a-z0-9]+", s.lower()))
     return words
 
 
+def place_words(place: Any) -> list[str]:
+    """Every name of a place (the one the GPS names) a text may use, with its one-line labels."""
+    if place is None:
+        return []
+    out = [x for x in (place.label, place.label_zh) if x] + ["near", "km"]
+    for name in (place.city, place.district, place.region, place.country, place.ocean):
+        if name is not None:
+            out += [x for x in (name.en, name.zh, name.zh_hant, name.local) if x]
+    return out
+
+
 def check_news_specifics(draft: Draft, facts: Analysis, request: DescribeRequest) -> list[str]:
-    """A news caption invents nothing: every date it gives comes from EXIF or the context,
-    every capitalised name from the context, OCR or labels; without context it keeps the
-    [WHERE] placeholder (and [WHO] when faces were found)."""
+    """A news caption (or travel post) invents nothing: every date it gives comes from EXIF or
+    the context, every capitalised name from the context, OCR, labels or the place the GPS
+    names; without context or such a place it keeps the [WHERE] placeholder (a news caption
+    also [WHO] when faces were found)."""
     text = all_text(draft)
     out: list[str] = []
     years, months, days, weekdays, ctx = _source_dates(facts, request.context)
@@ -600,9 +620,11 @@ def check_news_specifics(draft: Draft, facts: Analysis, request: DescribeRequest
             return any(PLACEHOLDERS[lang][key] in text for lang in PLACEHOLDERS)
 
         own = PLACEHOLDERS[request.language]
-        if not has("where"):
-            out.append(f"without context a news caption must keep the {own['where']} placeholder")
-        if facts.faces is not None and facts.faces.count > 0 and not has("who"):
+        what = "a travel post" if request.purpose == "travel" else "a news caption"
+        placed = facts.metadata is not None and facts.metadata.place is not None
+        if not has("where") and not placed:
+            out.append(f"without context or a place from the GPS {what} must keep the {own['where']} placeholder")
+        if request.purpose == "news" and facts.faces is not None and facts.faces.count > 0 and not has("who"):
             out.append(f"without context a news caption must keep the {own['who']} placeholder for the people shown")
     return out
 
@@ -614,12 +636,14 @@ def check_draft(draft: Draft, facts: Analysis, request: DescribeRequest, *, min_
         return problems
     problems += check_shape(draft, request)
     problems += check_length(draft, request)
+    place = facts.metadata.place if facts.metadata is not None else None
     problems += check_script(draft, request.language, request.purpose,
-                             keep=(request.context or "", facts.text.text if facts.text is not None else ""))
+                             keep=(request.context or "", facts.text.text if facts.text is not None else "",
+                                   *place_words(place)))
     problems += check_animals(draft, facts, min_score)
     problems += check_people(draft, facts, min_score)
     problems += check_quotes(draft, facts, request.context)
-    if request.purpose == "news":
+    if request.purpose in ("news", "travel"):
         problems += check_news_specifics(draft, facts, request)
     return problems
 

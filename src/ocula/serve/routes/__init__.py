@@ -87,8 +87,9 @@ def options_model(task: Any, *, base: type[Options] = Options, **extra: Any) -> 
         limits = {k: v for k, v in {"ge": o.ge, "le": o.le, "gt": o.gt, "max_length": o.max_length}.items()
                   if v is not None and not (o.choices and k == "max_length")}
         limits.update(o.server)
+        default = limits.pop("default", o.default)  # what the server does unless asked otherwise
         alias = {"validation_alias": AliasChoices(o.name, *o.aliases)} if o.aliases else {}
-        fields[o.name] = (kind, Field(o.default, description=o.help, **limits, **alias))
+        fields[o.name] = (kind, Field(default, description=o.help, **limits, **alias))
     fields.update(extra)
     cls_name = "".join(p.capitalize() for p in task.name.replace("-", "_").split("_")) + "Options"
     return create_model(cls_name, __base__=base, **fields)

@@ -14,7 +14,7 @@ from fastapi.responses import Response
 from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
-from ...results import DupeGroup, DupesResult, IndexReport, SearchHit, SearchResult
+from ...results import DupeGroup, DupesResult, IndexReport, Moment, MomentsResult, SearchHit, SearchResult
 from ..jobs import JobInfo
 from ..problems import Problem, responses
 from ..run import ServerState, job_response, state_of, submit
@@ -40,6 +40,16 @@ class ServedSearchResult(SearchResult):
     hits: list[ServedSearchHit] = Field(default_factory=list)
 
 
+class ServedMoment(Moment):
+    cover_thumbnail: str | None = Field(None, description="URL of a JPEG thumbnail of the cover photo (GET it)")
+
+
+class ServedMomentsResult(MomentsResult):
+    """MomentsResult as served: paths as "<folder>/<path inside it>", the cover's thumbnail URL,
+    and no coordinates (moment centres stay on the server)."""
+    moments: list[ServedMoment] = Field(default_factory=list)
+
+
 class ServedDupeGroup(DupeGroup):
     thumbnails: list[str] = Field(default_factory=list, description="thumbnail URLs, in the order of paths")
 
@@ -59,11 +69,19 @@ def shared_path(path: str, folders: list) -> str:
     return Path(path).name
 
 
-def _for_client(result: SearchResult | DupesResult | IndexReport, state: ServerState) -> dict[str, Any]:
+def _for_client(result: SearchResult | DupesResult | IndexReport | MomentsResult, state: ServerState
+                ) -> dict[str, Any]:
     prefix, folders = state.jobs.prefix, state.config.folders
     data = result.model_dump(mode="json")
     if "db" in data:
         data["db"] = "index"  # the server's file layout is not the client's business
+    if "source" in data:
+        data["source"] = "index"
+    for m in data.get("moments", []):
+        m["center_lat"] = m["center_lon"] = None
+        m["cover_path"] = shared_path(m["cover_path"], folders) if m.get("cover_path") else None
+        m["cover_thumbnail"] = f"{prefix}/images/{m['cover']}/thumbnail" if str(m.get("cover", "")).isdigit() \
+            else None
     for hit in data.get("hits", []):
         hit["path"] = shared_path(hit["path"], folders)
         hit["thumbnail"] = f"{prefix}/images/{hit['id']}/thumbnail" if hit.get("id") is not None else None
@@ -85,10 +103,11 @@ def _search(parsed, state: ServerState, job) -> dict[str, Any]:
     query = parsed.options.query
     if "image" in parsed.images:
         result = search_image(parsed.images["image"], db=state.db, settings=state.settings, **options)
-    elif query and query.strip():
-        result = search(query, db=state.db, settings=state.settings, **options)
+    elif (query and query.strip()) or options.get("near") or options.get("moment"):
+        result = search(query or "", db=state.db, settings=state.settings, **options)
     else:
-        raise Problem(422, "give words to search for ('query') or an example image ('image')", title="Invalid option")
+        raise Problem(422, "give words to search for ('query'), an example image ('image'), 'near' or 'moment'",
+                      title="Invalid option")
     return _for_client(result, state)
 
 
@@ -110,6 +129,19 @@ def _dupes(parsed, state: ServerState, job) -> dict[str, Any]:
 def dupes_route(router: APIRouter, task: Any) -> None:
     image_route(router, task.name, options_model(task), _dupes, ServedDupesResult,
                 "Exact and near-duplicate groups in the index", image="none", json_only=True, tags=[task.group])
+
+
+def _moments(parsed, state: ServerState, job) -> dict[str, Any]:
+    from ...tasks.moments import moments
+
+    _need_index(state)
+    return _for_client(moments(db=state.db, settings=state.settings, **parsed.options.model_dump()), state)
+
+
+def moments_route(router: APIRouter, task: Any) -> None:
+    image_route(router, task.name, options_model(task), _moments, ServedMomentsResult,
+                "The indexed photos grouped into moments (events), with titles in English and Chinese",
+                image="none", json_only=True, tags=[task.group])
 
 
 class IndexOptions(Options):

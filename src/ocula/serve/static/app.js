@@ -4,7 +4,8 @@
   const API = "/api/v1";
   // ocula.tasks.describe.PURPOSES and LANGUAGES, with the names shown here
   const PURPOSES = [["alt", "Alt text"], ["caption", "Caption"], ["product", "Product"],
-                    ["social", "Social post"], ["news", "News caption"], ["tags", "Keywords"]];
+                    ["social", "Social post"], ["news", "News caption"], ["travel", "Travel post"],
+                    ["tags", "Keywords"]];
   const LANGS = [["en", "English"], ["zh", "中文"]];
   const OPS = { upscale: "Upscaled", denoise: "Denoised", restore: "Restored",
                 "blur-faces": "Faces blurred in", strip: "Metadata stripped from" };
@@ -284,11 +285,27 @@
     if (m) {
       const cam = [m.camera_make, m.camera_model].filter(Boolean).join(" ");
       if (cam) add("Camera", cam);
-      if (m.datetime_original) add("Taken", m.datetime_original);
-      if (m.has_gps) add("Location", "GPS position recorded in the file");
+      const t = m.time;
+      if (t && t.known) add("Taken", timeText(t));
+      else if (t && t.problem) add("Taken", `unknown (${t.problem})`);
+      else if (m.datetime_original) add("Taken", m.datetime_original);
+      if (m.place) add("Place", placeText(m.place));
+      else if (m.has_gps) add("Place", m.gps_note || "GPS position recorded in the file");
     }
     if (a.moderation) add("Safety", a.moderation.unsafe ? "flagged as unsafe" : "safe");
     if (a.warnings && a.warnings.length) add("Notes", a.warnings.join("; "));
+  }
+
+  // where and when, as the server wrote them (labels) or from the fields
+  function placeText(p) {
+    const en = p.label || [p.city && p.city.en, p.country && p.country.en].filter(Boolean).join(", ");
+    return el("span", {}, en, p.label_zh ? [" / ", el("span", { lang: "zh", text: p.label_zh })] : null);
+  }
+  function timeText(t) {
+    const clock = (t.local || "").replace("T", " ").slice(0, 16);
+    const zone = t.offset ? `UTC${t.offset}` : "time zone unknown";
+    const words = [t.weekday, t.season, t.time_of_day].filter(Boolean).join(" ");
+    return `${clock} (${zone})${words ? " · " + words : ""}`;
   }
 
   async function copyText(text, button) {
@@ -348,13 +365,57 @@
     for (const h of r.hits) {
       const name = base(h.path);
       const url = h.thumbnail || (h.id != null ? thumbUrl(h.id) : null);
-      gallery.append(el("figure", { class: "hit", title: h.path },
-        url ? thumb(url, h.description || `Image ${name}`) : null,
-        el("figcaption", {}, el("span", { class: "name", text: name }),
-          el("span", { class: "muted", text: `score ${h.score.toFixed(3)}` +
-            (h.similarity != null ? `, similarity ${h.similarity.toFixed(2)}` : "") }))));
+      gallery.append(hitFigure(h, url, name));
     }
   }
+
+  function hitFigure(h, url, name) {
+    const when = h.captured ? h.captured.replace("T", " ").slice(0, 16) : null;
+    return el("figure", { class: "hit", title: h.path },
+      url ? thumb(url, h.description || `Image ${name}`) : null,
+      el("figcaption", {}, el("span", { class: "name", text: name }),
+        h.place || when ? el("span", { class: "where" }, [h.place, when].filter(Boolean).join(" · ")) : null,
+        Object.keys(h.ranks || {}).some((k) => k !== "time")  // a time listing has no score worth showing
+          ? el("span", { class: "muted", text: `score ${h.score.toFixed(3)}` +
+            (h.similarity != null ? `, similarity ${h.similarity.toFixed(2)}` : "") }) : null));
+  }
+
+  // --- moments: events with titles in both languages; a moment's photos in time order ----
+  const momentStatus = $("#moments-status"), momentList = $("#moment-list"), momentPhotos = $("#moment-photos");
+
+  async function showMoment(m) {
+    momentStatus.textContent = `Loading the photos of ${m.title}…`;
+    try {
+      const r = await api("/search", { json: { moment: m.id, top_k: 200 } });
+      momentPhotos.replaceChildren(el("h3", { text: `${m.title} / ` }, el("span", { lang: "zh", text: m.title_zh })),
+        el("div", { class: "gallery" }, r.hits.map((h) => hitFigure(h, h.thumbnail || thumbUrl(h.id), base(h.path)))));
+      momentStatus.textContent = `${r.hits.length} photo(s) of ${m.title}, in the order they were taken.`;
+    } catch (e) { momentStatus.textContent = "Could not load the moment."; showError(e, "Moment"); }
+  }
+
+  $("#moments-btn").addEventListener("click", async () => {
+    momentStatus.textContent = "Loading moments…";
+    try {
+      const r = await api("/moments", { json: {} });
+      momentList.replaceChildren();
+      momentPhotos.replaceChildren();
+      const list = [...r.moments].reverse();  // the latest first
+      momentStatus.textContent = list.length
+        ? `${list.length} moment(s) of ${r.photos} photos` + (r.undated ? `; ${r.undated} without a capture time.` : ".")
+        : "No moments yet: photos need a capture time (EXIF) to be grouped.";
+      for (const m of list) {
+        const photos = `${m.count} photo${m.count === 1 ? "" : "s"}`;
+        momentList.append(el("figure", { class: "hit moment", "data-moment": m.id },
+          m.cover_thumbnail ? thumb(m.cover_thumbnail, `Cover photo of ${m.title}`) : null,
+          el("figcaption", {},
+            el("span", { class: "name", text: m.title }),
+            el("span", { class: "name", lang: "zh", text: m.title_zh }),
+            el("span", { class: "muted", text: photos }),
+            el("button", { type: "button", class: "small", text: "Show photos",
+              "aria-label": `Show the ${photos} of ${m.title}`, onclick: () => showMoment(m) }))));
+      }
+    } catch (e) { momentStatus.textContent = "Could not load moments."; showError(e, "Moments"); }
+  });
 
   $("#search-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();

@@ -2,7 +2,8 @@
 
 It first reads the facts into a ``Scene`` (scene.py: what the main subject is and how sure we
 are, how many people, what text is visible, colours, quality, date, camera), then writes the
-scene for a purpose and language (one module each: alt, caption, product, social, news, tags)
+scene for a purpose and language (one module each: alt, caption, product, social, news, tags,
+travel)
 in the requested length and tone from sentence templates, with phrases they share (phrases.py).
 
 Honesty rules kept everywhere:
@@ -12,7 +13,8 @@ Honesty rules kept everywhere:
   ("a cat") while the breed is not;
 - faces are counted as people (ImageNet has no person class); nobody is named or gendered;
 - visible text is quoted, never paraphrased;
-- names, places and dates come only from EXIF or the user's context, else placeholders.
+- names come only from the user's context; places only from the context or the photo's GPS
+  (ocula.places), dates only from the context or the checked EXIF time; else placeholders.
 
 Templates vary between images but not between runs: the choice is seeded from the facts.
 """
@@ -25,7 +27,7 @@ from ...results import Analysis
 from ...vocabulary import ALT_MAX as ALT_MAX_EN, ALT_MAX_ZH
 from .. import vocab as V
 from ..base import DescribeRequest, Draft
-from . import alt, caption, news, product, social, tags
+from . import alt, caption, news, product, social, tags, travel
 from .phrases import core_en, core_zh
 from .scene import Context, Scene, Subject, parse_context, read_scene
 
@@ -45,6 +47,7 @@ WRITE: dict[tuple[str, str], Write] = {
     ("social", "en"): social.write_en, ("social", "zh"): social.write_zh,
     ("news", "en"): news.write_en, ("news", "zh"): news.write_zh,
     ("tags", "en"): tags.write_en, ("tags", "zh"): tags.write_zh,
+    ("travel", "en"): travel.write_en, ("travel", "zh"): travel.write_zh,
 }
 
 

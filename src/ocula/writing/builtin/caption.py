@@ -1,13 +1,13 @@
 """Captions: a sentence naming the subject (the template chosen by tone, seeded from the facts),
-then, with length, the visible text, the user's context, a runner-up guess, the framing,
-colours, quality and the EXIF date and camera."""
+then, with length, the visible text, the user's context, where and when it was taken (from the
+GPS and the checked EXIF time), a runner-up guess, the framing, colours, quality and the camera."""
 
 from __future__ import annotations
 
 from .. import vocab as V
 from ..base import DescribeRequest, Draft
 from .phrases import (Picker, colours_en, colours_zh, core_en, core_zh, exif_en, exif_zh, join_phrase, kind_of,
-                      plain_en, plain_zh, quality_en, quality_zh, quote, shi)
+                      place_en, place_zh, plain_en, plain_zh, quality_en, quality_zh, quote, shi)
 from .scene import Context, Scene
 
 
@@ -38,6 +38,8 @@ def write_en(sc: Scene, ctx: Context, req: DescribeRequest) -> Draft:
             sentences.append(f"Visible text reads {quote(sc.text, 80)}.")
         if ctx.phrase and not (ctx.prepositional and core):
             sentences.append(V.sentence_en(ctx.phrase))
+        if req.length == "medium" and ctx.where is None and place_en(sc):
+            sentences.append(place_en(sc))
     if req.length == "long":
         if sc.subject and sc.subject.alternative is not None and not sc.people:
             sentences.append(f"It could also be {sc.subject.alternative.a()}.")
@@ -80,6 +82,8 @@ def write_zh(sc: Scene, ctx: Context, req: DescribeRequest) -> Draft:
             sentences[0] = sentences[0][:-1] + "，" + V.sentence_zh(ctx.phrase)
         elif ctx.phrase:
             sentences.append(V.sentence_zh(ctx.phrase))
+        if req.length == "medium" and ctx.where is None and place_zh(sc):
+            sentences.append(place_zh(sc))
     if req.length == "long":
         if sc.subject and sc.subject.alternative is not None and not sc.people:
             sentences.append(f"也可能是{sc.subject.alternative.one_zh()}。")

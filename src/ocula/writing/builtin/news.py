@@ -1,7 +1,8 @@
 """News captions: who, what, where and when in one sentence, in the agency style ("[WHO] is
-seen in [WHERE] on [WHEN]"). Names, places and dates come only from the user's context or the
-EXIF date; what nobody said stays a placeholder for the editor. Then the context, the visible
-text, the photographer and the camera."""
+seen in [WHERE] on [WHEN]"). Names come only from the user's context; the place from the
+context, else the one the photo's GPS names ("in Shanghai, China"); the date from the context,
+else the checked EXIF time. What nobody said stays a placeholder for the editor. Then the
+context, the visible text, the photographer and the camera."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import re
 from ...vocabulary import PLACEHOLDERS
 from .. import vocab as V
 from ..base import DescribeRequest, Draft
-from .phrases import close_phrase, core_en, core_zh, object_zh, quote, subject_en
+from .phrases import close_phrase, core_en, core_zh, object_zh, quote, subject_en, where_en, where_zh
 from .scene import DAYS, Context, Scene
 
 
@@ -31,13 +32,16 @@ def _when(sc: Scene, ctx: Context, zh: bool) -> str | None:
     return PLACEHOLDERS["zh"]["when"] if zh else f"on {PLACEHOLDERS['en']['when']}"
 
 
-def _where(ctx: Context, zh: bool) -> str | None:
+def _where(sc: Scene, ctx: Context, zh: bool) -> str | None:
     if ctx.where:
         if zh:
             return ctx.where
         return ctx.where if re.match(r"(?i)(in|at|on|near|outside|inside)\b", ctx.where) else f"in {ctx.where}"
     if ctx.where == "":
         return None
+    known = where_zh(sc) if zh else where_en(sc)  # from the GPS; never guessed
+    if known:
+        return known
     return PLACEHOLDERS["zh"]["where"] if zh else f"in {PLACEHOLDERS['en']['where']}"
 
 
@@ -53,7 +57,7 @@ def _news_setting(ctx: Context, zh: bool = False) -> Context:
 def write_en(sc: Scene, ctx: Context, req: DescribeRequest) -> Draft:
     ph = PLACEHOLDERS["en"]
     ctx = _news_setting(ctx)
-    when, where = _when(sc, ctx, False), _where(ctx, False)
+    when, where = _when(sc, ctx, False), _where(sc, ctx, False)
     tail = " ".join(x for x in (where, when) if x)
     verb = "is pictured" if req.tone == "formal" else "is seen"
     s = sc.subject
@@ -93,7 +97,7 @@ def write_en(sc: Scene, ctx: Context, req: DescribeRequest) -> Draft:
 def write_zh(sc: Scene, ctx: Context, req: DescribeRequest) -> Draft:
     ph = PLACEHOLDERS["zh"]
     ctx = _news_setting(ctx, zh=True)
-    when, where = _when(sc, ctx, True), _where(ctx, True)
+    when, where = _when(sc, ctx, True), _where(sc, ctx, True)
     if when and re.fullmatch(r"(19|20)\d\d", when.strip()):
         when = f"{when.strip()}年"
     at = (where if where.startswith(("在", "于")) else f"在{where}") if where else ""

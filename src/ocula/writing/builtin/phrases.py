@@ -133,24 +133,87 @@ def quality_zh(sc: Scene) -> str:
     return f"照片画质：{'、'.join(items)}。" if items else ""
 
 
+def where_en(sc: Scene) -> str | None:
+    """Where, as a phrase after a verb: 'in Shanghai, China', 'near San Francisco (7 km), ...',
+    'on the Atlantic Ocean'; None without a place (the caller keeps its placeholder)."""
+    from ...places import label
+
+    if sc.place is None:
+        return None
+    text = label(sc.place)
+    if not text:
+        return None
+    if sc.place.kind == "near":
+        return text
+    return f"on the {text}" if sc.place.kind == "ocean" else f"in {text}"
+
+
+def where_zh(sc: Scene) -> str | None:
+    """'中国上海', '美国加利福尼亚州旧金山附近（7公里）'; None without a place."""
+    from ...places import label
+
+    return (label(sc.place, "zh") or None) if sc.place is not None else None
+
+
+def moment_en(sc: Scene) -> str | None:
+    """When, with the light and the season: 'on a spring afternoon, Sunday 12 May 2024'."""
+    t = sc.time
+    if t is None or sc.date is None:
+        return None
+    day = f"{t.weekday} {V.date_en(sc.date)}" if t.weekday else V.date_en(sc.date)
+    part = t.time_of_day or ""
+    if t.season and part:
+        return f"on {V.with_article(f'{t.season} {part}')}, {day}"
+    if part:
+        return f"in the {part}, {day}" if part != "night" else f"at night, {day}"
+    return f"on {day}"
+
+
+def moment_zh(sc: Scene) -> str | None:
+    """'2024年5月12日星期日下午，正值春季'."""
+    t = sc.time
+    if t is None or sc.date is None:
+        return None
+    text = f"{V.date_zh(sc.date)}{t.weekday_zh or ''}{t.time_of_day_zh or ''}"
+    return text + (f"，正值{t.season_zh}" if t.season_zh else "")
+
+
 def exif_en(sc: Scene) -> str:
-    if sc.date and sc.camera:
-        return f"Taken on {V.date_en(sc.date)} with {V.with_article(sc.camera)}."
+    """'Taken in Shanghai, China on 12 May 2024 with a Canon EOS R5.' (the parts known)."""
+    where = where_en(sc)
+    parts = [where] if where else []
     if sc.date:
-        return f"Taken on {V.date_en(sc.date)}."
+        parts.append(f"on {V.date_en(sc.date)}")
     if sc.camera:
-        return f"Taken with {V.with_article(sc.camera)}."
-    return ""
+        parts.append(f"with {V.with_article(sc.camera)}")
+    return f"Taken {' '.join(parts)}." if parts else ""
 
 
 def exif_zh(sc: Scene) -> str:
-    if sc.date and sc.camera:
-        return f"拍摄于{V.date_zh(sc.date)}，相机为{sc.camera}。"
-    if sc.date:
-        return f"拍摄于{V.date_zh(sc.date)}。"
+    where = where_zh(sc)
+    taken = "，".join(x for x in (where, V.date_zh(sc.date) if sc.date else None) if x)
+    if taken and sc.camera:
+        return f"拍摄于{taken}，相机为{sc.camera}。"
+    if taken:
+        return f"拍摄于{taken}。"
     if sc.camera:
         return f"相机为{sc.camera}。"
     return ""
+
+
+def place_en(sc: Scene) -> str:
+    """'Taken in Shanghai, China on 12 May 2024.' when the place is known, else ''."""
+    where = where_en(sc)
+    if not where:
+        return ""
+    return f"Taken {where}" + (f" on {V.date_en(sc.date)}." if sc.date else ".")
+
+
+def place_zh(sc: Scene) -> str:
+    where = where_zh(sc)
+    if not where:
+        return ""
+    return f"拍摄于{where}" + (f"，{V.date_zh(sc.date)}。" if sc.date else "。")
 
 
 def plain_en(sc: Scene) -> str:

@@ -1,5 +1,6 @@
 """Reading the facts: an ``Analysis`` becomes a ``Scene`` (what the main subject is and how sure
-we are, how many people, what text is visible, colours, quality, date, camera, ranked keywords)
+we are, how many people, what text is visible, colours, quality, where and when, camera, ranked
+keywords)
 and the user's ``--context`` becomes a ``Context`` (free phrase, who/where/when, keywords).
 
 The subject is hedged by confidence: a top label at >= 0.5 is said plainly ("an Egyptian cat"),
@@ -15,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from ...results import Analysis, Label
+from ...results import Analysis, Label, Place, TimeFacts
 from ...vocabulary import HAN
 from .. import vocab as V
 from ..base import DescribeRequest
@@ -76,6 +77,8 @@ class Scene:
     width: int
     height: int
     warnings: list[str] = field(default_factory=list)
+    place: Place | None = None       # named from the GPS (ocula.places); None: no usable GPS
+    time: TimeFacts | None = None    # the capture time, checked; ``date`` is its day when known
 
 
 def _clean_name(name: str) -> str:
@@ -266,7 +269,12 @@ def read_scene(facts: Analysis, request: DescribeRequest) -> Scene:
                 colours.append((c.name, c.name_zh))
         colours = colours[:3]
     issues = list(facts.quality.issues) if facts.quality is not None else []
-    date = V.parse_exif_date(facts.metadata.datetime_original) if facts.metadata else None
+    md = facts.metadata
+    when = md.time if md is not None else None
+    if when is not None:  # checked: a factory-default or impossible time is no date at all
+        date = datetime.fromisoformat(when.local) if when.known and when.local else None
+    else:  # facts from before time facts existed
+        date = V.parse_exif_date(md.datetime_original) if md else None
     artist = facts.metadata.artist.strip() if facts.metadata and facts.metadata.artist else None
     text = _ocr_text(facts)
     if subject is not None and not subject.sure and len(text) >= 20:
@@ -283,7 +291,8 @@ def read_scene(facts: Analysis, request: DescribeRequest) -> Scene:
                   colours=colours, greyscale=greyscale, issues=issues, date=date, camera=_camera(facts),
                   artist=artist, tags=[], confidence=confidence, seed=_seed(facts, request),
                   unsafe=bool(facts.moderation and facts.moderation.unsafe), width=facts.image.width,
-                  height=facts.image.height)
+                  height=facts.image.height, place=md.place if md is not None else None,
+                  time=when if when is not None and when.known else None)
     scene.tags = _tag_candidates(scene, labels, imagenet)
     if not facts.labels and not faces and not text:
         scene.warnings.append("no labels, faces or text were found; the description says little")

@@ -1,13 +1,14 @@
 """Social posts: an opener in the chosen tone (a hedged subject is asked about, not claimed),
-the visible text, the user's context and colours with length, then hashtags from the keywords,
-the user's own words and a few general ones."""
+the visible text, the user's context, where it was taken (from the GPS) and colours with length,
+then hashtags from the keywords, the place, the user's own words and a few general ones."""
 
 from __future__ import annotations
 
 from ...vocabulary import HASHTAG_COUNTS
 from .. import vocab as V
 from ..base import DescribeRequest, Draft
-from .phrases import Picker, colours_en, colours_zh, core_en, core_zh, kind_of, plain_en, plain_zh, quote
+from .phrases import (Picker, colours_en, colours_zh, core_en, core_zh, kind_of, place_en, place_zh, plain_en,
+                      plain_zh, quote)
 from .scene import Context, Scene
 
 
@@ -27,6 +28,11 @@ def _hashtags(sc: Scene, ctx: Context, req: DescribeRequest, zh: bool) -> list[s
             words.append(en)
     for k in ctx.keywords:
         words.insert(1 if words else 0, k)
+    city = sc.place.city if sc.place is not None and ctx.where is None else None
+    if city is not None:  # where it was taken, just below the main subject
+        from ...places import name_in
+
+        words.insert(1 if words else 0, name_in(city, "zh" if zh else "en"))
     if s is not None and s.noun.en in ("cat", "dog") or any(w in ("cat", "dog", "猫咪", "狗狗") for w in words):
         words.append("萌宠" if zh else "pets")
     if s is not None and s.noun.category == "food":
@@ -72,6 +78,8 @@ def write_en(sc: Scene, ctx: Context, req: DescribeRequest) -> Draft:
             parts.append(f"It says {quote(sc.text, 50)}.")
         if ctx.phrase:
             parts.append(V.sentence_en(ctx.phrase))
+        if ctx.where is None and place_en(sc):
+            parts.append(place_en(sc))
     if req.length == "long" and (sc.colours or sc.greyscale):
         parts.append(f"Loving the {colours_en(sc)} tones." if req.tone in ("friendly", "playful")
                      else f"Palette: {colours_en(sc)}.")
@@ -107,6 +115,8 @@ def write_zh(sc: Scene, ctx: Context, req: DescribeRequest) -> Draft:
             parts.append(f"上面写着{quote(sc.text, 30)}。")
         if ctx.phrase:
             parts.append(V.sentence_zh(ctx.phrase))
+        if ctx.where is None and place_zh(sc):
+            parts.append(place_zh(sc))
     if req.length == "long" and (sc.colours or sc.greyscale):
         parts.append(f"好喜欢这{colours_zh(sc)}的色调！" if req.tone in ("friendly", "playful")
                      else f"色调：{colours_zh(sc)}。")
