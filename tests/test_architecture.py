@@ -23,7 +23,7 @@ SAMPLES = ROOT / "samples"
 BASE, BACKENDS, MIDDLE, TASKS, API, SHELLS = range(6)
 LAYERS = {
     "version": BASE, "errors": BASE, "config": BASE, "vocabulary": BASE, "digest": BASE, "deprecation": BASE,
-    "image": BASE, "results": BASE, "output": BASE, "models": BASE, "_textset": BASE,
+    "image": BASE, "results": BASE, "output": BASE, "models": BASE, "_textset": BASE, "_memory": BASE,
     "backends": BACKENDS,
     "index": MIDDLE, "provenance": MIDDLE, "writing": MIDDLE, "train": MIDDLE, "sidecar": MIDDLE, "places": MIDDLE,
     "people": MIDDLE, "regions": MIDDLE,
@@ -249,4 +249,4 @@ def test_architecture_doc_names_files_that_exist():
     missing = [p for p in sorted(paths) if not (ROOT / p).exists()]
     assert missing == [], f"docs/architecture.md names files that do not exist: {missing}"
     parts = {p.split("/")[2].removesuffix(".py") for p in paths if p.startswith("src/ocula/")}
-    assert set(LAYERS) - {"__main__", "_textset", "digest", "deprecation"} <= parts | {"__init__"}
+    assert set(LAYERS) - {"__main__", "_textset", "_memory", "digest", "deprecation"} <= parts | {"__init__"}

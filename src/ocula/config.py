@@ -30,7 +30,8 @@ class Settings(BaseModel):
     max_frames: int = Field(10_000, gt=0, description="largest frame count of an animation")
     device: str = Field("cpu", description="torch device: cpu, cuda, cuda:1, mps")
     threads: int = Field(default_factory=_default_threads, ge=1, description="threads per model")
-    jobs: int = Field(1, ge=1, description="images decoded in parallel in batch commands")
+    jobs: int | None = Field(None, ge=1, description="images worked on at once in batch commands (analyze, "
+                                                     "describe, index); default: one per core, at most 4")
     classifier: str = Field("efficientnet-lite0", description="default classification model")
     face_detector: str = Field("auto", description="auto, mtcnn or haar-frontalface")
     people: bool = Field(True, description="face recognition (embeddings, people); false skips all of it")

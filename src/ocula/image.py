@@ -13,6 +13,7 @@ import io
 import logging
 import math
 import os
+import threading
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +39,15 @@ _heif_registered = False
 # ("More samples per pixel than can be decoded") would otherwise reach stderr through
 # logging's last-resort handler. Applications that configure logging still get them.
 logging.getLogger("PIL").addHandler(logging.NullHandler())
+# Likewise Pillow's warnings about a damaged file ("Corrupt EXIF data", "Truncated File Read")
+# and about large images (ocula checks its own pixel limit, OCULA_MAX_PIXELS, from the header).
+# Filtered once, for Pillow's modules only: warnings.catch_warnings() is not thread-safe (its
+# exit restores a snapshot of the global filters), and ocula decodes on several threads.
+warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL(\.|$)")
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+# Pillow's own bomb guard (an error above 2 x MAX_IMAGE_PIXELS) would refuse images ocula's
+# limit allows; ocula refuses from the header, before any pixel is decoded.
+_OPEN_LOCK = threading.Lock()
 
 
 def _register_heif() -> None:
@@ -230,9 +240,8 @@ def _eight_bit(img: Image.Image) -> Image.Image:
     """16-bit, 32-bit integer and float greyscale as 8-bit "L", scaled to the data's range."""
     arr = np.asarray(img)
     if img.mode == "F":
-        with np.errstate(all="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # an all-NaN image has no maximum
-            hi = float(np.nanmax(arr)) if arr.size else 0.0
+        finite = arr[np.isfinite(arr)] if arr.size else arr
+        hi = float(finite.max()) if finite.size else 0.0  # an all-NaN image has no maximum
         scale, offset = (255.0 if hi <= 1.0 else 1.0), 0.5
     elif img.mode == "I":
         hi = int(arr.max()) if arr.size else 0
@@ -379,23 +388,27 @@ def load_image(src: ImageInput, *, max_side: int | None = None, settings: Settin
     return loaded
 
 
+def open_unchecked(fh: IO[bytes]) -> Image.Image:
+    """``Image.open`` without Pillow's own pixel limit (ocula applies its own from the header).
+    The limit is a global of Pillow's: it is lifted and restored under a lock, so that threads
+    opening images at once never leave it lifted."""
+    with _OPEN_LOCK:
+        saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+        try:
+            return Image.open(fh)
+        finally:
+            Image.MAX_IMAGE_PIXELS = saved
+
+
 def _decode(fh: IO[bytes], name: str, path: Path | None, nbytes: int | None, max_side: int | None,
             settings: Settings) -> LoadedImage:
     head = fh.read(512)
     fh.seek(0)
     fmt: str | None = None
     try:
-        # Pillow and its plugins warn about what they find wrong ("Truncated File Read", "Corrupt
-        # EXIF data"); the file's failure or its pixels are the answer, not stderr noise
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None  # we check the limit ourselves
-            try:
-                img = Image.open(fh)
-            finally:
-                Image.MAX_IMAGE_PIXELS = saved
-            fmt = img.format
-            return _decode_opened(img, fmt, name, path, nbytes, max_side, settings)
+        img = open_unchecked(fh)
+        fmt = img.format
+        return _decode_opened(img, fmt, name, path, nbytes, max_side, settings)
     except InvalidImage:
         raise
     except UnidentifiedImageError:
@@ -452,8 +465,12 @@ def _decode_opened(img: Image.Image, fmt: str | None, name: str, path: Path | No
     img.load()
     # Formats without a reduced decode (PNG, TIFF, WebP, HEIC ...) are decoded whole (at most
     # max_pixels at 4 bytes a pixel); everything after works on a copy reduced to what the
-    # caller needs, so colour conversions and every step's copies stay small.
-    img = _reduce(img, max_side)
+    # caller needs, so colour conversions and every step's copies stay small. A JPEG's draft
+    # is small already (within 4x of the size asked for, unless its aspect ratio or the 1/8
+    # limit got in the way): a box filter on top would only make its pixels differ from those
+    # of the same picture resized by the steps.
+    if fmt not in ("JPEG", "MPO") or (max_side and max(img.size) >= 4 * max_side):
+        img = _reduce(img, max_side)
     oriented = _orient(img, exif)
     if icc:
         oriented = _apply_icc(oriented, icc)

@@ -522,14 +522,20 @@ class _Tx:
                     self.store.bump_generation(kind)
                 db.execute("COMMIT")
             except BaseException:
-                db.execute("ROLLBACK")
+                _rollback(db)
                 raise
             finally:
                 self.store._dirty.clear()
         else:
             self.store._dirty.clear()
-            db.execute("ROLLBACK")
+            _rollback(db)
         return False
+
+
+def _rollback(db: sqlite3.Connection) -> None:
+    # SQLite ends the transaction itself on some errors (a full disk): nothing is left to roll back
+    if db.in_transaction:
+        db.execute("ROLLBACK")
 
 
 def _where(f: Filters) -> tuple[str, list[Any]]:

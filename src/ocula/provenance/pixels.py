@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import os
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -18,7 +17,7 @@ from PIL import Image, ImageOps
 
 from ..config import Settings, get_settings
 from ..errors import InvalidArgument, InvalidImage
-from ..image import SUPPORTED_FORMATS, LoadedImage, load_image
+from ..image import SUPPORTED_FORMATS, LoadedImage, load_image, open_unchecked
 from ..output import image_format, write_atomic
 from ..results import ImageInfo
 
@@ -72,9 +71,7 @@ def _decode(src: Any, settings: Settings) -> RawImage:
     else:
         raise ValueError("let load_image explain")
     with fh:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            img = Image.open(fh)
+        img = open_unchecked(fh)
         fmt = img.format
         if fmt is None:
             raise ValueError("let load_image explain")

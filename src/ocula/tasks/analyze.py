@@ -6,7 +6,6 @@ import importlib
 import importlib.util
 import inspect
 import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Iterable, Iterator
 
 from ..config import Settings, get_settings
@@ -14,6 +13,7 @@ from ..errors import InvalidArgument, InvalidImage, OculaError
 from ..image import ImageInput, LoadedImage, load_image
 from ..results import Analysis, Failure, ImageInfo
 from . import registry
+from ._pipeline import default_workers, ordered_map, worker_settings
 
 
 
@@ -118,46 +118,34 @@ def analyze_many(images: Iterable[ImageInput], *, steps: Iterable[str] | None = 
                  on_done: Callable[[Any, Analysis | Failure], None] | None = None,
                  ) -> Iterator[tuple[Any, Analysis | Failure]]:
     """Analyse many images, yielding (input, Analysis or Failure) in input order, as
-    ``describe_many`` does. Decoding runs ``jobs`` images ahead in threads (Pillow releases the
-    GIL); models run one image at a time on ``settings.threads``. A bad image yields a Failure
-    and the batch goes on."""
+    ``describe_many`` does. ``jobs`` images are decoded and analysed at once (default: one per
+    core), each worker's models on its share of ``settings.threads``; at most 2 x jobs images
+    are held at a time. A bad image yields a Failure and the batch goes on."""
     settings = settings or get_settings()
     steps = check_steps(steps)
     options = _options(top_k, gps, place, labels, labels_file)
     side = decode_side(steps)
-    jobs = max(1, jobs or settings.jobs)
-    images = list(images)
+    workers = max(1, jobs) if jobs else default_workers(settings)
+    per_worker = worker_settings(settings, workers)
 
-    def decode(src: ImageInput) -> LoadedImage | Failure:
+    def one(src: ImageInput) -> Analysis | Failure:
         try:
-            return load_image(src, max_side=side, settings=settings)
+            loaded = load_image(src, max_side=side, settings=per_worker)
         except InvalidImage as e:
             return Failure(source=e.source, error=e.reason, kind="InvalidImage")
+        try:
+            return _analyze_loaded(loaded, steps, options, per_worker)
+        except InvalidImage as e:
+            return Failure(source=e.source, error=e.reason)
+        except OculaError as e:
+            return Failure(source=loaded.source, error=str(e), kind=type(e).__name__)
+        except Exception as e:  # a step's bug on one odd image must not end the batch
+            return Failure(source=loaded.source, error=f"internal error ({type(e).__name__}: {e})",
+                           kind=type(e).__name__)
+        finally:
+            loaded._cache.clear()
 
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        ahead = jobs + 1
-        pending = [(src, pool.submit(decode, src)) for src in images[:ahead]]
-        nxt = ahead
-        while pending:
-            src, future = pending.pop(0)
-            loaded = future.result()
-            if nxt < len(images):
-                pending.append((images[nxt], pool.submit(decode, images[nxt])))
-                nxt += 1
-            if isinstance(loaded, Failure):
-                item: Analysis | Failure = loaded
-            else:
-                try:
-                    item = _analyze_loaded(loaded, steps, options, settings)
-                except InvalidImage as e:
-                    item = Failure(source=e.source, error=e.reason)
-                except OculaError as e:
-                    item = Failure(source=loaded.source, error=str(e), kind=type(e).__name__)
-                except Exception as e:  # a step's bug on one odd image must not end the batch
-                    item = Failure(source=loaded.source, error=f"internal error ({type(e).__name__}: {e})",
-                                   kind=type(e).__name__)
-                loaded._cache.clear()
-            if on_done:
-                on_done(src, item)
-            yield src, item
-
+    for src, item in ordered_map(one, images, workers=workers):
+        if on_done:
+            on_done(src, item)
+        yield src, item

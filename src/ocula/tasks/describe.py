@@ -30,6 +30,7 @@ from ..results import Analysis, Description, Failure, ImageInfo
 from ..vocabulary import LANGUAGE_ALIASES, LANGUAGES, LENGTHS, PURPOSES, TONES
 from ..writing import WRITERS, get_writer
 from ..writing.base import DescribeRequest, Draft, Writer, WriterError, WriterUnavailable
+from ._pipeline import default_workers
 
 if TYPE_CHECKING:
     from ..sidecar import Resumable, XmpFields
@@ -196,7 +197,7 @@ def describe_many(images: list[ImageInput], *, purpose: str = "alt", language: s
     name = _writer_name(writer)
     writers = _Writers(name, settings, {"url": llm_url, "model": llm_model})
     chosen = analyze_steps(steps)
-    jobs = max(1, jobs or settings.jobs)
+    jobs = max(1, jobs) if jobs else default_workers(settings)
     images = list(images)
 
     def write_one(src: Any, facts: Analysis) -> Description | Failure:

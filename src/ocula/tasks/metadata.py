@@ -13,7 +13,6 @@ import io
 import logging
 import math
 import re
-import warnings
 from typing import Any, Callable
 
 from ..config import Settings
@@ -139,9 +138,7 @@ def _icc_description(icc: bytes | None) -> str | None:
 
 def _safe(fn: Callable[[], Any]) -> Any:
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # Pillow warns on each corrupt tag; we skip them quietly
-            return fn()
+        return fn()  # Pillow's warnings on corrupt tags are filtered in ocula.image
     except Exception as e:  # one broken tag must not hide the others
         log.debug("unreadable EXIF field: %s: %s", type(e).__name__, e)
         return None
@@ -149,9 +146,7 @@ def _safe(fn: Callable[[], Any]) -> Any:
 
 def _ifd(exif: Any, tag: int) -> dict:
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return dict(exif.get_ifd(tag) or {})
+        return dict(exif.get_ifd(tag) or {})
     except Exception as e:  # bad offsets, truncated IFDs
         log.debug("unreadable EXIF IFD %#x: %s: %s", tag, type(e).__name__, e)
         return {}

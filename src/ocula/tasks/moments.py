@@ -23,7 +23,8 @@ from ..config import Settings, get_settings
 from ..errors import InvalidArgument, OculaError
 from ..index import IndexStore, open_store
 from ..index.base import CaptureRow
-from ..results import Failure, Moment, MomentsResult, Place
+from ..results import Failure, MomentsResult, Place
+from ._pipeline import default_workers
 
 MAX_SIDE = 64  # only EXIF is read
 
@@ -98,7 +99,7 @@ def _from_folder(folder: str, settings: Settings) -> MomentsResult:
             return path, Failure(source=path, error=str(e), kind="OSError")
 
     records, failed, undated = [], [], 0
-    with ThreadPoolExecutor(max_workers=max(1, settings.jobs)) as pool:
+    with ThreadPoolExecutor(max_workers=default_workers(settings)) as pool:
         for path, md in pool.map(read, [e.path for e in walk([folder])]):
             if isinstance(md, Failure):
                 failed.append(md)

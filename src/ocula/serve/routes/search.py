@@ -77,7 +77,7 @@ def _for_client(result: SearchResult | DupesResult | IndexReport | MomentsResult
         data["db"] = "index"  # the server's file layout is not the client's business
     if "source" in data:
         data["source"] = "index"
-    for m in data.get("moments", []):
+    for m in data["moments"] if isinstance(data.get("moments"), list) else []:  # an index report counts them
         m["center_lat"] = m["center_lon"] = None
         m["cover_path"] = shared_path(m["cover_path"], folders) if m.get("cover_path") else None
         m["cover_thumbnail"] = f"{prefix}/images/{m['cover']}/thumbnail" if str(m.get("cover", "")).isdigit() \
