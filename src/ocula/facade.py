@@ -10,9 +10,13 @@ of `ocula index`, `ocula search` and `ocula dupes`:
     >>> [(m.id, m.title, m.title_zh) for m in ix.moments().moments]
     >>> ix.search_image("example.jpg", top_k=5)
     >>> ix.dupes().groups
+    >>> ix.name_face("~/Pictures/grandma.jpg", "Grandma")   # people: name once ...
+    >>> ix.search(person="Grandma").paths                   # ... found everywhere
+    >>> ix.who("new.jpg").names
 
-The work is done by ``tasks/index.py``, ``tasks/search.py``, ``tasks/moments.py`` and ``tasks/dupes.py``; storage
-(SQLite + vector files) lives in ``index/``.
+The work is done by ``tasks/index.py``, ``tasks/search.py``, ``tasks/moments.py``, ``tasks/dupes.py``
+and the people tasks (``tasks/people*.py``, ``tasks/who.py``); storage (SQLite + vector files) lives
+in ``index/``.
 """
 
 from __future__ import annotations
@@ -22,7 +26,8 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 if TYPE_CHECKING:
     from .config import Settings
-    from .results import DupesResult, IndexReport, IndexStats, MomentsResult, SearchResult
+    from .results import (DupesResult, ForgetReport, IndexReport, IndexStats, MergeResult, MomentsResult, NameResult,
+                          PeopleList, PersonDetail, SearchResult, WhoResult)
 
 __all__ = ["Index"]
 
@@ -55,7 +60,9 @@ class Index:
                moment: str | None = None, **filters: Any) -> "SearchResult":
         """Images matching words in any language (place names and years too: "上海 2024").
         ``near``: a town or city, (lat, lon) or "LAT,LON", within ``within_km`` (default 20);
-        ``moment``: one moment's photos. Filters: has_text, faces, min_quality, folder, after, before."""
+        ``moment``: one moment's photos. Filters: has_text, faces, min_quality, folder, after, before,
+        person and with_people (names, aliases or ids: photos showing all of them; then the query
+        may be left out)."""
         from .tasks.search import DEFAULT_WITHIN_KM, search
 
         return search(query, db=self.path, top_k=top_k, near=near, moment=moment,
@@ -96,3 +103,46 @@ class Index:
         from .tasks.index import stats
 
         return stats(db=self.path, settings=self.settings)
+
+    # -- people ------------------------------------------------------------------------------
+    def people(self) -> "PeopleList":
+        """Everyone the index found, named or not, most faces first."""
+        from .tasks.people import people
+
+        return people(db=self.path, settings=self.settings)
+
+    def person(self, person: int | str) -> "PersonDetail":
+        """One person (id, name or alias) and their photos."""
+        from .tasks.people_show import people_show
+
+        return people_show(person, db=self.path, settings=self.settings)
+
+    def name_face(self, image: str | os.PathLike, name: str, *, box: str | None = None) -> "NameResult":
+        """Name the face in an indexed image (``box`` "x,y,w,h" when it has several)."""
+        from .tasks.people_name import people_name
+
+        return people_name(image, name, box=box, db=self.path, settings=self.settings)
+
+    def name_person(self, person: int, name: str, *, alias: bool = False) -> "NameResult":
+        """Name or rename a person (``alias``: add another name)."""
+        from .tasks.people_name import people_name
+
+        return people_name(person, name, alias=alias, db=self.path, settings=self.settings)
+
+    def merge(self, person: int | str, other: int | str) -> "MergeResult":
+        """``other`` is the same person as ``person``."""
+        from .tasks.people_merge import people_merge
+
+        return people_merge(person, other, db=self.path, settings=self.settings)
+
+    def forget(self, person: int | str | None = None) -> "ForgetReport":
+        """Erase one person's (None: everyone's) faces, embeddings and names."""
+        from .tasks.people_forget import people_forget
+
+        return people_forget(person, db=self.path, settings=self.settings)
+
+    def who(self, image: Any) -> "WhoResult":
+        """Who is in ``image`` (it need not be indexed)."""
+        from .tasks.who import who
+
+        return who(image, db=self.path, settings=self.settings)

@@ -126,7 +126,7 @@ def _map_area(area: tuple[float, float, float, float], fn, orientation: int) -> 
     return _rect([fn(x, y, orientation), fn(x + w, y + h, orientation)])
 
 
-def _iou(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
+def iou(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
     ix = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
     iy = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
     inter = ix * iy
@@ -279,19 +279,19 @@ def _docs(image: Path) -> list[tuple[str, XmpDoc]]:
     return found
 
 
-def read_regions(image: str | Path) -> list[Region]:
+def read_regions(image: str | Path, docs: list[tuple[str, XmpDoc]] | None = None) -> list[Region]:
     """Named and unnamed regions of ``image`` from all its XMP, in displayed pixels when the
     image can be read (``box``; else None). A region seen twice (a sidecar and the embedded
     XMP, or MWG and MP from the same writer) is listed once, MWG first."""
     image = Path(image)
     stored, orientation = _image_frame(image)
     regions: list[Region] = []
-    for source, doc in _docs(image):
+    for source, doc in (_docs(image) if docs is None else docs):
         regions += _regions_in(doc, source, stored, orientation)
     regions.sort(key=lambda r: r.schema != "mwg")
     unique: list[Region] = []
     for r in regions:
-        if not any(r.name == u.name and _iou(r.area, u.area) >= 0.5 for u in unique):
+        if not any(r.name == u.name and iou(r.area, u.area) >= 0.5 for u in unique):
             unique.append(r)
     if stored:
         w, h = (stored[1], stored[0]) if orientation >= 5 else stored
@@ -303,11 +303,19 @@ def read_regions(image: str | Path) -> list[Region]:
 
 def people_in_image(image: str | Path) -> list[str]:
     """Names of the people in ``image``: region names and ``Iptc4xmpExt:PersonInImage``, once each."""
+    return read_people(image)[1]
+
+
+def read_people(image: str | Path) -> tuple[list[Region], list[str]]:
+    """The regions of ``image`` (``read_regions``) and the names of the people in it (face
+    region names and ``Iptc4xmpExt:PersonInImage``, once each), reading its XMP once."""
     image = Path(image)
-    names = [r.name for r in read_regions(image) if r.name and r.type == "Face"]
-    for _source, doc in _docs(image):
+    docs = _docs(image)
+    regions = read_regions(image, docs)
+    names = [r.name for r in regions if r.name and r.type == "Face"]
+    for _source, doc in docs:
         names += doc.bag(_t("Iptc4xmpExt", "PersonInImage"))
-    return list(dict.fromkeys(n.strip() for n in names if n and n.strip()))
+    return regions, list(dict.fromkeys(n.strip() for n in names if n and n.strip()))
 
 
 # --- writing --------------------------------------------------------------------------------
@@ -370,7 +378,7 @@ def plan_regions(doc: XmpDoc | None, faces: list[NamedFace], stored: tuple[int, 
         if disp is None or not face.name.strip():
             continue
         area = _map_area(disp, _unturn, orientation)
-        if any(_iou(area, a) >= _SAME_FACE for a in human):
+        if any(iou(area, a) >= _SAME_FACE for a in human):
             continue  # a person's region of this face wins, whatever its name
         new.append((face.name.strip(), area))
 

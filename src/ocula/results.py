@@ -226,6 +226,8 @@ class Analysis(Result):
     metadata: MetadataResult | None = None
     moderation: ModerationResult | None = None
     objects: DetectResult | None = Field(None, description="objects found by the COCO detector, when one is installed")
+    people: "list[NamedPerson] | None" = Field(
+        None, description="people recognised as someone named in the index (describe; None: not checked)")
     timings: dict[str, float] = Field(default_factory=dict, description="seconds per step")
     warnings: list[str] = Field(default_factory=list, description="steps that were skipped and why")
 
@@ -558,6 +560,11 @@ class IndexReport(Result):
     places_read: int = Field(0, description="images indexed before whose capture time and place were read now")
     moments: int = Field(0, description="moments made or changed in this run")
     images: int = Field(0, description="images in the index after the run")
+    faces: int = Field(0, description="faces found and embedded in this run (people)")
+    new_people: int = Field(0, description="people that appeared in this run (groups of unnamed faces)")
+    named_from_xmp: int = Field(0, description="faces named from the XMP face regions of other photo managers")
+    warnings: list[str] = Field(default_factory=list, description="what went wrong without stopping an image "
+                                                                  "from being indexed (a broken XMP sidecar)")
     seconds: float = 0.0
     images_per_second: float | None = Field(None, description="analysed images per second of analysis time")
 
@@ -568,7 +575,7 @@ class SearchHit(Result):
     score: float = Field(description="reciprocal-rank-fusion score (higher is better)")
     ranks: dict[str, int] = Field(default_factory=dict, description="1-based rank in each list that found it: "
                                   "text (multilingual embedding), fts (BM25), clip, image, place (stored place "
-                                  "names), time (capture time)")
+                                  "names), time (capture time), people (a person's name)")
     similarity: float | None = Field(None, description="best cosine similarity among the vector lists")
     description: str = ""
     tags: list[str] = Field(default_factory=list)
@@ -582,11 +589,11 @@ class SearchHit(Result):
 
 
 class SearchResult(Result):
-    query: str = Field(description="the words searched, or the example image's path")
-    mode: Literal["text", "image"]
+    query: str = Field(description="the words searched, the example image's path, or the people searched for")
+    mode: Literal["text", "image", "person"]
     hits: list[SearchHit] = Field(default_factory=list)
     lists: list[str] = Field(default_factory=list, description="ranked lists fused (text, fts, clip, image, place, "
-                             "time)")
+                             "time, people)")
     total: int = Field(0, description="images in the index that passed the filters")
     years: list[int] = Field(default_factory=list, description="years in the query, used as a capture-date filter")
     places: list[str] = Field(default_factory=list, description="place names in the query that stored places have")
@@ -629,6 +636,8 @@ class IndexStats(Result):
     with_place: int = Field(0, description="images with a place named from their GPS (names only)")
     with_gps: int = Field(0, description="images whose GPS coordinates are stored (OCULA_INDEX_GPS)")
     moments: int = Field(0, description="moments (events) the photos are grouped into")
+    faces: int = Field(0, description="faces stored (people)")
+    people: int = Field(0, description="people, named or not")
     bytes: int = Field(0, description="size of the db file (WAL included)")
 
 
@@ -879,3 +888,133 @@ class ProductResult(ImageEdit):
     json_output: str | None = Field(None, description="path of the JSON written next to the image")
     warnings: list[str] = Field(default_factory=list, description="quality problems: blurred, too small, "
                                                                    "no clear subject ...")
+
+
+# --- people in the index (issue 15) ------------------------------------------------------
+
+class NamedPerson(Result):
+    """Someone named in the index, recognised in a photo. Only named people appear: a face
+    nobody named stays "a person" in every text."""
+
+    name: str
+    person: int = Field(description="the person's id in the index")
+    box: tuple[int, int, int, int] = Field(description="x, y, width, height of the face in pixels")
+    distance: float = Field(description="embedding distance to the person's nearest face (same person <= 0.5)")
+
+
+class PersonSummary(Result):
+    id: int
+    name: str | None = Field(None, description="None until someone names the person")
+    aliases: list[str] = Field(default_factory=list, description="other names that find the person")
+    confirmed: bool = Field(False, description="named or merged by a person (kept as it is by later runs)")
+    faces: int = 0
+    photos: int = 0
+    sample: str | None = Field(None, description="path of the photo whose face stands for the person")
+    sample_face: int | None = Field(None, description="id of that face")
+
+    @property
+    def label(self) -> str:
+        return self.name or f"person {self.id} (unnamed)"
+
+
+class PeopleList(Result):
+    db: str
+    people: list[PersonSummary] = Field(default_factory=list, description="most faces first")
+    faces: int = Field(0, description="faces stored")
+    unknown: int = Field(0, description="faces in no person (alone, doubtful or not usable)")
+    warnings: list[str] = Field(default_factory=list)
+
+
+class PersonPhoto(Result):
+    image_id: int
+    path: str
+    face: int | None = Field(None, description="the face's id (None: the photo only carries the name)")
+    box: tuple[int, int, int, int] | None = None
+    distance: float | None = Field(None, description="distance at which the face joined (None: placed by a person)")
+    locked: bool = Field(False, description="a person put this face here")
+
+
+class PersonDetail(Result):
+    db: str
+    person: PersonSummary
+    photos: list[PersonPhoto] = Field(default_factory=list)
+
+
+class NameResult(Result):
+    """What `ocula people name` did."""
+
+    db: str
+    person: PersonSummary
+    face: int | None = Field(None, description="the face named (naming an image)")
+    image: str | None = None
+    previous: str | None = Field(None, description="the person's name before (a rename)")
+    moved_from: int | None = Field(None, description="the person the face belonged to before, when another")
+    alias: bool = Field(False, description="the name was added as another name of the person")
+    joined: int = Field(0, description="unknown faces that joined the person after this naming")
+    message: str = ""
+
+
+class MergeResult(Result):
+    db: str
+    person: PersonSummary = Field(description="the person both are now")
+    removed: int = Field(description="the id that no longer exists")
+    moved: int = Field(0, description="faces moved")
+    aliases: list[str] = Field(default_factory=list, description="names kept as aliases")
+
+
+class ForgetReport(Result):
+    """What `ocula people forget` erased."""
+
+    db: str
+    person: int | None = Field(None, description="the person forgotten (None: everyone)")
+    name: str | None = None
+    faces: int = Field(0, description="face rows, each with its embedding")
+    people: int = 0
+    aliases: int = 0
+    names: int = Field(0, description="names read from photos' metadata (PersonInImage)")
+    rejections: int = 0
+    wal_emptied: bool = Field(True, description="the index's write-ahead log was emptied (False: another "
+                                                "program held the index open; run forget again)")
+    notes: list[str] = Field(default_factory=list)
+
+
+class RegionsWritten(Result):
+    path: str = Field(description="the sidecar or image written")
+    status: Literal["written", "unchanged"]
+    names: list[str] = Field(default_factory=list, description="named face regions ocula wrote")
+    kept: list[str] = Field(default_factory=list, description="regions a person wrote, left as they were")
+
+
+class ExportReport(Result):
+    db: str
+    images: int = Field(0, description="images with named faces")
+    written: int = 0
+    unchanged: int = 0
+    files: list[RegionsWritten] = Field(default_factory=list)
+    failed: list[Failure] = Field(default_factory=list)
+
+
+class WhoFace(Result):
+    box: tuple[int, int, int, int]
+    score: float = Field(ge=0, le=1, description="detector score")
+    usable: bool = Field(description="sharp and large enough to recognise")
+    person: int | None = Field(None, description="the person's id (None: unknown)")
+    name: str | None = Field(None, description="the person's name (None: unknown or unnamed)")
+    distance: float | None = Field(None, description="to the nearest face of that person")
+    nearest: str | None = Field(None, description="the nearest person when unknown (name or 'person N')")
+    nearest_distance: float | None = None
+    note: str | None = Field(None, description="why a face stayed unknown")
+
+
+class WhoResult(Result):
+    image: ImageInfo
+    db: str
+    faces: list[WhoFace] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+
+    @property
+    def names(self) -> list[str]:
+        return [f.name for f in self.faces if f.name]
+
+
+Analysis.model_rebuild()

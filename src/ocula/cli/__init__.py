@@ -14,9 +14,12 @@ from .common import err
 GROUP_HELP = {
     "watermark": "Invisible watermarks: embed a short payload in the pixels, or read one back.",
     "train": "Train your own models on your images (CPU is enough).",
+    "people": "The people in your photos, found by `ocula index`: alone it lists them; show, name, merge, "
+              "forget or export them.",
 }
-PANELS = {"recognize": "Recognize", "write": "Write", "search": "Search", "enhance": "Enhance and protect",
-          "provenance": "Provenance", "generate": "Generate", "train": "Train", "product": "Product photos"}
+PANELS = {"recognize": "Recognize", "write": "Write", "search": "Search", "people": "People",
+          "enhance": "Enhance and protect", "provenance": "Provenance", "generate": "Generate", "train": "Train",
+          "product": "Product photos"}
 
 
 def _version(value: bool) -> None:
@@ -63,17 +66,25 @@ def build_app() -> typer.Typer:
     )
     app.callback()(_root)
     groups: dict[str, typer.Typer] = {}
+    # a task whose command is a group's own name ("people") runs when the group is given alone
+    group_names = {t.command.rpartition(" ")[0] for t in registry.tasks() if t.cli is not None and " " in t.command}
     for task in registry.tasks():
         if task.cli is None:
             continue
         fn = auto_command(task) if task.cli == registry.AUTO else load_command(task.cli)
         panel = PANELS.get(task.group, task.group.capitalize())
         group, _, name = task.command.rpartition(" ")
+        if not group and name in group_names:
+            group, name = name, ""
         if group:
             if group not in groups:
-                groups[group] = typer.Typer(help=GROUP_HELP.get(group), no_args_is_help=True)
+                groups[group] = typer.Typer(help=GROUP_HELP.get(group), no_args_is_help=group not in [
+                    t.command for t in registry.tasks() if t.cli is not None])
                 app.add_typer(groups[group], name=group, rich_help_panel=panel)
-            groups[group].command(name)(fn)
+            if name:
+                groups[group].command(name)(fn)
+            else:
+                groups[group].callback(invoke_without_command=True)(fn)
         else:
             app.command(name, rich_help_panel=panel)(fn)
     app.add_typer(models.app, name="models", rich_help_panel="Models and server")

@@ -42,6 +42,10 @@ def describe(
     jobs: int = typer.Option(None, "--jobs", "-j", min=1, help="Images decoded (and LLM requests) in parallel."),
     place: bool = typer.Option(True, "--place/--no-place", help="Name where the photo was taken from its GPS "
                                "(offline; no coordinates); --no-place keeps the [WHERE] placeholder."),
+    people: bool = typer.Option(True, "--people/--no-people", help="Name the people you named in the index when "
+                                                                   "their faces are recognised (OCULA_PEOPLE=0: off)."),
+    db: str = typer.Option(None, "--db", help="The index whose named people are recognised (default: "
+                                              "OCULA_HOME/index.db).", show_default=False),
     json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Write text from images: alt text, captions, product copy, social posts, news captions, travel posts,
@@ -63,6 +67,7 @@ def describe(
 
         step_list = list(check_steps(steps.split(",")))  # unknown names: one line naming the valid ones
     run = _Run(request, writer_name, llm_url, llm_model, write_xmp, embed, overwrite, json, batch, step_list, place)
+    run.people, run.db = people, db
     try:
         if batch:
             run.batch(files, jobs)
@@ -100,6 +105,8 @@ class _Run:
         self.failures: list[Any] = []
         self.notes: dict[str, int] = {}
         self.counts: dict[str, int] = {}
+        self.people = True
+        self.db = None
 
     # --- metadata writing ---------------------------------------------------------------
 
@@ -113,13 +120,16 @@ class _Run:
 
     def _write_meta(self, path: Path, desc) -> list[str]:
         """Write sidecar/embedded XMP; returns human-readable status lines."""
-        from ..tasks.describe import xmp_fields
+        from ..tasks.describe import write_people, xmp_fields
 
         lines = []
         for o in self.target.write(path, xmp_fields(desc)):
             kept = f" (kept the {', '.join(_field_name(k) for k in o.kept)} a person wrote; --overwrite replaces it)" \
                 if o.kept else ""
             lines.append(f"{o.status} {o.path}{kept}")
+        for o in write_people(path, desc, xmp=self.write_xmp, embed=self.embed):
+            kept = f" (kept {len(o.kept)} face region(s) a person wrote)" if o.kept else ""
+            lines.append(f"{o.status} {o.path}: face regions {', '.join(o.written)}{kept}")
         return lines
 
     # --- one image / many ----------------------------------------------------------------
@@ -211,7 +221,7 @@ class _Run:
         r = self.request
         return dict(purpose=r.purpose, language=r.language, length=r.length, tone=r.tone, context=r.context,
                     writer=self.writer, llm_url=self.llm_url, llm_model=self.llm_model, steps=self.steps,
-                    place=self.place)
+                    place=self.place, people=self.people, db=self.db)
 
     # --- report --------------------------------------------------------------------------
 

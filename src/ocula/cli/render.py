@@ -349,6 +349,11 @@ def _index_report(r) -> list[str]:
         out.append(f"  read where and when for {r.places_read} indexed before")
     if r.moments:
         out.append(f"  {r.moments} moment(s) made or changed (ocula moments lists them)")
+    if r.faces or r.new_people or r.named_from_xmp:
+        xmp = f", {r.named_from_xmp} named from XMP face regions" if r.named_from_xmp else ""
+        out.append(f"  faces {r.faces}, new people {r.new_people}{xmp} (ocula people lists them)")
+    for w in r.warnings:
+        out.append(f"  note: {w}")
     if r.images_per_second:
         out.append(f"  {r.images_per_second:.2f} images/s")
     for f in r.failed:
@@ -407,7 +412,83 @@ def _index_stats(r) -> list[str]:
             f"  {r.images} images, {r.with_text} with text, {r.with_faces} with faces, {r.errors} bad files",
             f"  where and when: {r.with_time} with a capture time, {r.with_place} with a place, {r.with_gps} with "
             f"GPS coordinates, {r.moments} moments",
-            f"  vectors: {vec or 'none'}"]
+            f"  vectors: {vec or 'none'}", f"  people: {r.people}, faces stored: {r.faces}"]
+
+
+# --- people -----------------------------------------------------------------------------------
+
+def _person_line(p) -> str:
+    aliases = f" (also {', '.join(p.aliases)})" if p.aliases else ""
+    sample = f"  e.g. {p.sample}" if p.sample else ""
+    return f"{p.id:>5}  {p.label}{aliases}: {p.faces} face(s), {p.photos} photo(s){sample}"
+
+
+@_renders("PeopleList")
+def _people_list(r) -> list[str]:
+    if not r.people:
+        out = [f"no people in {r.db} yet ({r.faces} face(s) stored; a person appears when 3 faces look alike, "
+               f"or when you name one: ocula people name IMAGE NAME)"]
+    else:
+        out = [_person_line(p) for p in r.people]
+        out.append(f"{len(r.people)} people; {r.unknown} of {r.faces} faces belong to nobody yet")
+    return out + [f"note: {w}" for w in r.warnings]
+
+
+@_renders("PersonDetail")
+def _person_detail(r) -> list[str]:
+    out = [_person_line(r.person).strip()]
+    for ph in r.photos:
+        how = "named here" if ph.locked else (f"distance {ph.distance:.2f}" if ph.distance is not None else
+                                             "named in its metadata" if ph.face is None else "")
+        box = f"  face {','.join(map(str, ph.box))}" if ph.box else ""
+        out.append(f"  {ph.path}{box}  ({how})" if how else f"  {ph.path}{box}")
+    return out
+
+
+@_renders("NameResult")
+def _name_result(r) -> list[str]:
+    return [r.message]
+
+
+@_renders("MergeResult")
+def _merge_result(r) -> list[str]:
+    kept = f"; {', '.join(r.aliases)} kept as alias(es)" if r.aliases else ""
+    return [f"person {r.removed} merged into {r.person.label} (person {r.person.id}): {r.moved} face(s) moved{kept}"]
+
+
+@_renders("ForgetReport")
+def _forget_report(r) -> list[str]:
+    who = "everyone" if r.person is None else f"person {r.person}" + (f" ({r.name})" if r.name else "")
+    out = [f"forgot {who} in {r.db}: {r.faces} face(s) with their embeddings, {r.people} person/people, "
+           f"{r.aliases} alias(es), {r.names} name(s) from photo metadata, {r.rejections} 'not this person' record(s)"]
+    out.append("  the index's journal was emptied and the file vacuumed" if r.wal_emptied else
+               "  the index's journal could NOT be emptied")
+    return out + [f"  note: {n}" for n in r.notes]
+
+
+@_renders("ExportReport")
+def _export_report(r) -> list[str]:
+    out = [f"{r.images} photo(s) with named faces: {r.written} written, {r.unchanged} already up to date, "
+           f"{len(r.failed)} failed"]
+    for f in r.files:
+        kept = f" (kept {len(f.kept)} region(s) a person wrote)" if f.kept else ""
+        out.append(f"  {f.status} {f.path}: {', '.join(f.names) or 'no new region'}{kept}")
+    out += [f"  failed: {f.source}: {f.error}" for f in r.failed]
+    return out
+
+
+@_renders("WhoResult")
+def _who_result(r) -> list[str]:
+    out = [f"{r.image.source}: " + (f"{len(r.faces)} face(s)" if r.faces else "no face found")]
+    for f in r.faces:
+        box = ",".join(map(str, f.box))
+        if f.person is not None:
+            who = f.name or f"person {f.person} (unnamed)"
+            out.append(f"  {box}  {who}  (distance {f.distance:.2f})")
+        else:
+            near = f", nearest {f.nearest} at {f.nearest_distance:.2f}" if f.nearest and f.nearest_distance else ""
+            out.append(f"  {box}  unknown{near}" + (f": {f.note}" if f.note else ""))
+    return out + [f"  note: {w}" for w in r.warnings]
 
 
 @_renders("TrainReport")

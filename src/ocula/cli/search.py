@@ -93,20 +93,23 @@ def search(
                                        "('Shanghai', '巴黎') or LAT,LON."),
     within: str = typer.Option("20km", "--within", help="How near, with --near: 20km, 500m, 3mi."),
     moment: Optional[str] = typer.Option(None, "--moment", help="Only the photos of this moment (ocula moments)."),
+    person: Optional[str] = typer.Option(None, "--person", help="Only photos of this person (name, alias or id; "
+                                                                "matched exactly). Words become optional."),
+    with_people: List[str] = typer.Option([], "--with", help="Only photos showing this person too (repeatable)."),
     json: bool = Json,
     paths: bool = typer.Option(False, "--paths", help="One path per line, best first (for pipes)."),
 ) -> None:
-    """Search an index by words (English, Chinese, ...), place names and years ('上海 2024'), or by
-    an example image."""
+    """Search an index by words (English, Chinese, ...), place names and years ('上海 2024'), by
+    person, or by an example image."""
     from ..tasks import search as task
 
     if query is not None and image is not None:
         fail("give either words to search for or --image FILE (not both)", code=2)
-    if query is None and image is None and near is None and moment is None:
-        fail("give words to search for, --image FILE, --near PLACE or --moment ID", code=2)
+    if query is None and image is None and near is None and moment is None and not person and not with_people:
+        fail("give words to search for, --image FILE, --near PLACE, --moment ID or --person NAME", code=2)
     filters = dict(top_k=top_k, db=db, has_text=has_text or None, faces=faces or None,
                    min_quality=min_quality, folder=folder, after=after, before=before, near=near,
-                   within_km=task.parse_km(within), moment=moment)
+                   within_km=task.parse_km(within), moment=moment, person=person, with_people=with_people or None)
     result = task.search_image(image, **filters) if image else task.search(query or "", **filters)
     if json:
         dump_json(result.model_dump(mode="json"))

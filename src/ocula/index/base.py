@@ -16,6 +16,9 @@ Rules every store keeps:
   ``forget`` drops them; a moment whose photos change (an image removed, re-analysed or given
   new capture facts) is dissolved, its other photos become ``ungrouped`` and the caller groups
   them again.
+- faces (people, issue 15) are biometric data: a face row holds its box, quality and 128-d
+  embedding, the person it belongs to and whether a person put it there (``locked``);
+  ``forget_people`` erases rows and every copy the store keeps of their bytes.
 """
 
 from __future__ import annotations
@@ -62,12 +65,13 @@ class Filters:
     captured_before: str | None = None
     near: tuple[float, float, float] | None = None  # (lat, lon, km): great-circle distance to the GPS
     moment: str | None = None        # a moment's id: only its photos
+    people: tuple[int, ...] | None = None  # person ids: images showing every one of them
 
     @property
     def empty(self) -> bool:
         return all(v is None for v in (self.has_text, self.faces, self.min_quality, self.folder, self.after,
                                        self.before, self.captured_after, self.captured_before, self.near,
-                                       self.moment))
+                                       self.moment, self.people))
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +123,61 @@ class CaptureRow:
     place: str | None                # Place JSON
     quality: int | None              # a QUALITY value
     faces: int
+
+
+@dataclass(slots=True)
+class FaceRow:
+    """One face as stored: where it is, how usable, its embedding and whose it is. ``id`` and
+    ``image_id`` are None until stored; ``embedding`` may be None when read for a listing."""
+
+    box: tuple[int, int, int, int]            # x, y, w, h in the image's displayed pixels
+    embedding: "np.ndarray | None"            # (128,) float32
+    model: str                                # the embedding model
+    score: float = 0.0                        # detector score (0 for a region read from XMP)
+    quality: float = 0.0
+    usable: bool = False                      # good enough to group
+    reasons: str = ""                         # why not usable
+    landmarks: dict | None = None
+    alignment: list | None = None
+    source: str = "detected"                  # detected, or xmp (a named region no detector found)
+    person_id: int | None = None
+    distance: float | None = None             # to the nearest face of its person when it joined
+    locked: bool = False                      # a person put it there: never moved by grouping
+    grouped: bool = False                     # grouping has seen it (False: new, waiting)
+    rejected: tuple[int, ...] = ()            # people it is "not"
+    id: int | None = None
+    image_id: int | None = None
+    path: str | None = None                   # filled by reads that join the image
+
+
+@dataclass(frozen=True)
+class StoredFaces:
+    """Every stored face as arrays (the gallery grouping works on). ``person`` is -1 for none;
+    ``damaged`` lists faces whose stored embedding could not be read (left out)."""
+
+    ids: "np.ndarray"
+    vectors: "np.ndarray"
+    person: "np.ndarray"
+    usable: "np.ndarray"
+    locked: "np.ndarray"
+    grouped: "np.ndarray"
+    confirmed: frozenset[int] = frozenset()
+    rejected: frozenset[tuple[int, int]] = frozenset()
+    damaged: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PersonRow:
+    """A person with counts and the face that stands for them (best quality, named first)."""
+
+    id: int
+    name: str | None
+    aliases: tuple[str, ...]
+    confirmed: bool
+    faces: int
+    photos: int
+    sample_face: int | None
+    sample_path: str | None
 
 
 # the text columns a passage embedding is made from, in the order ``passage_text`` reads them
@@ -289,6 +348,111 @@ class IndexStore(ABC):
     @abstractmethod
     def stats(self) -> dict[str, Any]:
         """The fields of ``IndexStats``: images, errors, vectors and models per kind, counts, bytes."""
+
+    @abstractmethod
+    def image_id(self, path: str) -> int | None:
+        """The id of the image indexed at ``path``, or None."""
+
+    @abstractmethod
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        """A small setting the index keeps about itself (the people threshold it grouped with)."""
+
+    @abstractmethod
+    def set_meta(self, key: str, value: str | None) -> None:
+        """Set (None: remove) a setting; inside ``transaction()``."""
+
+    # -- faces and people (issue 15). Name keys are computed by the caller (people/names.py) --
+    @abstractmethod
+    def unscanned_faces(self, model: str) -> list[tuple[int, str]]:
+        """(id, path) of images whose faces were never looked for with ``model``, or whose
+        content changed since."""
+
+    @abstractmethod
+    def put_faces(self, image_id: int, model: str, faces: list[FaceRow]) -> list[int]:
+        """Replace the faces of an image with ``faces`` (their rejections included) and record
+        that its current content was scanned with ``model``; returns the new face ids."""
+
+    @abstractmethod
+    def faces_of(self, image_ids: Iterable[int], *, embeddings: bool = False) -> dict[int, list[FaceRow]]:
+        """image id -> its faces (left to right), with their embeddings when asked."""
+
+    @abstractmethod
+    def face(self, face_id: int) -> FaceRow | None:
+        """One face with its image's path (no embedding), or None."""
+
+    @abstractmethod
+    def stored_faces(self) -> StoredFaces:
+        """Every face with an embedding, confirmed people and rejections, for grouping."""
+
+    @abstractmethod
+    def set_face_people(self, rows: Iterable[tuple[int, int | None, float | None]]) -> None:
+        """(face id, person id or None, distance) decided by grouping; marks the faces grouped.
+        Locked faces are left as they are."""
+
+    @abstractmethod
+    def lock_face(self, face_id: int, person_id: int) -> None:
+        """A person said this face is ``person_id``: it moves there for good (any "not this
+        person" of that pair is withdrawn)."""
+
+    @abstractmethod
+    def reject_face(self, face_id: int, person_id: int) -> None:
+        """"Not this person": the face leaves the person, unlocked, and never goes back."""
+
+    @abstractmethod
+    def add_person(self, name: str | None = None, key: str | None = None, *, confirmed: bool = False) -> int:
+        """A new person (ids are never reused); returns its id."""
+
+    @abstractmethod
+    def set_person_name(self, person_id: int, name: str | None, key: str | None) -> None:
+        """Name (or rename) a person and confirm it. The caller checks the key is free."""
+
+    @abstractmethod
+    def add_alias(self, person_id: int, alias: str, key: str) -> None:
+        """Another name for a person (matched like its name)."""
+
+    @abstractmethod
+    def people_rows(self, ids: Iterable[int] | None = None) -> list[PersonRow]:
+        """People (all, or those of ``ids``) with their counts, most faces first."""
+
+    @abstractmethod
+    def people_by_key(self, key: str) -> list[int]:
+        """Ids of the people whose name or an alias has this key."""
+
+    @abstractmethod
+    def person_names(self) -> list[tuple[int, str]]:
+        """(person id, name or alias) of every named person, for suggestions."""
+
+    @abstractmethod
+    def person_images(self, person_id: int) -> list[tuple[int, str]]:
+        """(image id, path) of the person's photos: faces a person placed first, then by the
+        distance at which faces joined; then photos that only carry the name (no box)."""
+
+    @abstractmethod
+    def person_faces(self, person_id: int) -> list[FaceRow]:
+        """The person's faces with their images' paths (no embeddings), best first."""
+
+    @abstractmethod
+    def merge_people(self, keep: int, other: int) -> int:
+        """``other`` is ``keep``: its faces, rejections and aliases move to ``keep``; ``other``
+        goes. Returns how many faces moved."""
+
+    @abstractmethod
+    def delete_empty_people(self) -> int:
+        """Remove people nobody named that hold no face; returns how many."""
+
+    @abstractmethod
+    def put_image_names(self, image_id: int, names: list[tuple[str, str]], source: str) -> None:
+        """Replace the (name, key) pairs of one source (xmp) said to be in an image without a box."""
+
+    @abstractmethod
+    def image_names(self, image_ids: Iterable[int]) -> dict[int, list[str]]:
+        """image id -> names said to be in it without a box."""
+
+    @abstractmethod
+    def forget_people(self, person_ids: Iterable[int] | None = None) -> dict[str, int]:
+        """Erase people (None: every face, person and name) and every copy of their bytes the
+        store keeps (free pages, journals); returns counts of what went: faces, people, aliases,
+        names, rejections, scans; ``wal_emptied`` 1 when the journal could be emptied."""
 
 
 def passage_text(caption: str, tags_en: str, tags_zh: str, labels: str, ocr: str) -> str:

@@ -17,18 +17,20 @@ have run, each runs in its own transaction.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
 import sqlite3
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
 import numpy as np
 
 from ..vocabulary import CJK_TOKEN
-from .base import (PASSAGE_COLUMNS, QUALITY, VECTOR_KINDS, Capture, CaptureRow, DupeRow, Filters, HitRow, IndexStore,
-                   Known)
+from .base import (PASSAGE_COLUMNS, QUALITY, VECTOR_KINDS, Capture, CaptureRow, DupeRow, FaceRow, Filters, HitRow,
+                   IndexStore, Known, PersonRow, StoredFaces)
 
 if TYPE_CHECKING:
     from ..results import Moment
@@ -109,8 +111,62 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX moment_photos_moment ON moment_photos(moment_id);
     """,
+    # 3: people (issue 15): faces with their embeddings, people, names. Names stay out of the
+    # words table (fts), so forgetting a person erases them in one place.
+    """
+    CREATE TABLE people (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: ids are what people type
+        name TEXT,                             -- as given (NFC); NULL until someone names it
+        name_key TEXT UNIQUE,                  -- NFC casefold: how names are matched
+        confirmed INTEGER NOT NULL DEFAULT 0,  -- named or merged by a person: kept through reclustering
+        created REAL NOT NULL
+    );
+    CREATE TABLE person_aliases (
+        person_id INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+        alias TEXT NOT NULL,
+        alias_key TEXT NOT NULL UNIQUE
+    );
+    CREATE TABLE faces (
+        id INTEGER PRIMARY KEY,
+        image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+        x INTEGER NOT NULL, y INTEGER NOT NULL, w INTEGER NOT NULL, h INTEGER NOT NULL,
+        score REAL NOT NULL DEFAULT 0,
+        landmarks TEXT, alignment TEXT,        -- JSON
+        quality REAL NOT NULL DEFAULT 0,
+        usable INTEGER NOT NULL DEFAULT 0,
+        reasons TEXT NOT NULL DEFAULT '',
+        embedding BLOB NOT NULL,               -- 128 float32 (512 bytes)
+        model TEXT NOT NULL,
+        source TEXT NOT NULL DEFAULT 'detected',
+        person_id INTEGER REFERENCES people(id) ON DELETE SET NULL,
+        distance REAL,
+        locked INTEGER NOT NULL DEFAULT 0,
+        grouped INTEGER NOT NULL DEFAULT 0     -- 0: new, waiting for the grouping step
+    );
+    CREATE INDEX faces_image ON faces(image_id);
+    CREATE INDEX faces_person ON faces(person_id);
+    CREATE TABLE face_rejections (
+        face_id INTEGER NOT NULL REFERENCES faces(id) ON DELETE CASCADE,
+        person_id INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+        PRIMARY KEY (face_id, person_id)
+    );
+    CREATE TABLE face_scans (
+        image_id INTEGER PRIMARY KEY REFERENCES images(id) ON DELETE CASCADE,
+        hash TEXT NOT NULL,                    -- the content scanned: a changed file is scanned again
+        model TEXT NOT NULL
+    );
+    CREATE TABLE image_names (
+        image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        name_key TEXT NOT NULL,
+        source TEXT NOT NULL,
+        PRIMARY KEY (image_id, name_key)
+    );
+    CREATE INDEX image_names_key ON image_names(name_key);
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
+PEOPLE_MIGRATION = 2  # the step of MIGRATIONS that makes the face tables (forget_people repairs them)
 BM25_WEIGHTS = (2.0, 1.0, 1.0)  # ocr, description, tags
 __all__ = ["Store", "SQLiteStore", "MIGRATIONS", "SCHEMA_VERSION", "QUALITY", "cjk_split", "fts_query"]
 
@@ -201,7 +257,10 @@ class Store(IndexStore):
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else default
 
-    def set_meta(self, key: str, value: str) -> None:
+    def set_meta(self, key: str, value: str | None) -> None:
+        if value is None:
+            self.db.execute("DELETE FROM meta WHERE key = ?", (key,))
+            return
         self.db.execute("INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                         (key, str(value)))
 
@@ -231,6 +290,10 @@ class Store(IndexStore):
 
     def path_of(self, image_id: int) -> str | None:
         row = self.db.execute("SELECT path FROM images WHERE id = ?", (image_id,)).fetchone()
+        return row[0] if row else None
+
+    def image_id(self, path: str) -> int | None:
+        row = self.db.execute("SELECT id FROM images WHERE path = ?", (path,)).fetchone()
         return row[0] if row else None
 
     # -- writes ---------------------------------------------------------------------------
@@ -291,6 +354,7 @@ class Store(IndexStore):
         self.touched.setdefault("*", set()).add(new_id)
         self._dirty.update(VECTOR_KINDS)
         self.db.execute("DELETE FROM errors WHERE path = ?", (path,))
+        self._copy_faces(src_id, new_id)
         return new_id
 
     def move_image(self, image_id: int, path: str, size: int, mtime_ns: int) -> None:
@@ -495,7 +559,271 @@ class Store(IndexStore):
                     with_time=one("SELECT count(*) FROM images WHERE captured IS NOT NULL"),
                     with_place=one("SELECT count(*) FROM images WHERE place IS NOT NULL"),
                     with_gps=one("SELECT count(*) FROM images WHERE lat IS NOT NULL"),
-                    moments=one("SELECT count(*) FROM moments"), bytes=size)
+                    moments=one("SELECT count(*) FROM moments"), bytes=size,
+                    faces=one("SELECT count(*) FROM faces"), people=one("SELECT count(*) FROM people"))
+
+    # -- faces and people --------------------------------------------------------------------
+    def unscanned_faces(self, model: str) -> list[tuple[int, str]]:
+        return self.db.execute(
+            "SELECT images.id, images.path FROM images LEFT JOIN face_scans s ON s.image_id = images.id "
+            "WHERE s.image_id IS NULL OR s.model != ? OR s.hash != images.hash ORDER BY images.id",
+            (model,)).fetchall()
+
+    def put_faces(self, image_id: int, model: str, faces: list[FaceRow]) -> list[int]:
+        self.db.execute("DELETE FROM faces WHERE image_id = ?", (image_id,))
+        ids = []
+        for f in faces:
+            ids.append(self._insert_face(image_id, f))
+        self.db.execute("INSERT OR REPLACE INTO face_scans(image_id, hash, model) "
+                        "SELECT id, hash, ? FROM images WHERE id = ?", (model, image_id))
+        return ids
+
+    def _insert_face(self, image_id: int, f: FaceRow) -> int:
+        x, y, w, h = (int(v) for v in f.box)
+        vec = np.ascontiguousarray(f.embedding, dtype=np.float32).tobytes()
+        cur = self.db.execute(
+            "INSERT INTO faces(image_id, x, y, w, h, score, landmarks, alignment, quality, usable, reasons, "
+            "embedding, model, source, person_id, distance, locked, grouped) "
+            "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (image_id, x, y, w, h, float(f.score), _json(f.landmarks), _json(f.alignment), float(f.quality),
+             int(bool(f.usable)), f.reasons, vec, f.model, f.source, f.person_id, f.distance, int(bool(f.locked)),
+             int(bool(f.grouped or f.locked))))
+        for p in f.rejected:
+            self.db.execute("INSERT OR IGNORE INTO face_rejections(face_id, person_id) "
+                            "SELECT ?, id FROM people WHERE id = ?", (cur.lastrowid, p))
+        return cur.lastrowid
+
+    def _copy_faces(self, src_id: int, new_id: int) -> None:
+        """A copy of an indexed image holds the same faces, people and names."""
+        for face in self.faces_of([src_id], embeddings=True).get(src_id, []):
+            face.id = None
+            self._insert_face(new_id, face)
+        self.db.execute("INSERT OR REPLACE INTO face_scans(image_id, hash, model) "
+                        "SELECT ?, hash, model FROM face_scans WHERE image_id = ?", (new_id, src_id))
+        self.db.execute("INSERT OR IGNORE INTO image_names(image_id, name, name_key, source) "
+                        "SELECT ?, name, name_key, source FROM image_names WHERE image_id = ?", (new_id, src_id))
+
+    _FACE_COLS = ", ".join(f"faces.{c}" for c in (
+        "id", "image_id", "x", "y", "w", "h", "score", "landmarks", "alignment", "quality", "usable", "reasons",
+        "model", "source", "person_id", "distance", "locked", "grouped"))
+
+    def _face(self, row: tuple, embedding: bytes | None = None, path: str | None = None,
+              rejected: tuple[int, ...] = ()) -> FaceRow:
+        (id_, image_id, x, y, w, h, score, landmarks, alignment, quality, usable, reasons, model, source, person,
+         distance, locked, grouped) = row
+        vec = _vector(embedding) if embedding is not None else None
+        return FaceRow(box=(x, y, w, h), embedding=vec, model=model, score=score, quality=quality,
+                       usable=bool(usable), reasons=reasons, landmarks=_unjson(landmarks),
+                       alignment=_unjson(alignment), source=source, person_id=person, distance=distance,
+                       locked=bool(locked), grouped=bool(grouped), rejected=rejected, id=id_, image_id=image_id,
+                       path=path)
+
+    def faces_of(self, image_ids: Iterable[int], *, embeddings: bool = False) -> dict[int, list[FaceRow]]:
+        out: dict[int, list[FaceRow]] = {}
+        extra = ", faces.embedding" if embeddings else ""
+        for chunk in _chunks(sorted(set(int(i) for i in image_ids))):
+            rows = self._people_query(
+                f"SELECT {self._FACE_COLS}{extra}, images.path FROM faces JOIN images ON images.id = faces.image_id "
+                f"WHERE faces.image_id IN ({_marks(chunk)}) ORDER BY faces.image_id, x, faces.id", chunk)
+            face_ids = [r[0] for r in rows]
+            rejected = self._rejections_of(face_ids)
+            for r in rows:
+                emb = r[18] if embeddings else None
+                face = self._face(r[:18], emb, r[-1], tuple(rejected.get(r[0], ())))
+                out.setdefault(face.image_id, []).append(face)
+        return out
+
+    def _rejections_of(self, face_ids: list[int]) -> dict[int, list[int]]:
+        out: dict[int, list[int]] = {}
+        for chunk in _chunks(face_ids):
+            for f, p in self.db.execute(f"SELECT face_id, person_id FROM face_rejections WHERE face_id IN "
+                                        f"({_marks(chunk)})", chunk):
+                out.setdefault(f, []).append(p)
+        return out
+
+    def face(self, face_id: int) -> FaceRow | None:
+        rows = self._people_query(f"SELECT {self._FACE_COLS}, images.path FROM faces JOIN images "
+                                  f"ON images.id = faces.image_id WHERE faces.id = ?", (face_id,))
+        return self._face(rows[0][:18], None, rows[0][-1]) if rows else None
+
+    def stored_faces(self) -> StoredFaces:
+        rows = self._people_query("SELECT id, embedding, person_id, usable, locked, grouped FROM faces ORDER BY id")
+        good = [r for r in rows if isinstance(r[1], bytes) and len(r[1]) == 4 * _FACE_DIM]
+        vectors = np.frombuffer(b"".join(r[1] for r in good), np.float32).reshape(len(good), _FACE_DIM)
+        finite = np.isfinite(vectors).all(axis=1)
+        damaged = tuple(r[0] for r in rows if not (isinstance(r[1], bytes) and len(r[1]) == 4 * _FACE_DIM))
+        damaged += tuple(r[0] for r, ok in zip(good, finite) if not ok)
+        good = [r for r, ok in zip(good, finite) if ok]
+        col = lambda i, dtype: np.fromiter((r[i] if r[i] is not None else -1 for r in good), dtype, len(good))  # noqa: E731
+        confirmed = frozenset(r[0] for r in self.db.execute("SELECT id FROM people WHERE confirmed"))
+        rejected = frozenset(self.db.execute("SELECT face_id, person_id FROM face_rejections").fetchall())
+        return StoredFaces(ids=col(0, np.int64), vectors=np.ascontiguousarray(vectors[finite]),
+                           person=col(2, np.int64), usable=col(3, np.int64).astype(bool),
+                           locked=col(4, np.int64).astype(bool), grouped=col(5, np.int64).astype(bool),
+                           confirmed=confirmed, rejected=rejected, damaged=damaged)
+
+    def set_face_people(self, rows: Iterable[tuple[int, int | None, float | None]]) -> None:
+        self.db.executemany("UPDATE faces SET person_id = ?, distance = ?, grouped = 1 WHERE id = ? AND NOT locked",
+                            [(p, None if d is None or d != d else float(d), int(f)) for f, p, d in rows])
+        self.db.execute("UPDATE faces SET grouped = 1 WHERE locked AND NOT grouped")
+
+    def lock_face(self, face_id: int, person_id: int) -> None:
+        self.db.execute("UPDATE faces SET person_id = ?, locked = 1, grouped = 1, distance = NULL WHERE id = ?",
+                        (person_id, face_id))
+        self.db.execute("DELETE FROM face_rejections WHERE face_id = ? AND person_id = ?", (face_id, person_id))
+
+    def reject_face(self, face_id: int, person_id: int) -> None:
+        self.db.execute("UPDATE faces SET person_id = NULL, locked = 0, distance = NULL WHERE id = ? AND person_id = ?",
+                        (face_id, person_id))
+        self.db.execute("INSERT OR IGNORE INTO face_rejections(face_id, person_id) VALUES(?, ?)", (face_id, person_id))
+
+    def add_person(self, name: str | None = None, key: str | None = None, *, confirmed: bool = False) -> int:
+        cur = self.db.execute("INSERT INTO people(name, name_key, confirmed, created) VALUES(?, ?, ?, ?)",
+                              (name, key, int(confirmed or name is not None), time.time()))
+        return cur.lastrowid
+
+    def set_person_name(self, person_id: int, name: str | None, key: str | None) -> None:
+        self.db.execute("DELETE FROM person_aliases WHERE alias_key = ?", (key,))
+        self.db.execute("UPDATE people SET name = ?, name_key = ?, confirmed = 1 WHERE id = ?", (name, key, person_id))
+
+    def add_alias(self, person_id: int, alias: str, key: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO person_aliases(person_id, alias, alias_key) VALUES(?, ?, ?)",
+                        (person_id, alias, key))
+
+    def people_rows(self, ids: Iterable[int] | None = None) -> list[PersonRow]:
+        where, args = "", []
+        if ids is not None:
+            args = sorted(set(int(i) for i in ids))
+            if not args:
+                return []
+            where = f"WHERE people.id IN ({_marks(args)})"
+        rows = self._people_query(
+            "SELECT people.id, people.name, people.confirmed, count(faces.id), count(DISTINCT faces.image_id) "
+            f"FROM people LEFT JOIN faces ON faces.person_id = people.id {where} GROUP BY people.id "
+            "ORDER BY count(faces.id) DESC, people.id", args)
+        aliases: dict[int, list[str]] = {}
+        for pid, alias in self.db.execute("SELECT person_id, alias FROM person_aliases ORDER BY rowid"):
+            aliases.setdefault(pid, []).append(alias)
+        names_only = dict(self.db.execute(
+            "SELECT people.id, count(DISTINCT n.image_id) FROM people JOIN image_names n ON n.name_key = people.name_key "
+            "OR n.name_key IN (SELECT alias_key FROM person_aliases a WHERE a.person_id = people.id) "
+            "WHERE n.image_id NOT IN (SELECT image_id FROM faces WHERE person_id = people.id) GROUP BY people.id"))
+        samples = {pid: (fid, path) for pid, fid, path in self.db.execute(
+            "SELECT f.person_id, f.id, images.path FROM faces f JOIN images ON images.id = f.image_id "
+            "WHERE f.person_id IS NOT NULL AND f.id = (SELECT g.id FROM faces g WHERE g.person_id = f.person_id "
+            "ORDER BY g.locked DESC, g.usable DESC, g.quality DESC, g.w * g.h DESC, g.id LIMIT 1)")}
+        return [PersonRow(id=pid, name=name, aliases=tuple(aliases.get(pid, ())), confirmed=bool(conf), faces=n,
+                          photos=photos + names_only.get(pid, 0), sample_face=samples.get(pid, (None, None))[0],
+                          sample_path=samples.get(pid, (None, None))[1])
+                for pid, name, conf, n, photos in rows]
+
+    def people_by_key(self, key: str) -> list[int]:
+        return [r[0] for r in self.db.execute(
+            "SELECT id FROM people WHERE name_key = ? UNION SELECT person_id FROM person_aliases WHERE alias_key = ?",
+            (key, key))]
+
+    def person_names(self) -> list[tuple[int, str]]:
+        return self.db.execute("SELECT id, name FROM people WHERE name IS NOT NULL "
+                               "UNION ALL SELECT person_id, alias FROM person_aliases").fetchall()
+
+    def person_images(self, person_id: int) -> list[tuple[int, str]]:
+        rows = self._people_query(
+            "SELECT images.id, images.path, max(f.locked) AS l, min(coalesce(f.distance, 0)) AS d FROM faces f "
+            "JOIN images ON images.id = f.image_id WHERE f.person_id = ? GROUP BY images.id "
+            "ORDER BY l DESC, d, images.taken DESC, images.id", (person_id,))
+        seen = {r[0] for r in rows}
+        named = self.db.execute(
+            "SELECT DISTINCT images.id, images.path FROM image_names n JOIN images ON images.id = n.image_id "
+            "WHERE n.name_key IN (SELECT name_key FROM people WHERE id = ? "
+            "UNION SELECT alias_key FROM person_aliases WHERE person_id = ?) ORDER BY images.taken DESC, images.id",
+            (person_id, person_id)).fetchall()
+        return [(r[0], r[1]) for r in rows] + [r for r in named if r[0] not in seen]
+
+    def person_faces(self, person_id: int) -> list[FaceRow]:
+        rows = self._people_query(
+            f"SELECT {self._FACE_COLS}, images.path FROM faces JOIN images ON images.id = faces.image_id "
+            "WHERE faces.person_id = ? ORDER BY faces.locked DESC, coalesce(faces.distance, 0), faces.quality DESC, faces.id",
+            (person_id,))
+        return [self._face(r[:18], None, r[-1]) for r in rows]
+
+    def merge_people(self, keep: int, other: int) -> int:
+        moved = self.db.execute("UPDATE faces SET person_id = ? WHERE person_id = ?", (keep, other)).rowcount
+        self.db.execute("UPDATE OR IGNORE face_rejections SET person_id = ? WHERE person_id = ?", (keep, other))
+        self.db.execute("UPDATE person_aliases SET person_id = ? WHERE person_id = ?", (keep, other))
+        self.db.execute("UPDATE people SET confirmed = 1 WHERE id = ?", (keep,))
+        self.db.execute("DELETE FROM people WHERE id = ?", (other,))
+        return moved
+
+    def delete_empty_people(self) -> int:
+        return self.db.execute("DELETE FROM people WHERE name IS NULL AND NOT confirmed AND id NOT IN "
+                               "(SELECT person_id FROM faces WHERE person_id IS NOT NULL)").rowcount
+
+    def put_image_names(self, image_id: int, names: list[tuple[str, str]], source: str) -> None:
+        self.db.execute("DELETE FROM image_names WHERE image_id = ? AND source = ?", (image_id, source))
+        self.db.executemany("INSERT OR IGNORE INTO image_names(image_id, name, name_key, source) VALUES(?, ?, ?, ?)",
+                            [(image_id, n, k, source) for n, k in names])
+
+    def image_names(self, image_ids: Iterable[int]) -> dict[int, list[str]]:
+        out: dict[int, list[str]] = {}
+        for chunk in _chunks(sorted(set(int(i) for i in image_ids))):
+            for i, n in self.db.execute(f"SELECT image_id, name FROM image_names WHERE image_id IN ({_marks(chunk)}) "
+                                        f"ORDER BY rowid", chunk):
+                out.setdefault(i, []).append(n)
+        return out
+
+    def forget_people(self, person_ids: Iterable[int] | None = None) -> dict[str, int]:
+        """Rows go with secure_delete on (freed space is zeroed), then the WAL is checkpointed
+        and truncated and the file vacuumed, so no embedding is left in the db, its WAL or
+        free pages. The WAL cannot be emptied while another connection reads the index:
+        ``wal_emptied`` then says 0."""
+        counts: dict[str, int] = {}
+        self.db.execute("PRAGMA secure_delete = ON")
+        try:
+            with self.transaction():
+                if person_ids is None:
+                    for table, key in (("faces", "faces"), ("people", "people"), ("person_aliases", "aliases"),
+                                       ("image_names", "names"), ("face_rejections", "rejections"),
+                                       ("face_scans", "scans")):
+                        counts[key] = self.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                    for table in ("face_rejections", "faces", "person_aliases", "image_names", "face_scans", "people"):
+                        self.db.execute(f"DELETE FROM {table}")
+                    self.db.execute("DELETE FROM meta WHERE key LIKE 'people.%'")
+                    self.db.execute("DELETE FROM sqlite_sequence WHERE name = 'people'")
+                else:
+                    ids = sorted(set(int(i) for i in person_ids))
+                    marks = _marks(ids)
+                    keys = [r[0] for r in self.db.execute(
+                        f"SELECT name_key FROM people WHERE id IN ({marks}) AND name_key IS NOT NULL "
+                        f"UNION SELECT alias_key FROM person_aliases WHERE person_id IN ({marks})", ids + ids)]
+                    counts["faces"] = self.db.execute(f"SELECT count(*) FROM faces WHERE person_id IN ({marks})",
+                                                      ids).fetchone()[0]
+                    counts["rejections"] = self.db.execute(
+                        f"DELETE FROM face_rejections WHERE person_id IN ({marks}) OR face_id IN "
+                        f"(SELECT id FROM faces WHERE person_id IN ({marks}))", ids + ids).rowcount
+                    self.db.execute(f"DELETE FROM faces WHERE person_id IN ({marks})", ids)
+                    counts["aliases"] = self.db.execute(f"DELETE FROM person_aliases WHERE person_id IN ({marks})",
+                                                        ids).rowcount
+                    counts["names"] = sum(self.db.execute("DELETE FROM image_names WHERE name_key = ?", (k,)).rowcount
+                                          for k in keys)
+                    counts["people"] = self.db.execute(f"DELETE FROM people WHERE id IN ({marks})", ids).rowcount
+                    counts["scans"] = 0
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self.db.execute("VACUUM")
+            busy = self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            counts["wal_emptied"] = int(busy == 0)
+        finally:
+            self.db.execute("PRAGMA secure_delete = OFF")
+        return counts
+
+    def _people_query(self, sql: str, args: Iterable[Any] = ()) -> list[tuple]:
+        """A read of the face tables; damage is one clear error, not a traceback."""
+        try:
+            return self.db.execute(sql, list(args)).fetchall()
+        except sqlite3.DatabaseError as e:
+            from ..errors import OculaError
+
+            raise OculaError(f"the face tables of {self.path} cannot be read ({e}); erase them with "
+                             f"`ocula people forget --db {self.path}` and index again") from None
 
 
 SQLiteStore = Store
@@ -580,6 +908,12 @@ def _where(f: Filters) -> tuple[str, list[Any]]:
             args += [lon - dlon, lon + dlon]
         where.append("haversine_km(lat, lon, ?, ?) <= ?")
         args += [lat, lon, km]
+    for pid in f.people or ():
+        # through the person's faces, or a name without a box that is theirs
+        where.append("(id IN (SELECT image_id FROM faces WHERE person_id = ?) OR id IN (SELECT image_id FROM "
+                     "image_names WHERE name_key IN (SELECT name_key FROM people WHERE id = ? UNION "
+                     "SELECT alias_key FROM person_aliases WHERE person_id = ?)))")
+        args += [pid, pid, pid]
     return " AND ".join(where), args
 
 
@@ -589,6 +923,28 @@ def _haversine_km(lat1: float | None, lon1: float | None, lat2: float, lon2: flo
     la1, la2 = math.radians(lat1), math.radians(lat2)
     a = math.sin((la2 - la1) / 2) ** 2 + math.cos(la1) * math.cos(la2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
     return 2 * 6371.0088 * math.asin(min(1.0, math.sqrt(a)))
+
+
+_FACE_DIM = 128
+
+
+def _json(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, separators=(",", ":"))
+
+
+def _unjson(text: str | None) -> Any:
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def _vector(blob: bytes) -> np.ndarray | None:
+    if not isinstance(blob, bytes) or len(blob) != 4 * _FACE_DIM:
+        return None
+    return np.frombuffer(blob, np.float32).copy()
 
 
 def _chunks(items: list, size: int = 500):

@@ -105,10 +105,10 @@ def create_app(config: ServeConfig | None = None) -> FastAPI:
     app.state.ocula = state
     hide_paths({**{str(f): f.name for f in config.folders}, str(state.db): "index", str(settings.home): "OCULA_HOME"})
     _install_handlers(app)
-    from .routes import jobs as job_routes, search, system, task_router
+    from .routes import jobs as job_routes, people, search, system, task_router
 
     # the task routes are made from the task table now, so a task registered before this call is served
-    for router in (system.router, task_router(), search.router, job_routes.router):
+    for router in (system.router, task_router(), search.router, people.router, job_routes.router):
         app.include_router(router, prefix=PREFIX)
     _install_pages(app)
     # the problem schema is referenced by every route's error responses

@@ -14,10 +14,15 @@ Facts come from ``analyze`` (or are passed in); a writer turns them into text: `
 (transformers). When an llm/vlm/captioner writer fails, the builtin writer writes instead and
 the result says so in ``warnings``, except for one case: a single image, that writer asked for
 by name, and it cannot be used at all (server down, model missing): then one clear error.
+
+People: when the index (``db``) holds people someone named, the faces are matched against them
+and the named ones go into ``facts.people``; every writer names only those (``people=False``
+or OCULA_PEOPLE=0: nobody is recognised).
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -30,6 +35,7 @@ from ..results import Analysis, Description, Failure, ImageInfo
 from ..vocabulary import LANGUAGE_ALIASES, LANGUAGES, LENGTHS, PURPOSES, TONES
 from ..writing import WRITERS, get_writer
 from ..writing.base import DescribeRequest, Draft, Writer, WriterError, WriterUnavailable
+from ._people import Namer
 from ._pipeline import default_workers
 
 if TYPE_CHECKING:
@@ -37,6 +43,7 @@ if TYPE_CHECKING:
 
 MAX_SIDE: int | None = None  # set by the analyze steps it runs (decode_side)
 VISION_SIDE = 1024           # what the vlm/captioner writers get at most
+PEOPLE_SIDE = 1280           # face detection's working copy (faces are cut from more pixels when small)
 
 
 
@@ -75,6 +82,19 @@ def analyze_steps(steps: Iterable[str] | None = None) -> tuple[str, ...]:
 
     steps = None if steps is None else list(steps)
     return () if steps == [] else check_steps(steps)
+
+
+def _recognise(namer: Any, image: ImageInput, facts: Analysis, loaded: LoadedImage | None,
+               settings: Settings) -> None:
+    """Fill ``facts.people`` with the named people recognised in the image (a failure is a warning)."""
+    if namer is None or not namer.active or facts.people is not None:
+        return
+    try:
+        if loaded is None or max(loaded.width, loaded.height) < min(PEOPLE_SIDE, max(loaded.original_size)):
+            loaded = load_image(image, max_side=PEOPLE_SIDE, settings=settings)
+        facts.people = namer(loaded, facts)
+    except OculaError as e:
+        facts.warnings.append(f"people were not recognised ({e})")
 
 
 def _facts(image: ImageInput, steps: tuple[str, ...], settings: Settings,
@@ -151,14 +171,17 @@ def _to_description(facts: Analysis, request: DescribeRequest, draft: Draft, wri
 def describe(image: ImageInput, *, purpose: str = "alt", language: str = "en", length: str = "medium",
              tone: str = "neutral", context: str | None = None, writer: str = "builtin",
              facts: Analysis | None = None, steps: Iterable[str] | None = None, llm_url: str | None = None,
-             llm_model: str | None = None, place: bool = True, settings: Settings | None = None) -> Description:
+             llm_model: str | None = None, place: bool = True, people: bool = True,
+             db: str | os.PathLike | None = None, settings: Settings | None = None) -> Description:
     """Write text about one image.
 
     ``facts``: an Analysis already computed (the image is then not analysed again; with the
-    builtin writer it is not even read). ``steps``: the analyze steps to run (default: all
-    installed). ``llm_url``/``llm_model`` override the settings for the llm/vlm writers.
-    ``place``: name where the photo was taken from its GPS (see the module docstring); with
-    ``facts`` given, ``place=False`` drops a place they carry.
+    builtin writer it is not even read; people come from ``facts.people``). ``steps``: the
+    analyze steps to run (default: all installed). ``llm_url``/``llm_model`` override the
+    settings for the llm/vlm writers. ``place``: name where the photo was taken from its GPS
+    (see the module docstring); with ``facts`` given, ``place=False`` drops a place they carry.
+    ``people``: name the people recognised as someone named in the index ``db`` (default
+    OCULA_HOME/index.db).
     """
     settings = settings or get_settings()
     request = make_request(purpose, language, length, tone, context)
@@ -168,7 +191,10 @@ def describe(image: ImageInput, *, purpose: str = "alt", language: str = "en", l
         raise WriterUnavailable(writers.down)
     loaded: LoadedImage | None = None
     if facts is None:
-        facts, loaded = _facts(image, analyze_steps(steps), settings, place)
+        chosen = analyze_steps(steps)
+        facts, loaded = _facts(image, chosen, settings, place)
+        if chosen:
+            _recognise(Namer(db, settings) if people else None, image, facts, loaded, settings)
     elif not place:
         facts = _without_place(facts)
     if writers.needs_image and loaded is None:
@@ -181,7 +207,7 @@ def describe_many(images: list[ImageInput], *, purpose: str = "alt", language: s
                   length: str = "medium", tone: str = "neutral", context: str | None = None,
                   writer: str = "builtin", steps: Iterable[str] | None = None, jobs: int | None = None,
                   llm_url: str | None = None, llm_model: str | None = None, place: bool = True,
-                  settings: Settings | None = None,
+                  people: bool = True, db: str | os.PathLike | None = None, settings: Settings | None = None,
                   on_done: Callable[[Any, Description | Failure], None] | None = None,
                   ) -> Iterator[tuple[Any, Description | Failure]]:
     """Describe many images in input order, yielding (input, Description or Failure).
@@ -199,9 +225,11 @@ def describe_many(images: list[ImageInput], *, purpose: str = "alt", language: s
     chosen = analyze_steps(steps)
     jobs = max(1, jobs) if jobs else default_workers(settings)
     images = list(images)
+    namer = Namer(db, settings) if people and chosen else None
 
     def write_one(src: Any, facts: Analysis) -> Description | Failure:
         try:
+            _recognise(namer, src, facts, None, settings)
             loaded = load_image(src, max_side=VISION_SIDE, settings=settings) if writers.needs_image else None
             draft, used = writers.write(facts, request, loaded, strict=False)
             return _to_description(facts, request, draft, used, writers.builtin)
@@ -310,3 +338,18 @@ def date_created(t: Any) -> str | None:
     if t is None or not t.known or not t.local:
         return None
     return t.local + (t.offset or "")
+
+
+def write_people(path: Any, desc: Description, *, xmp: bool, embed: bool) -> list:
+    """The named people of a description as MWG face regions with ``Iptc4xmpExt:PersonInImage``
+    (``regions.write_regions``: never over a region a person wrote); nothing when nobody is named."""
+    from pathlib import Path
+
+    from ..regions import NamedFace, write_regions
+
+    people = desc.facts.people if desc.facts is not None else None
+    if not people:
+        return []
+    faces = [NamedFace(p.name, p.box) for p in people]
+    return [write_regions(Path(path), faces, embed=target == "embed")
+            for target, on in (("xmp", xmp), ("embed", embed)) if on]

@@ -68,11 +68,29 @@ def _prepare(source: ImageInput, detector: str | None, min_score: float, min_siz
     """Detection and alignment of one image: (loaded, detector name, faces, chips, dlib points)."""
     loaded = load_image(source, max_side=MAX_SIDE, settings=settings)
     found = detect.faces(loaded, model=detector, min_score=min_score, min_size=min_size, settings=settings)
-    work = _working_copy(source, loaded, found.faces, settings)
+    return prepare_found(source, loaded, found.faces, found.model, settings)
+
+
+def prepare_found(source: ImageInput, loaded: LoadedImage, found: list[Face], detector: str, settings: Settings):
+    """Alignment of faces found already (by analyze's faces step, or regions read from XMP):
+    (loaded, detector name, faces, chips, dlib points), what ``embed_prepared`` takes."""
+    work = _working_copy(source, loaded, found, settings)
     scale = work.width / work.original_size[0]
-    boxes = [(x * scale, y * scale, (x + w) * scale, (y + h) * scale) for x, y, w, h in (f.box for f in found.faces)]
+    boxes = [(x * scale, y * scale, (x + w) * scale, (y + h) * scale) for x, y, w, h in (f.box for f in found)]
     chips, points = dlib_face.align(work.array(), boxes) if boxes else (_NO_CHIPS, np.zeros((0, 5, 2), np.float32))
-    return loaded, found.model, found.faces, chips, points / scale
+    return loaded, detector, found, chips, points / scale
+
+
+def embed_prepared(prepared: list[tuple], settings: Settings) -> list[FaceEmbeddingsResult]:
+    """Embed the faces of several prepared images in one call (worker processes share it)."""
+    chips = [p[3] for p in prepared]
+    _check_on(settings)
+    vectors = dlib_face.embed(np.concatenate(chips) if chips else _NO_CHIPS, settings)
+    out, at = [], 0
+    for loaded, name, found, chip, points in prepared:
+        out.append(_result(loaded, name, found, chip, points, vectors[at:at + len(chip)]))
+        at += len(chip)
+    return out
 
 
 def _result(loaded: LoadedImage, detector: str, found: list[Face], chips: np.ndarray, points: np.ndarray,
@@ -114,16 +132,9 @@ def face_embeddings_many(images: Iterable[ImageInput], *, detector: str | None =
                 pending.append((source, Failure(source=e.source, error=e.reason, kind="InvalidImage")))
             if len(pending) < batch:
                 continue
-        chips = [p[3] for _src, p in pending if not isinstance(p, Failure)]
-        vectors = dlib_face.embed(np.concatenate(chips) if chips else _NO_CHIPS, settings)
-        at = 0
+        done = iter(embed_prepared([p for _src, p in pending if not isinstance(p, Failure)], settings))
         for src, p in pending:
-            if isinstance(p, Failure):
-                yield src, p
-                continue
-            loaded, name, found, chip, points = p
-            yield src, _result(loaded, name, found, chip, points, vectors[at:at + len(chip)])
-            at += len(chip)
+            yield src, p if isinstance(p, Failure) else next(done)
         pending = []
 
 
@@ -133,5 +144,4 @@ def face_embeddings(image: ImageInput, *, detector: str | None = None, min_score
     confident first). An image without faces gives an empty ``faces`` list."""
     settings = settings or get_settings()
     _check(detector, min_score, min_size, settings)
-    loaded, name, found, chips, points = _prepare(image, detector, min_score, min_size, settings)
-    return _result(loaded, name, found, chips, points, dlib_face.embed(chips, settings))
+    return embed_prepared([_prepare(image, detector, min_score, min_size, settings)], settings)[0]

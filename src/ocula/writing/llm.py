@@ -55,6 +55,8 @@ def facts_json(facts: Analysis, *, max_labels: int = 5, max_text: int = 600) -> 
         out["labels"] = []
     if facts.faces is not None:
         out["faces"] = facts.faces.count
+    if facts.people is not None:  # recognised people the user named (left to right); others stay unnamed
+        out["people"] = [p.name for p in sorted(facts.people, key=lambda p: p.box[0])]
     if facts.text is not None:
         text = facts.text.text.strip()
         out["text"] = text[:max_text] + ("…" if len(text) > max_text else "")
@@ -114,7 +116,8 @@ _PURPOSES = {
     "social": ("A social media post, {sentences}, plus {hashtags} hashtags in \"hashtags\" (one word each, "
                "no spaces). When \"place\" is given you may say where it was taken, with exactly that name."),
     "news": ("A news photo caption, {sentences}: what is shown, where and when. Never invent names, places, "
-             "dates or events. Write the literal placeholder {who} for people unless the context names them; "
+             "dates or events. Name the people listed in \"people\"; write the literal placeholder {who} for "
+             "every other person unless the context names them; "
              "the place is the context's, else \"place\" (exactly that name), else the literal placeholder "
              "{where}; give a date only if the EXIF date or the context gives it. Keep the placeholders exactly "
              "as {who} and {where}."),
@@ -172,7 +175,9 @@ def system_prompt(request: DescribeRequest, *, vision: bool) -> str:
                   "the facts support: name an animal or object only when a label supports it, mention people "
                   "only when faces is more than 0, quote visible text only exactly as in \"text\".")
     hedge = ("When the best label's score is below 0.5, hedge (\"what appears to be ...\"). Never mention "
-             "scores, detectors, labels, EXIF or \"the facts\". Never invent names, places, dates or brands.")
+             "scores, detectors, labels, EXIF or \"the facts\". Never invent names, places, dates or brands. "
+             "\"people\" lists, left to right, the people in the photo whom the user named: call them exactly "
+             "so; never guess who anyone else is (they are \"a person\").")
     if request.language == "zh":
         lang = ("Write in Simplified Chinese (简体中文), as a native writer would, not a word-by-word "
                 "translation; use the \"zh\" names of labels, colours and the place when given.")

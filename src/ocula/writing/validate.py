@@ -10,8 +10,12 @@ What is checked:
 - refusals ("I'm sorry, I can't ...");
 - contradictions with the facts: an animal no label supports ("dog" for a cat), people
   when the face detector ran and found none, quoted text that OCR did not read, and in
-  news captions and travel posts a name, place or date that neither the context, EXIF nor the
-  place named from the GPS gives (a [WHERE] placeholder must stay when none of them gives one).
+  news captions and travel posts a name, place or date that neither the context, EXIF, the
+  place named from the GPS nor the people the user named give (a [WHERE] placeholder must
+  stay when none of them gives one);
+- names: a person's name (two or more capitalised words) that is neither a person the user
+  named and ``describe`` recognised (``facts.people``) nor given by the context or the image
+  text, in every purpose when people are pictured.
 Limit: names and places written in Chinese characters cannot be recognised without a
 language model; for Chinese news captions only dates, Latin-script names and the
 placeholders are checked.
@@ -551,9 +555,13 @@ def _dates_in(text: str) -> tuple[set[int], set[int], set[tuple[int, int]], set[
     return years, months, days, weekdays
 
 
+def _people_names(facts: Analysis) -> list[str]:
+    return [p.name for p in facts.people or []]
+
+
 def _allowed_words(facts: Analysis, context: str | None) -> set[str]:
     words: set[str] = set(_COMMON_CAPS)
-    sources = [context or ""]
+    sources = [context or "", *_people_names(facts)]
     if facts.text is not None:
         sources.append(facts.text.text)
     for lab in facts.labels:
@@ -582,9 +590,9 @@ def place_words(place: Any) -> list[str]:
 
 def check_news_specifics(draft: Draft, facts: Analysis, request: DescribeRequest) -> list[str]:
     """A news caption (or travel post) invents nothing: every date it gives comes from EXIF or
-    the context, every capitalised name from the context, OCR, labels or the place the GPS
-    names; without context or such a place it keeps the [WHERE] placeholder (a news caption
-    also [WHO] when faces were found)."""
+    the context, every capitalised name from the context, OCR, labels, the people the user named
+    (``facts.people``) or the place the GPS names; without context or such a place it keeps the
+    [WHERE] placeholder (a news caption also [WHO] when faces nobody named were found)."""
     text = all_text(draft)
     out: list[str] = []
     years, months, days, weekdays, ctx = _source_dates(facts, request.context)
@@ -624,9 +632,33 @@ def check_news_specifics(draft: Draft, facts: Analysis, request: DescribeRequest
         placed = facts.metadata is not None and facts.metadata.place is not None
         if not has("where") and not placed:
             out.append(f"without context or a place from the GPS {what} must keep the {own['where']} placeholder")
-        if request.purpose == "news" and facts.faces is not None and facts.faces.count > 0 and not has("who"):
-            out.append(f"without context a news caption must keep the {own['who']} placeholder for the people shown")
+        unnamed = (facts.faces.count if facts.faces is not None else 0) - len(_people_names(facts))
+        if request.purpose == "news" and unnamed > 0 and not has("who"):
+            out.append(f"without context a news caption must keep the {own['who']} placeholder for the people "
+                       f"shown whom nobody named")
     return out
+
+
+_NAME_RUN = re.compile(r"\b[A-Z][a-z'’\-]+(?:\s+(?:[A-Z][a-z'’\-]+|[A-Z]\.))+")
+
+
+def check_names(draft: Draft, facts: Analysis, request: DescribeRequest) -> list[str]:
+    """With people pictured, a name (two or more capitalised words, "Barack Obama") must be one
+    ``facts.people`` gives (the user named them) or the context or the image text says: a
+    wrong name is worse than none. Places and things said the same way ("Golden Gate Bridge")
+    are caught too; the writer is asked again without them."""
+    if facts.faces is None or facts.faces.count == 0:
+        return []
+    allowed = _allowed_words(facts, request.context)
+    for m in _NAME_RUN.finditer(_QUOTES.sub(" ", all_text(draft))):
+        words = [w.strip(".").lower() for w in m.group(0).split()]
+        words = [re.sub(r"['’]s$", "", w) for w in words]
+        if words[0] in _COMMON_CAPS or words[0] in _MONTHS or words[0] in _WEEKDAYS:
+            words = words[1:]
+        if len(words) >= 2 and not all(w in allowed for w in words):
+            return [f'names "{m.group(0)}", who is not a person the user named (facts "people") nor in the '
+                    f'context or the image text']
+    return []
 
 
 def check_draft(draft: Draft, facts: Analysis, request: DescribeRequest, *, min_score: float = 0.02) -> list[str]:
@@ -639,12 +671,14 @@ def check_draft(draft: Draft, facts: Analysis, request: DescribeRequest, *, min_
     place = facts.metadata.place if facts.metadata is not None else None
     problems += check_script(draft, request.language, request.purpose,
                              keep=(request.context or "", facts.text.text if facts.text is not None else "",
-                                   *place_words(place)))
+                                   *place_words(place), *_people_names(facts)))
     problems += check_animals(draft, facts, min_score)
     problems += check_people(draft, facts, min_score)
     problems += check_quotes(draft, facts, request.context)
     if request.purpose in ("news", "travel"):
         problems += check_news_specifics(draft, facts, request)
+    else:
+        problems += check_names(draft, facts, request)
     return problems
 
 

@@ -28,7 +28,7 @@ def _describe(parsed, state, job) -> Description:
         raise Problem(422, "send the image (field 'image') or the facts from /analyze (JSON field 'facts')",
                       title="Invalid image")
     options = o.model_dump(exclude={"facts"})
-    return describe(parsed.images.get("image"), facts=facts, settings=state.settings, **options)
+    return describe(parsed.images.get("image"), facts=facts, db=state.db, settings=state.settings, **options)
 
 
 def describe_route(router: APIRouter, task: Any) -> None:

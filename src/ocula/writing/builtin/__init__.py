@@ -11,7 +11,8 @@ Honesty rules kept everywhere:
   cat"), 0.2-0.5 with "what appears to be" / "似乎是", below that only the coarse category
   ("an animal"); a breed group (five ImageNet cat classes) can make the everyday word sure
   ("a cat") while the breed is not;
-- faces are counted as people (ImageNet has no person class); nobody is named or gendered;
+- faces are counted as people (ImageNet has no person class); nobody is gendered, and only
+  people the user named in the index and recognised in the photo are named (``facts.people``);
 - visible text is quoted, never paraphrased;
 - names come only from the user's context; places only from the context or the photo's GPS
   (ocula.places), dates only from the context or the checked EXIF time; else placeholders.

@@ -1,5 +1,6 @@
 """News captions: who, what, where and when in one sentence, in the agency style ("[WHO] is
-seen in [WHERE] on [WHEN]"). Names come only from the user's context; the place from the
+seen in [WHERE] on [WHEN]"). Names come only from the user's context or from people the user
+named in the index and recognised in the photo (an unnamed face keeps [WHO]); the place from the
 context, else the one the photo's GPS names ("in Shanghai, China"); the date from the context,
 else the checked EXIF time. What nobody said stays a placeholder for the editor. Then the
 context, the visible text, the photographer and the camera."""
@@ -11,7 +12,8 @@ import re
 from ...vocabulary import PLACEHOLDERS
 from .. import vocab as V
 from ..base import DescribeRequest, Draft
-from .phrases import close_phrase, core_en, core_zh, object_zh, quote, subject_en, where_en, where_zh
+from .phrases import (close_phrase, core_en, core_zh, named_en, named_zh, object_zh, quote, subject_en, where_en,
+                      where_zh)
 from .scene import DAYS, Context, Scene
 
 
@@ -69,6 +71,15 @@ def write_en(sc: Scene, ctx: Context, req: DescribeRequest) -> Draft:
                      "scene": f" with {obj} in the background"}.get(s.noun.category, f" with {obj}")
         if ctx.who == "":  # named in the context sentence that follows: describe, do not name
             first = f"{V.capitalize(core_en(sc))} {verb.replace('is', 'are') if sc.people > 1 else verb} {tail}"
+        elif sc.names and not ctx.who:  # recognised people the user named; other faces keep [WHO]
+            rest = sc.unnamed
+            others = None if rest <= 1 else f"{V.number_en(rest)} other people, {ph['who']},"
+            who = named_en(sc, others if rest > 1 else ph["who"])
+            plural = sc.people > 1
+            if extra.startswith(" wearing") and not plural:
+                first = f"{who},{extra}, {verb} {tail}"
+            else:
+                first = f"{who} {verb.replace('is', 'are') if plural else verb}{extra} {tail}"
         elif sc.people > 1:
             who = f"{V.capitalize(V.number_en(sc.people))} people, {ctx.who or ph['who']},"
             first = f"{who} {verb.replace('is', 'are')}{extra} {tail}"
@@ -105,14 +116,18 @@ def write_zh(sc: Scene, ctx: Context, req: DescribeRequest) -> Draft:
     s = sc.subject
     if sc.people:
         n = "" if sc.people == 1 else f"等{V.people_zh(sc.people, formal=True)}"
+        who = ctx.who or ph["who"]
+        if sc.names and not ctx.who:  # recognised people the user named; other faces keep [人物]
+            who = named_zh(sc, ph["who"] if sc.unnamed == 1 else f"{ph['who']}等{V.people_zh(sc.unnamed, formal=True)}")
+            n = ""
         if ctx.who == "":  # named in the context sentence that follows
             np, _ = core_zh(sc)
             first = f"图为{when_part}{at}的{np}。" if at else f"图为{when_part}{np}。"
         elif s is not None and s.noun.category == "clothing":
             cloth = f"疑似{s.maybe.zh}" if s.maybe else (s.noun.zh if s.sure else f"疑似{s.noun.zh}")
-            first = f"图为{when_part}身穿{cloth}的{ctx.who or ph['who']}{n}{at}。"
+            first = f"图为{when_part}身穿{cloth}的{who}{n}{at}。"
         else:
-            first = f"图为{when_part}{ctx.who or ph['who']}{n}{at}。"
+            first = f"图为{when_part}{who}{n}{at}。"
             if s is not None:
                 first += f"画面中还有{object_zh(s)}。"
     else:

@@ -42,12 +42,29 @@ def object_zh(s: Subject) -> str:
     return f"一{cat.mw}疑似{s.noun.zh}的{cat.zh}"
 
 
+def named_en(sc: Scene, others: str | None = None) -> str:
+    """The named people and a phrase for the rest: 'Grace Hopper', 'Barack Obama and another
+    person'; ``others`` replaces that phrase (news: the [WHO] placeholder)."""
+    rest = sc.unnamed
+    more = others if others is not None else ("another person" if rest == 1 else f"{V.number_en(rest)} other people")
+    return V.join_en(sc.names + ([more] if rest else []))
+
+
+def named_zh(sc: Scene, others: str | None = None) -> str:
+    """'格蕾丝·霍珀', 'Barack Obama和另外一个人'."""
+    rest = sc.unnamed
+    more = others if others is not None else f"另外{V.people_zh(rest)}"
+    return V.join_zh(sc.names + ([more] if rest else []))
+
+
 def core_en(sc: Scene, formal: bool = False, portrait: bool = False) -> str:
     """The main noun phrase: 'an Egyptian cat', 'a person wearing what appears to be a
-    military uniform', 'two people'. Empty when nothing is known."""
+    military uniform', 'two people', 'Grace Hopper wearing ...'. Empty when nothing is known."""
     s = sc.subject
     if sc.people:
         who = (sc.person_noun.a() if sc.person_noun and sc.people == 1 else V.people_en(sc.people, formal))
+        if sc.names:
+            who = named_en(sc)
         if portrait and sc.portrait:  # alt text: the framing matters to someone who cannot see it
             who = f"a portrait of {who}"
         if s is None:
@@ -74,11 +91,15 @@ def core_zh(sc: Scene, formal: bool = False, portrait: bool = False) -> tuple[st
             who = f"一{sc.person_noun.mw}{sc.person_noun.zh}"
         else:
             who = V.people_zh(sc.people, formal)
+        if sc.names:
+            who = named_zh(sc)
         if s is None:
             return (f"{who}的肖像" if portrait and sc.portrait else who), False
         cat = s.noun.category
         if cat == "clothing":
             cloth = f"疑似{s.maybe.zh}" if s.maybe else (s.noun.zh if s.sure else f"疑似{s.noun.zh}")
+            if sc.names:
+                return (f"身穿{cloth}的{who}的肖像" if portrait and sc.portrait else f"身穿{cloth}的{who}"), False
             if portrait and sc.portrait:
                 return f"身穿{cloth}的人物肖像", False
             n = f"{V.number_zh(sc.people)}{'' if formal else '个'}"

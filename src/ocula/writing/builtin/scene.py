@@ -6,7 +6,9 @@ and the user's ``--context`` becomes a ``Context`` (free phrase, who/where/when,
 The subject is hedged by confidence: a top label at >= 0.5 is said plainly ("an Egyptian cat"),
 0.2-0.5 with "what appears to be" / "似乎是", below that only the coarse category ("an animal");
 a breed group (five ImageNet cat classes) can make the everyday word sure ("a cat") while the
-breed is not. Faces are counted as people (ImageNet has no person class); nobody is named.
+breed is not. Faces are counted as people (ImageNet has no person class); the only names said
+are those of people the user named in the index and ``describe`` recognised (``facts.people``,
+left to right); every other face stays "a person".
 """
 
 from __future__ import annotations
@@ -79,6 +81,12 @@ class Scene:
     warnings: list[str] = field(default_factory=list)
     place: Place | None = None       # named from the GPS (ocula.places); None: no usable GPS
     time: TimeFacts | None = None    # the capture time, checked; ``date`` is its day when known
+    names: list[str] = field(default_factory=list)  # recognised named people, left to right
+
+    @property
+    def unnamed(self) -> int:
+        """Faces nobody named."""
+        return max(0, self.people - len(self.names))
 
 
 def _clean_name(name: str) -> str:
@@ -293,6 +301,7 @@ def read_scene(facts: Analysis, request: DescribeRequest) -> Scene:
                   unsafe=bool(facts.moderation and facts.moderation.unsafe), width=facts.image.width,
                   height=facts.image.height, place=md.place if md is not None else None,
                   time=when if when is not None and when.known else None)
+    scene.names = _names(facts, people)
     scene.tags = _tag_candidates(scene, labels, imagenet)
     if not facts.labels and not faces and not text:
         scene.warnings.append("no labels, faces or text were found; the description says little")
@@ -301,6 +310,13 @@ def read_scene(facts: Analysis, request: DescribeRequest) -> Scene:
     if subject is not None and not subject.sure:
         scene.warnings.append(f"low confidence in the main subject ({subject.score:.0%}); the text is hedged")
     return scene
+
+
+def _names(facts: Analysis, people: int) -> list[str]:
+    """Named people recognised in the photo, left to right, each once (never more than faces)."""
+    found = sorted(facts.people or [], key=lambda p: p.box[0])
+    names = list(dict.fromkeys(p.name for p in found if p.name.strip()))
+    return names[:people] if people else []
 
 
 def _tag_candidates(scene: Scene, labels: list[Label], imagenet: bool) -> list[tuple[str, str, float]]:
