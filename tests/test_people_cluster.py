@@ -225,3 +225,13 @@ def test_real_photos_group_by_person():
     assert not u2.new_people
     label = {name: u.person[truth == name][0] for name in sources}
     assert all(u2.person[i] == label[t] for i, t in enumerate(new_truth))
+
+
+def test_a_query_whose_only_person_is_ruled_out_is_unknown():
+    """ "Not this person" for the only person near: no candidate is left, the face is unknown."""
+    rng = np.random.default_rng(3)
+    v = rng.normal(size=(3, C.DIM)).astype(np.float32)
+    g = C.Gallery.build([1, 2, 3], v, person=[7, 7, -1], rejected=[(3, 7)])
+    near = C.nearest_people(g, v[2:], query_ids=np.array([3]))
+    assert near.person.tolist() == [C.NOBODY] and np.isinf(near.distance).all()
+    assert C.decide(near).tolist() == [C.NOBODY]

@@ -55,6 +55,17 @@ def name(target: str = typer.Argument(..., help="An indexed image, or a person's
     _show(people_name(target, new_name, box=box, alias=alias, db=db), json)
 
 
+def split(person: str = typer.Argument(..., help="The person (id, name or alias).", show_default=False),
+          image: str = typer.Argument(..., help="An indexed image with a face of that person.", show_default=False),
+          box: Optional[str] = typer.Option(None, "--box", help="The face as x,y,w,h, when the person has "
+                                                                "several faces in the image."),
+          db: Optional[str] = Db, json: bool = Json) -> None:
+    """Not this person: the face in IMAGE leaves PERSON for good."""
+    from ..tasks.people_split import people_split
+
+    _show(people_split(person, image, box=box, db=db), json)
+
+
 def merge(person: str = typer.Argument(..., help="The person to keep (id, name or alias).", show_default=False),
           other: str = typer.Argument(..., help="The person that is the same (its faces move).", show_default=False),
           db: Optional[str] = Db, json: bool = Json) -> None:

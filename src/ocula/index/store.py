@@ -188,6 +188,24 @@ def fts_query(query: str) -> str | None:
     return " OR ".join(terms) if terms else None
 
 
+def _face_tables(fn):
+    """A damaged face table (a lost table, an unreadable page) is one clear error that says how
+    to erase and rebuild it, not a traceback."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(self: "Store", *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(self, *args, **kwargs)
+        except sqlite3.DatabaseError as e:
+            from ..errors import OculaError
+
+            raise OculaError(f"the face tables of {self.path} cannot be read ({e}); erase them with "
+                             f"`ocula people forget --db {self.path}`; the next index run finds the faces "
+                             f"again") from None
+    return wrapper
+
+
 class Store(IndexStore):
     """The index in one SQLite file (WAL) plus derived vector files beside it.
     One connection; not shared between threads."""
@@ -563,12 +581,14 @@ class Store(IndexStore):
                     faces=one("SELECT count(*) FROM faces"), people=one("SELECT count(*) FROM people"))
 
     # -- faces and people --------------------------------------------------------------------
+    @_face_tables
     def unscanned_faces(self, model: str) -> list[tuple[int, str]]:
         return self.db.execute(
             "SELECT images.id, images.path FROM images LEFT JOIN face_scans s ON s.image_id = images.id "
             "WHERE s.image_id IS NULL OR s.model != ? OR s.hash != images.hash ORDER BY images.id",
             (model,)).fetchall()
 
+    @_face_tables
     def put_faces(self, image_id: int, model: str, faces: list[FaceRow]) -> list[int]:
         self.db.execute("DELETE FROM faces WHERE image_id = ?", (image_id,))
         ids = []
@@ -618,6 +638,7 @@ class Store(IndexStore):
                        locked=bool(locked), grouped=bool(grouped), rejected=rejected, id=id_, image_id=image_id,
                        path=path)
 
+    @_face_tables
     def faces_of(self, image_ids: Iterable[int], *, embeddings: bool = False) -> dict[int, list[FaceRow]]:
         out: dict[int, list[FaceRow]] = {}
         extra = ", faces.embedding" if embeddings else ""
@@ -641,11 +662,13 @@ class Store(IndexStore):
                 out.setdefault(f, []).append(p)
         return out
 
+    @_face_tables
     def face(self, face_id: int) -> FaceRow | None:
         rows = self._people_query(f"SELECT {self._FACE_COLS}, images.path FROM faces JOIN images "
                                   f"ON images.id = faces.image_id WHERE faces.id = ?", (face_id,))
         return self._face(rows[0][:18], None, rows[0][-1]) if rows else None
 
+    @_face_tables
     def stored_faces(self) -> StoredFaces:
         rows = self._people_query("SELECT id, embedding, person_id, usable, locked, grouped FROM faces ORDER BY id")
         good = [r for r in rows if isinstance(r[1], bytes) and len(r[1]) == 4 * _FACE_DIM]
@@ -662,34 +685,41 @@ class Store(IndexStore):
                            locked=col(4, np.int64).astype(bool), grouped=col(5, np.int64).astype(bool),
                            confirmed=confirmed, rejected=rejected, damaged=damaged)
 
+    @_face_tables
     def set_face_people(self, rows: Iterable[tuple[int, int | None, float | None]]) -> None:
         self.db.executemany("UPDATE faces SET person_id = ?, distance = ?, grouped = 1 WHERE id = ? AND NOT locked",
                             [(p, None if d is None or d != d else float(d), int(f)) for f, p, d in rows])
         self.db.execute("UPDATE faces SET grouped = 1 WHERE locked AND NOT grouped")
 
+    @_face_tables
     def lock_face(self, face_id: int, person_id: int) -> None:
         self.db.execute("UPDATE faces SET person_id = ?, locked = 1, grouped = 1, distance = NULL WHERE id = ?",
                         (person_id, face_id))
         self.db.execute("DELETE FROM face_rejections WHERE face_id = ? AND person_id = ?", (face_id, person_id))
 
+    @_face_tables
     def reject_face(self, face_id: int, person_id: int) -> None:
         self.db.execute("UPDATE faces SET person_id = NULL, locked = 0, distance = NULL WHERE id = ? AND person_id = ?",
                         (face_id, person_id))
         self.db.execute("INSERT OR IGNORE INTO face_rejections(face_id, person_id) VALUES(?, ?)", (face_id, person_id))
 
+    @_face_tables
     def add_person(self, name: str | None = None, key: str | None = None, *, confirmed: bool = False) -> int:
         cur = self.db.execute("INSERT INTO people(name, name_key, confirmed, created) VALUES(?, ?, ?, ?)",
                               (name, key, int(confirmed or name is not None), time.time()))
         return cur.lastrowid
 
+    @_face_tables
     def set_person_name(self, person_id: int, name: str | None, key: str | None) -> None:
         self.db.execute("DELETE FROM person_aliases WHERE alias_key = ?", (key,))
         self.db.execute("UPDATE people SET name = ?, name_key = ?, confirmed = 1 WHERE id = ?", (name, key, person_id))
 
+    @_face_tables
     def add_alias(self, person_id: int, alias: str, key: str) -> None:
         self.db.execute("INSERT OR REPLACE INTO person_aliases(person_id, alias, alias_key) VALUES(?, ?, ?)",
                         (person_id, alias, key))
 
+    @_face_tables
     def people_rows(self, ids: Iterable[int] | None = None) -> list[PersonRow]:
         where, args = "", []
         if ids is not None:
@@ -717,15 +747,18 @@ class Store(IndexStore):
                           sample_path=samples.get(pid, (None, None))[1])
                 for pid, name, conf, n, photos in rows]
 
+    @_face_tables
     def people_by_key(self, key: str) -> list[int]:
         return [r[0] for r in self.db.execute(
             "SELECT id FROM people WHERE name_key = ? UNION SELECT person_id FROM person_aliases WHERE alias_key = ?",
             (key, key))]
 
+    @_face_tables
     def person_names(self) -> list[tuple[int, str]]:
         return self.db.execute("SELECT id, name FROM people WHERE name IS NOT NULL "
                                "UNION ALL SELECT person_id, alias FROM person_aliases").fetchall()
 
+    @_face_tables
     def person_images(self, person_id: int) -> list[tuple[int, str]]:
         rows = self._people_query(
             "SELECT images.id, images.path, max(f.locked) AS l, min(coalesce(f.distance, 0)) AS d FROM faces f "
@@ -739,6 +772,7 @@ class Store(IndexStore):
             (person_id, person_id)).fetchall()
         return [(r[0], r[1]) for r in rows] + [r for r in named if r[0] not in seen]
 
+    @_face_tables
     def person_faces(self, person_id: int) -> list[FaceRow]:
         rows = self._people_query(
             f"SELECT {self._FACE_COLS}, images.path FROM faces JOIN images ON images.id = faces.image_id "
@@ -746,6 +780,7 @@ class Store(IndexStore):
             (person_id,))
         return [self._face(r[:18], None, r[-1]) for r in rows]
 
+    @_face_tables
     def merge_people(self, keep: int, other: int) -> int:
         moved = self.db.execute("UPDATE faces SET person_id = ? WHERE person_id = ?", (keep, other)).rowcount
         self.db.execute("UPDATE OR IGNORE face_rejections SET person_id = ? WHERE person_id = ?", (keep, other))
@@ -754,15 +789,18 @@ class Store(IndexStore):
         self.db.execute("DELETE FROM people WHERE id = ?", (other,))
         return moved
 
+    @_face_tables
     def delete_empty_people(self) -> int:
         return self.db.execute("DELETE FROM people WHERE name IS NULL AND NOT confirmed AND id NOT IN "
                                "(SELECT person_id FROM faces WHERE person_id IS NOT NULL)").rowcount
 
+    @_face_tables
     def put_image_names(self, image_id: int, names: list[tuple[str, str]], source: str) -> None:
         self.db.execute("DELETE FROM image_names WHERE image_id = ? AND source = ?", (image_id, source))
         self.db.executemany("INSERT OR IGNORE INTO image_names(image_id, name, name_key, source) VALUES(?, ?, ?, ?)",
                             [(image_id, n, k, source) for n, k in names])
 
+    @_face_tables
     def image_names(self, image_ids: Iterable[int]) -> dict[int, list[str]]:
         out: dict[int, list[str]] = {}
         for chunk in _chunks(sorted(set(int(i) for i in image_ids))):
@@ -781,12 +819,16 @@ class Store(IndexStore):
         try:
             with self.transaction():
                 if person_ids is None:
-                    for table, key in (("faces", "faces"), ("people", "people"), ("person_aliases", "aliases"),
-                                       ("image_names", "names"), ("face_rejections", "rejections"),
-                                       ("face_scans", "scans")):
-                        counts[key] = self.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-                    for table in ("face_rejections", "faces", "person_aliases", "image_names", "face_scans", "people"):
-                        self.db.execute(f"DELETE FROM {table}")
+                    # table by table, so that a lost or damaged one does not keep the rest
+                    for table, key in (("face_rejections", "rejections"), ("faces", "faces"),
+                                       ("person_aliases", "aliases"), ("image_names", "names"),
+                                       ("face_scans", "scans"), ("people", "people")):
+                        try:
+                            counts[key] = self.db.execute(f"DELETE FROM {table}").rowcount
+                        except sqlite3.DatabaseError:
+                            counts[key] = 0
+                            self.db.execute(f"DROP TABLE IF EXISTS {table}")
+                    self._repair_people_tables()
                     self.db.execute("DELETE FROM meta WHERE key LIKE 'people.%'")
                     self.db.execute("DELETE FROM sqlite_sequence WHERE name = 'people'")
                 else:
@@ -816,14 +858,13 @@ class Store(IndexStore):
         return counts
 
     def _people_query(self, sql: str, args: Iterable[Any] = ()) -> list[tuple]:
-        """A read of the face tables; damage is one clear error, not a traceback."""
-        try:
-            return self.db.execute(sql, list(args)).fetchall()
-        except sqlite3.DatabaseError as e:
-            from ..errors import OculaError
+        return self.db.execute(sql, list(args)).fetchall()
 
-            raise OculaError(f"the face tables of {self.path} cannot be read ({e}); erase them with "
-                             f"`ocula people forget --db {self.path}` and index again") from None
+    def _repair_people_tables(self) -> None:
+        """Make the face tables again where one was lost (forget works on a damaged index)."""
+        for stmt in _statements(MIGRATIONS[PEOPLE_MIGRATION]):
+            stmt = re.sub(r"^CREATE (TABLE|INDEX) ", r"CREATE \1 IF NOT EXISTS ", stmt)
+            self.db.execute(stmt)
 
 
 SQLiteStore = Store

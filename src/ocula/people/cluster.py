@@ -190,6 +190,8 @@ def nearest_people(gallery: Gallery, queries: np.ndarray, *, query_ids: np.ndarr
         cand_q.append(qi + lo)
         cand_p.append(pi)
     cq, cp = np.concatenate(cand_q), np.concatenate(cand_p)
+    if len(cq) == 0:  # every person was ruled out ("not this person") for every query
+        return out
 
     # step 2: the nearest face of each candidate person, one small product per person
     dist = np.empty(len(cq), np.float32)

@@ -8,7 +8,8 @@ An index run (``FaceWork``):
   of the face they overlap (IoU >= 0.5), so what a person said survives edits;
 - named face regions in the image's XMP (Lightroom, digiKam, Picasa: ``regions.read_people``)
   name the face they cover (IoU >= 0.3) unless a person already placed it; a named region no
-  detector found is embedded from its own box; names without a box are kept per image;
+  detector found is embedded from its own box; a name without a box (PersonInImage alone) is a
+  person with no face, kept with the image, so searching for it finds the photo;
 - images never scanned with the current model (an old index, people switched on later) are
   caught up; then every new face is grouped at once (``group``: ``people.cluster.update``),
   so the cost follows the new faces. A run killed before grouping leaves faces marked
@@ -145,7 +146,10 @@ class FaceWork:
                     self.from_xmp += 1
             rows.append(row)
         self.store.put_faces(image_id, MODEL, rows)
-        self.store.put_image_names(image_id, [(n, name_key(n)) for n in found.boxless], "xmp")
+        # a name without a box is a person too (with no face yet): it finds the photo, and naming
+        # the face later joins them
+        boxless = [(n, name_key(n)) for n in found.boxless if self.person_for(n) is not None]
+        self.store.put_image_names(image_id, boxless, "xmp")
         self.faces += len(rows)
 
     def person_for(self, name: str) -> int | None:
@@ -219,6 +223,8 @@ def group(store: IndexStore) -> int:
                 decided = cluster.update(gallery_of(stored, ~waiting), stored.vectors[waiting], stored.usable[waiting])
                 real = {pid: store.add_person() for pid in decided.new_people}
                 people = [real.get(int(p), int(p)) if p >= 0 else None for p in decided.person]
+                # a re-detected face keeps its "not this person" (carried over from the changed photo)
+                people = [None if (int(f), p) in stored.rejected else p for f, p in zip(stored.ids[waiting], people)]
                 rows = [(int(f), p, float(d)) for f, p, d in zip(stored.ids[waiting], people, decided.distance)]
                 rows += [(f, real[p], None) for f, p in decided.joined.items()]
                 store.set_face_people(rows)

@@ -55,7 +55,9 @@ def people_name(target: Any = None, name: str | None = None, *, box: str | None 
 
 
 def _pick_face(store: IndexStore, image_id: int, image: str, box: tuple[int, int, int, int] | None,
-               settings: Settings):
+               settings: Settings, of_person: int | None = None):
+    """The face to name: the image's only face, or the one under ``box``. ``of_person``: among
+    several faces, the one that person holds needs no box."""
     if image_id in dict(store.unscanned_faces(MODEL)):  # indexed with people off, or changed since
         check_embedding_model(settings)
         work = FaceWork(store, settings)
@@ -66,6 +68,10 @@ def _pick_face(store: IndexStore, image_id: int, image: str, box: tuple[int, int
         raise InvalidArgument(f"no face was found in {name}, so there is nothing to name")
     listed = "; ".join(f"{describe_box(f.box)}" + (f" ({_where(f, faces)})" if len(faces) > 1 else "")
                        for f in faces)
+    if box is None and of_person is not None:
+        theirs = [f for f in faces if f.person_id == of_person]
+        if len(theirs) == 1:
+            return theirs[0]
     if box is None:
         if len(faces) > 1:
             raise InvalidArgument(f"{len(faces)} faces were found in {name}; pick one with --box x,y,w,h: {listed}")
@@ -91,7 +97,9 @@ def _taken_by_other(store: IndexStore, key: str, person: int | None) -> int | No
 def _name_person(store: IndexStore, row, clean: str, key: str, alias: bool) -> NameResult:
     other = _taken_by_other(store, key, row.id)
     if other is not None:
-        raise InvalidArgument(f"{clean!r} is the name of person {other} already; if they are one person: "
+        owner = store.people_rows([other])[0]
+        said = owner.name if owner.name is not None and name_key(owner.name) == key else clean
+        raise InvalidArgument(f"{said!r} is the name of person {other} already; if they are one person: "
                               f"ocula people merge {other} {row.id}")
     previous = row.name if row.name is not None and name_key(row.name) != key and not alias else None
     with store.transaction():

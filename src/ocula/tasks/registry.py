@@ -440,6 +440,13 @@ _TASKS: list[Task] = [
              Option("alias", bool, False, "Add the name as another name of the person instead of renaming."),
              _db(),
          )),
+    Task("people-split", "Not this person: a face leaves a person for good (later runs never put it back).",
+         "NameResult", group=PEOPLE, cli="ocula.cli.people:split", cli_name="people split",
+         route="ocula.serve.routes.people:split_route", image="none", options=(
+             Option("box", str, None, "The face as x,y,w,h in pixels, when the image has several.", max_length=64),
+             Option("face", int, None, "A stored face's id (what the web page sends).", ge=1, cli=False),
+             _db(),
+         )),
     Task("people-merge", "Two people are one: the second's faces move to the first; its name stays an alias.",
          "MergeResult", group=PEOPLE, cli="ocula.cli.people:merge", cli_name="people merge",
          route="ocula.serve.routes.people:merge_route", image="none", options=(_db(),)),

@@ -130,6 +130,19 @@ def name_route(router: APIRouter, task: Any) -> None:
     _post(router, task, "people/name", options, NameResult, call)
 
 
+def split_route(router: APIRouter, task: Any) -> None:
+    from ...tasks.people_split import people_split
+
+    options = options_model(task, person=(str, Field(..., max_length=200, description="the person the face is not")))
+
+    def call(o, state: ServerState) -> NameResult:
+        if o.face is None:
+            raise Problem(422, "give 'face': the id of the face that is not this person", title="Invalid option")
+        return people_split(o.person, face=o.face, db=state.db, settings=state.settings)
+
+    _post(router, task, "people/split", options, NameResult, call)
+
+
 def merge_route(router: APIRouter, task: Any) -> None:
     from ...tasks.people_merge import people_merge
 

@@ -475,9 +475,145 @@
         const r = end.result;
         searchStatus.textContent = `Indexed: ${r.images} images (analysed ${r.analysed}, unchanged ${r.unchanged}, ` +
           `removed ${r.removed}, failed ${(r.failed || []).length}) in ${r.seconds.toFixed(1)} s.`;
+        loadPeople(true);
       } else if (end.state === "failed" && end.error) showError(end.error, "Indexing");
     } catch (e) { searchStatus.textContent = "Indexing failed."; showError(e, "Indexing"); }
     finally { btn.disabled = false; bar.hidden = true; }
+  });
+
+  // --- people: faces grouped into people; name them, merge two, see a person's photos -------
+  const peopleStatus = $("#people-status"), peopleList = $("#people-list"), personPhotos = $("#person-photos");
+  const personLabel = (p) => p.name || `Unnamed person ${p.id}`;
+  let people = [];
+
+  function faceImg(url, alt, size) {
+    const img = el("img", { alt, loading: "lazy", width: size, height: size, class: "face" });
+    setSrc(img, url);
+    return img;
+  }
+
+  async function loadPeople(quiet) {
+    try {
+      const r = await api("/people");
+      people = r.people;
+      peopleList.replaceChildren(...people.map(personCard));
+      peopleStatus.textContent = people.length
+        ? `${people.length} ${people.length === 1 ? "person" : "people"}; ${r.unknown} of ${r.faces} faces belong to nobody yet.`
+        : `No people yet (${r.faces} faces stored): a person appears when three faces look alike.`;
+      fillMerge();
+    } catch (e) {
+      if (e.status === 409) { peopleStatus.textContent = "Nothing is indexed yet: index the folders first."; return; }
+      peopleStatus.textContent = "Could not load the people.";
+      if (!quiet) showError(e, "People");
+    }
+  }
+
+  function nameForm(id, label, value, submit) {
+    const input = el("input", { type: "text", id, value: value || "", autocomplete: "off", spellcheck: "false",
+                                maxlength: 200, placeholder: "Name" });
+    const form = el("form", { class: "name-form" },
+      el("label", { for: id, class: "visually-hidden", text: label }), input,
+      el("button", { type: "submit", class: "small", text: value ? "Rename" : "Name" }));
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const name = input.value.trim();
+      if (!name) { peopleStatus.textContent = "Type a name first."; input.focus(); return; }
+      const button = form.querySelector("button");
+      button.disabled = true;
+      try { await submit(name); } finally { button.disabled = false; }
+    });
+    return { form, input };
+  }
+
+  function personCard(p) {
+    const label = personLabel(p);
+    const { form, input } = nameForm(`person-name-${p.id}`, `Name for ${label}`, p.name,
+      (name) => nameWith({ person: p.id, name }));
+    // the face is a button: clicking it goes to the name field
+    const face = p.thumbnail ? el("button", { type: "button", class: "face-btn", "aria-label": `Name ${label}`,
+      onclick: () => input.focus() }, faceImg(p.thumbnail, `Face of ${label}`, 96)) : null;
+    return el("article", { class: "person", "data-person": String(p.id), "aria-labelledby": `person-h-${p.id}` },
+      face,
+      el("h3", { id: `person-h-${p.id}`, text: label }),
+      el("p", { class: "muted", text: `${p.faces} face${p.faces === 1 ? "" : "s"} in ${p.photos} photo${p.photos === 1 ? "" : "s"}` +
+        (p.aliases.length ? ` · also ${p.aliases.join(", ")}` : "") }),
+      form,
+      el("button", { type: "button", class: "small", text: "Photos", "aria-label": `Photos of ${label}`,
+        onclick: () => showPerson(p.id) }));
+  }
+
+  async function nameWith(body) {
+    try {
+      const r = await api("/people/name", { json: body });
+      announce(peopleStatus, r.message);
+      await loadPeople(true);
+      peopleStatus.textContent = r.message;
+      if (personPhotos.dataset.person) await showPerson(Number(personPhotos.dataset.person), true);
+    } catch (e) { peopleStatus.textContent = "Naming failed."; showError(e, "Name"); }
+  }
+
+  async function showPerson(id, quiet) {
+    try {
+      const r = await api(`/people/${encodeURIComponent(id)}`);
+      const label = personLabel(r.person);
+      personPhotos.dataset.person = String(r.person.id);
+      personPhotos.replaceChildren(
+        el("h3", { text: `Photos of ${label}` }),
+        el("div", { class: "gallery" }, r.photos.map((ph, k) => {
+          const how = ph.locked ? "named here" : ph.face == null ? "named in its metadata"
+            : ph.distance != null ? `distance ${ph.distance.toFixed(2)}` : "grouped";
+          const kids = [thumb(ph.thumbnail, `Photo ${k + 1} of ${label}: ${base(ph.path)}`),
+            el("figcaption", {}, el("span", { class: "name", text: base(ph.path) }), el("span", { class: "muted", text: how }))];
+          if (ph.face != null) {
+            kids.push(nameForm(`face-name-${ph.face}`, `Who is the face in ${base(ph.path)}?`, "",
+              (name) => nameWith({ face: ph.face, name })).form);
+            kids.push(el("button", { type: "button", class: "small not-them", text: `Not ${label}`,
+              "aria-label": `The face in ${base(ph.path)} is not ${label}`,
+              onclick: () => notThem(r.person, ph) }));
+          }
+          return el("figure", { class: "hit", title: ph.path }, kids);
+        })));
+      if (!quiet) announce(peopleStatus, `${r.photos.length} photo(s) of ${label}.`);
+    } catch (e) {
+      if (quiet && e.status === 404) {  // the person is gone (its last face left): nothing to show
+        personPhotos.replaceChildren();
+        delete personPhotos.dataset.person;
+        return;
+      }
+      showError(e, "Photos");
+    }
+  }
+
+  async function notThem(person, ph) {
+    try {
+      const r = await api("/people/split", { json: { person: String(person.id), face: ph.face } });
+      await loadPeople(true);
+      peopleStatus.textContent = r.message;
+      await showPerson(person.id, true);
+    } catch (e) { showError(e, "Not this person"); }
+  }
+
+  function fillMerge() {
+    for (const [sel, k] of [[$("#merge-keep"), 0], [$("#merge-other"), 1]]) {
+      const old = sel.value;
+      sel.replaceChildren(...(people.length ? people.map((p) => el("option", { value: String(p.id),
+        text: `${personLabel(p)} (${p.faces})` })) : [el("option", { value: "", text: "No people yet" })]));
+      if (old && people.some((p) => String(p.id) === old)) sel.value = old;
+      else if (people.length > k) sel.selectedIndex = k;
+    }
+  }
+
+  $("#people-btn").addEventListener("click", () => loadPeople(false));
+  $("#merge-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const keep = $("#merge-keep").value, other = $("#merge-other").value;
+    if (!keep || !other || keep === other) { peopleStatus.textContent = "Choose two different people to merge."; return; }
+    try {
+      const r = await api("/people/merge", { json: { person: keep, other } });
+      await loadPeople(true);
+      peopleStatus.textContent = `Person ${r.removed} merged into ${personLabel(r.person)}: ${r.moved} face(s) moved.`;
+      await showPerson(r.person.id, true);
+    } catch (e) { peopleStatus.textContent = "Merging failed."; showError(e, "Merge"); }
   });
 
   // --- enhance ----------------------------------------------------------------------------
@@ -626,4 +762,5 @@
   });
 
   loadHealth();
+  loadPeople(true);
 })();
