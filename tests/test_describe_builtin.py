@@ -216,6 +216,44 @@ def test_articles_numbers_and_people():
     assert write(fake([], faces=3), purpose="news").text.startswith("Three people, [WHO], are seen")
 
 
+def named(a: Analysis, *names: str) -> Analysis:
+    """The facts with the first faces recognised as people the user named (left to right)."""
+    from ocula.results import NamedPerson
+
+    faces = a.faces.faces
+    return a.model_copy(update={"people": [NamedPerson(name=n, person=i + 1, box=faces[i].box, distance=0.3)
+                                           for i, n in enumerate(names)]})
+
+
+def test_named_people_fill_who_and_every_purpose():
+    """Only people the user named (facts.people) are named; other faces stay "a person" / [WHO]."""
+    uniform = [(652, "military uniform", "军装", "clothing", 0.8)]
+    one = named(fake(uniform, faces=1, face_h=300), "Grace Hopper")
+    assert write(one, purpose="alt").text.startswith("A portrait of Grace Hopper wearing a military uniform")
+    assert write(one, purpose="alt", language="zh").text.startswith("身穿军装的Grace Hopper的肖像")
+    assert "Grace Hopper wearing a military uniform" in write(one, purpose="caption").text
+    assert write(one, purpose="news").text.startswith("Grace Hopper, wearing a military uniform, is seen in [WHERE]")
+    zh = write(one, purpose="news", language="zh").text
+    assert "身穿军装的Grace Hopper在[地点]" in zh and "[人物]" not in zh
+    social = write(one, purpose="social")
+    assert "Grace Hopper" in social.text and not any("Hopper" in h for h in social.hashtags)
+    assert not any("Hopper" in t for t in write(one, purpose="tags").tags)  # names stay out of keywords
+    # two named, one not: the stranger is "another person" in prose and keeps [WHO] in news
+    three = named(fake([], faces=3), "Barack Obama", "张三")
+    assert write(three, purpose="caption", length="short").text == "Barack Obama, 张三 and another person."
+    assert write(three, purpose="news").text.startswith("Barack Obama, 张三 and [WHO] are seen in [WHERE]")
+    assert write(three, purpose="news", language="zh").text.startswith("图为[时间]，Barack Obama、张三和[人物]在[地点]")
+    assert write(three, purpose="caption", language="zh", length="short").text == "Barack Obama、张三和另外一个人。"
+    five = named(fake([], faces=5), "José")
+    assert "José and four other people, [WHO], are seen" in write(five, purpose="news").text
+    assert "José和[人物]等四人在[地点]" in write(five, purpose="news", language="zh").text
+    # the user's context wins over a recognised name
+    ctx = write(one, purpose="news", context="who: Rear Admiral Grace M. Hopper").text
+    assert ctx.startswith("Rear Admiral Grace M. Hopper")
+    # nobody recognised: as before
+    assert write(fake(uniform, faces=1), purpose="news").text.startswith("[WHO], wearing")
+
+
 @pytest.mark.parametrize("index, en, zh, cat, mw", [
     (281, "tabby cat", "虎斑猫", "animal", "只"), (967, "espresso", "浓缩咖啡", "food", "杯"),
     (817, "sports car", "跑车", "vehicle", "辆"), (985, "daisy", "雏菊", "plant", "朵"),

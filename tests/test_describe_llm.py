@@ -314,6 +314,59 @@ def test_news_invented_name_place_date_rejected_placeholders_kept(llm):
     assert "Mimi, the Louvre's cat" in llm.user_text()
 
 
+def person_facts(*names: str, faces: int = 1) -> Analysis:
+    """A portrait: ``faces`` faces, the first recognised as people the user named."""
+    from ocula.results import Face, NamedPerson
+
+    im = info("portrait.jpg", 600, 800)
+    found = [Face(box=(50 + 200 * k, 100, 150, 180), score=0.99) for k in range(faces)]
+    return Analysis(image=im, classifier="efficientnet-lite0",
+                    labels=[Label(index=652, name="military uniform", name_zh="军装", category="clothing", score=0.7)],
+                    faces=FacesResult(image=im, model="mtcnn", faces=found),
+                    people=[NamedPerson(name=n, person=k + 1, box=found[k].box, distance=0.3)
+                            for k, n in enumerate(names)])
+
+
+def test_named_people_reach_the_prompt_and_only_they_may_be_named(llm):
+    facts = person_facts("Grace Hopper")
+    llm.script = [{"content": {"text": "Grace Hopper in a military uniform."}}]
+    d = writer(llm).write(facts, DescribeRequest(purpose="alt"), None)
+    assert d.text == "Grace Hopper in a military uniform."
+    sent = json.loads(llm.user_text().split("Facts: ", 1)[1].split("\n", 1)[0])
+    assert sent["people"] == ["Grace Hopper"] and sent["faces"] == 1
+    assert '"people"' in llm.requests[0]["body"]["messages"][0]["content"]
+    # a name the facts do not give is rejected, in every purpose: asked again, then the error
+    llm.requests.clear()
+    llm.script = [{"content": {"text": "Grace Hopper stands beside Barack Obama."}}]
+    with pytest.raises(WriterError, match='names "Barack Obama"'):
+        writer(llm).write(person_facts("Grace Hopper", faces=2), DescribeRequest(purpose="caption"), None)
+    assert "rejected" in llm.requests[1]["body"]["messages"][-1]["content"]
+    # nobody named: a guessed name is rejected, a person is fine
+    llm.script = [{"content": {"text": "Grace Hopper in a military uniform."}}]
+    with pytest.raises(WriterError, match="names"):
+        writer(llm).write(person_facts(), DescribeRequest(purpose="alt"), None)
+    llm.script = [{"content": {"text": "A person in a military uniform."}}]
+    assert writer(llm).write(person_facts(), DescribeRequest(purpose="alt"), None).text.startswith("A person")
+
+
+def test_news_who_is_filled_only_by_named_people(llm):
+    llm.script = [{"content": {"text": "Grace Hopper, in a military uniform, is seen at [WHERE]."}}]
+    d = writer(llm).write(person_facts("Grace Hopper"), DescribeRequest(purpose="news"), None)
+    assert "[WHO]" not in d.text
+    assert "Name the people listed in" in llm.requests[0]["body"]["messages"][0]["content"]
+    # a second, unnamed face keeps its placeholder
+    llm.requests.clear()
+    llm.script = [{"content": {"text": "Grace Hopper and a colleague are seen at [WHERE]."}}]
+    with pytest.raises(WriterError, match=r"\[WHO\] placeholder"):
+        writer(llm).write(person_facts("Grace Hopper", faces=2), DescribeRequest(purpose="news"), None)
+    llm.script = [{"content": {"text": "Grace Hopper and [WHO] are seen at [WHERE]."}}]
+    assert writer(llm).write(person_facts("Grace Hopper", faces=2), DescribeRequest(purpose="news"), None)
+    # Chinese text may carry the name as recognised (Latin letters are not a script error)
+    llm.script = [{"content": {"text": "图为身穿军装的Grace Hopper在[地点]。"}}]
+    d = writer(llm).write(person_facts("Grace Hopper"), DescribeRequest(purpose="news", language="zh"), None)
+    assert "Grace Hopper" in d.text
+
+
 def test_refusal_rejected(llm):
     llm.script = [{"content": {"text": "I'm sorry, but I can't help with describing this image."}}]
     with pytest.raises(WriterError, match="refused"):

@@ -61,6 +61,7 @@ def max_chars(purpose: str, length: str, language: str) -> int:
 
 _CJK = HAN_RE
 _LATIN = re.compile(f"[{LATIN_LETTERS}]")
+_LATIN_WORD = re.compile(f"[{LATIN_LETTERS}]+")
 _QUOTES = re.compile(r'"([^"\n]{1,200})"|\u201c([^\u201d\n]{1,200})\u201d|\u300c([^\u300d\n]{1,200})\u300d'
                      r'|\u300e([^\u300f\n]{1,200})\u300f')
 _HASHTAG = re.compile(r"#[\w\u3400-\u9fff-]+")
@@ -245,9 +246,10 @@ def check_script(draft: Draft, language: str, purpose: str = "caption", keep: It
     (elsewhere they are filled from label names)."""
     parts = [draft.text, draft.title or "", *draft.bullets, *(draft.tags if purpose == "tags" else [])]
     text = _unquoted("\n".join(parts))
-    given = {w.casefold() for k in keep if k for w in re.findall(r"[^\W\d_]+", k) if _LATIN.match(w)}
+    # Latin words only: in Chinese text a name sits right next to Han characters ("的Grace Hopper在")
+    given = {w.casefold() for k in keep if k for w in _LATIN_WORD.findall(k)}
     if given:
-        text = re.sub(r"[^\W\d_]+", lambda m: " " if m.group(0).casefold() in given else m.group(0), text)
+        text = _LATIN_WORD.sub(lambda m: " " if m.group(0).casefold() in given else m.group(0), text)
     share, letters = cjk_share(text)
     if letters < 2:
         return []

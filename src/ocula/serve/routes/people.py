@@ -160,7 +160,7 @@ def forget_route(router: APIRouter, task: Any) -> None:
                             everyone=(bool, Field(False, description="true (and no person): erase every face")))
 
     def call(o, state: ServerState) -> ForgetReport:
-        if (o.person is None) != o.everyone:
+        if (o.person is not None) != o.everyone:  # exactly one of them
             return people_forget(o.person, db=state.db, settings=state.settings)
         raise Problem(422, "say whom to forget: 'person' (an id or a name), or 'everyone': true", title="Invalid option")
 

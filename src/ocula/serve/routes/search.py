@@ -103,10 +103,11 @@ def _search(parsed, state: ServerState, job) -> dict[str, Any]:
     query = parsed.options.query
     if "image" in parsed.images:
         result = search_image(parsed.images["image"], db=state.db, settings=state.settings, **options)
-    elif (query and query.strip()) or options.get("near") or options.get("moment"):
+    elif (query and query.strip()) or any(options.get(k) for k in ("near", "moment", "person", "with_people")):
         result = search(query or "", db=state.db, settings=state.settings, **options)
     else:
-        raise Problem(422, "give words to search for ('query'), an example image ('image'), 'near' or 'moment'",
+        raise Problem(422, "give words to search for ('query'), an example image ('image'), 'near', 'moment' or a "
+                      "person ('person')",
                       title="Invalid option")
     return _for_client(result, state)
 
