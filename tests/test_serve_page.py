@@ -360,3 +360,86 @@ def test_page_with_api_key(browser, keyed_server, samples, output_dir):
     page.screenshot(path=str(output_dir / "serve-page-dark-narrow.png"), full_page=True)
     _only_local(page)
     assert [e for e in page.console_errors if "status of" not in e] == []
+
+
+# --- the People panel -----------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def people_server(tmp_path_factory):
+    """A folder where Obama appears three times and Hopper four (two unnamed people), indexed."""
+    _require_browser()
+    pytest.importorskip("dlib", reason="dlib-bin is not installed (pip install dlib-bin)")
+    from people_helpers import altered, copy
+
+    from ocula.config import load_settings
+    from ocula.tasks.index import index
+
+    root = tmp_path_factory.mktemp("people-page")
+    f = root / "photos"
+    copy("obama", f / "obama.jpg")
+    copy("obama_small", f / "obama_small.jpg")
+    altered(f / "obama.jpg", f / "obama-darker.jpg", "darker")
+    copy("hopper", f / "hopper.jpg")
+    altered(f / "hopper.jpg", f / "hopper-mirror.jpg", "mirror")
+    altered(f / "hopper.jpg", f / "hopper-smaller.jpg", "smaller")
+    altered(f / "hopper.jpg", f / "hopper-cropped.jpg", "cropped")
+    copy("coffee", f / "coffee.jpg")
+    (root / "home").mkdir()
+    index([f], db=root / "index.db", steps=["faces", "classify"],
+          settings=load_settings(env={"OCULA_HOME": str(root / "home")}))
+    with serving(make_app(root, folder=f, workers=2)) as url:
+        yield url
+
+
+def test_people_panel(page, people_server, output_dir):
+    """Faces grouped into people: click a face to name its person, see a person's photos, name
+    one face (a mistake), merge it back, say "not this person"; names in any script."""
+    from playwright.sync_api import expect
+
+    page.goto(people_server + "/")
+    cards = page.locator("#people-list article.person")
+    expect(cards).to_have_count(2)
+    expect(page.locator("#people-status")).to_contain_text("2 people")
+    for img in cards.locator("img.face").element_handles():
+        page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=img)
+    obama = cards.filter(has_text="3 faces")
+    hopper = cards.filter(has_text="4 faces")
+
+    # click the face: the name field gets the focus; type, Enter
+    obama.locator("button.face-btn").click()
+    assert page.evaluate("() => document.activeElement.id").startswith("person-name-")
+    page.keyboard.type("Barack Obama")
+    page.keyboard.press("Enter")
+    expect(page.locator("#people-list")).to_contain_text("Barack Obama")
+    hopper.locator("input").fill("格蕾丝·霍珀")
+    hopper.locator("button", has_text="Name").click()
+    expect(page.locator("#people-list h3", has_text="格蕾丝·霍珀")).to_have_count(1)
+
+    # a person's photos; name one of them "Barack" by mistake, then merge it back
+    page.locator("#people-list article", has_text="Barack Obama").locator("button", has_text="Photos").click()
+    photos = page.locator("#person-photos figure.hit")
+    expect(photos).to_have_count(3)
+    small = photos.filter(has_text="obama_small.jpg")
+    small.locator("input").fill("Barack")
+    small.locator("button", has_text="Name").click()
+    expect(page.locator("#people-status")).to_contain_text("is Barack")
+    expect(cards).to_have_count(3)
+    page.select_option("#merge-keep", label="Barack Obama (2)")
+    page.select_option("#merge-other", label="Barack (1)")
+    page.click("#merge-form button[type=submit]")
+    expect(page.locator("#people-status")).to_contain_text("merged into Barack Obama")
+    expect(cards).to_have_count(2)
+    expect(page.locator("#people-list article", has_text="Barack Obama")).to_contain_text("also Barack")
+    expect(photos).to_have_count(3)
+
+    # not this person: the darker copy leaves Obama for good
+    photos.filter(has_text="obama-darker.jpg").locator("button.not-them").click()
+    expect(page.locator("#people-status")).to_contain_text("is not Barack Obama")
+    expect(photos).to_have_count(2)
+    for img in photos.locator("img").element_handles():
+        page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=img)
+
+    _a11y(page)
+    page.screenshot(path=str(output_dir / "serve-page-people.png"), full_page=True)
+    _only_local(page)
+    assert [e for e in page.console_errors if "status of" not in e] == []

@@ -601,6 +601,9 @@
       if (old && people.some((p) => String(p.id) === old)) sel.value = old;
       else if (people.length > k) sel.selectedIndex = k;
     }
+    // two different people, when there are two
+    const keep = $("#merge-keep"), other = $("#merge-other");
+    if (people.length > 1 && keep.value === other.value) other.selectedIndex = keep.selectedIndex === 0 ? 1 : 0;
   }
 
   $("#people-btn").addEventListener("click", () => loadPeople(false));
