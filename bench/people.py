@@ -12,7 +12,9 @@ against a full re-clustering, and verification accuracy at the chosen threshold.
    ~0.4 apart, of two people ~0.85; person sizes Zipf-distributed, many strangers seen once)
    already grouped, and ``--new`` new faces: ``people.cluster.update`` (rule 1 + clustering of
    the leftovers) beside ``recluster`` of everything (DBSCAN over all faces). Target: update
-   <= 1 s and >= 20x faster.
+   <= 1 s and >= 20x faster. Then the same through the index (``tasks/_people.group`` on a
+   SQLite index holding those faces: read every embedding, decide, write), as the end of an
+   index run does it, beside a regroup of everything through the index.
 3. Verification. Same-person / different-person pairs of faces from the development photos
    (``$OCULA_FACES_DEV`` or ``../shared/data/faces-dev``, else ``tests/data/faces``) and the samples (Eileen Collins,
    Grace Hopper), each also cropped, rescaled, recompressed, flipped, darkened, brightened,
@@ -226,6 +228,72 @@ def bench_grouping(stored: int, new: int, recluster: bool) -> tuple[list[dict], 
     return rows, extra
 
 
+def _synthetic_index(path: Path, gallery: C.Gallery, vecs: np.ndarray, per_image: int = 4):
+    """An index holding the gallery's faces (grouped) and ``vecs`` as new faces waiting to be
+    grouped, ``per_image`` faces per image row, written through the storage interface."""
+    from ocula.index.base import FaceRow
+    from ocula.index.store import Store
+    from ocula.tasks import _people
+
+    store = Store(path)
+    n_old = len(gallery.ids)
+    allv = np.concatenate([gallery.vectors, vecs])
+    person = np.concatenate([gallery.person, np.full(len(vecs), C.NOBODY)])
+    with store.transaction():
+        real = {int(p): store.add_person() for p in np.unique(gallery.person[gallery.person >= 0])}
+        for start in range(0, len(allv), per_image):
+            image_id = store.upsert_image({"path": f"/synthetic/{start // per_image:06d}.jpg", "size": 1,
+                                           "mtime_ns": 0, "hash": f"h{start}", "indexed_at": 0.0})
+            rows = [FaceRow(box=(10 + 40 * k, 10, 30, 30), embedding=allv[i], model=_people.MODEL, quality=1.0,
+                            usable=True, person_id=real.get(int(person[i])), grouped=i < n_old)
+                    for k, i in enumerate(range(start, min(start + per_image, len(allv))))]
+            store.put_faces(image_id, _people.MODEL, rows)
+        store.set_meta("people.grouping", _people.GROUPING)
+    return store
+
+
+def bench_grouping_index(stored: int, new: int, recluster: bool, folder: Path) -> tuple[list[dict], dict]:
+    """The same work through the index: read every stored face from SQLite, decide, write back
+    (what the end of an index run does), beside regrouping everything the same way."""
+    from ocula.tasks import _people
+
+    gallery, vecs, _truth = synthetic(stored, new)
+    C.update(C.Gallery.build(np.arange(10), vecs[:10]), vecs[:10])  # imports (sklearn, scipy), as in a long run
+    path = folder / "people-bench.db"
+    for p in folder.glob("people-bench.db*"):
+        p.unlink()
+    t = time.perf_counter()
+    store = _synthetic_index(path, gallery, vecs)
+    built = time.perf_counter() - t
+    t = time.perf_counter()
+    made = _people.group(store)
+    inc = time.perf_counter() - t
+    t = time.perf_counter()
+    nothing = _people.group(store)  # an index run with no new face
+    idle = time.perf_counter() - t
+    rows = [{"what": f"index: group {new:,} new faces among {stored:,} stored (SQLite read + decide + write)",
+             "seconds": round(inc, 3), "people": f"{made} new", "wrong": ""},
+            {"what": "index: a run with no new face", "seconds": round(idle, 3), "people": f"{nothing} new",
+             "wrong": ""}]
+    extra = {"index_update_seconds": inc, "index_idle_seconds": idle, "index_build_seconds": built,
+             "db_bytes": path.stat().st_size}
+    if recluster:
+        with store.transaction():
+            store.set_meta("people.grouping", "an older threshold")
+        t = time.perf_counter()
+        _people.group(store)
+        full = time.perf_counter() - t
+        rows.append({"what": f"index: regroup all {stored + new:,} faces (a threshold change)",
+                     "seconds": round(full, 2), "people": "", "wrong": ""})
+        rows.append({"what": "index: update vs regroup", "seconds": f"{full / inc:.0f}x faster", "people": "",
+                     "wrong": ""})
+        extra["index_regroup_seconds"] = full
+    store.close()
+    for p in folder.glob("people-bench.db*"):
+        p.unlink()
+    return rows, extra
+
+
 # --- 3. verification ---------------------------------------------------------------------------
 
 def _umeyama(src: np.ndarray, dst: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
@@ -304,6 +372,13 @@ def main() -> None:
     print("\n2. grouping")
     group, group_extra = bench_grouping(args.stored, args.new, not args.no_recluster)
     print(table(group, ["what", "seconds", "people", "wrong"]))
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        stored_rows, stored_extra = bench_grouping_index(args.stored, args.new, not args.no_recluster, Path(tmp))
+    print(table(stored_rows, ["what", "seconds", "people", "wrong"]))
+    group += stored_rows
+    group_extra.update(stored_extra)
 
     print(f"\n3. verification: same / different person pairs (threshold {C.THRESHOLD})")
     ver, ver_extra = bench_verification(items, args.threads)

@@ -385,6 +385,10 @@ class IndexStore(ABC):
         """Every face with an embedding, confirmed people and rejections, for grouping."""
 
     @abstractmethod
+    def faces_waiting(self) -> int:
+        """How many faces grouping has not seen yet (cheap: an index run with none does nothing)."""
+
+    @abstractmethod
     def set_face_people(self, rows: Iterable[tuple[int, int | None, float | None]]) -> None:
         """(face id, person id or None, distance) decided by grouping; marks the faces grouped.
         Locked faces are left as they are."""

@@ -211,6 +211,9 @@ def gallery_of(stored: StoredFaces, rows: np.ndarray | None = None) -> cluster.G
 def group(store: IndexStore) -> int:
     """Group the faces waiting since the last run (or regroup all after a change of model or
     threshold); returns how many people appeared. One transaction."""
+    before = store.get_meta("people.grouping")
+    if before in (None, GROUPING) and not store.faces_waiting():
+        return 0  # nothing new: no face is read
     with store.transaction():
         stored = store.stored_faces()
         before = store.get_meta("people.grouping")

@@ -48,6 +48,7 @@
     if (apiKey) sessionStorage.setItem("ocula.apiKey", apiKey); else sessionStorage.removeItem("ocula.apiKey");
     announce($("#describe-status"), apiKey ? "API key saved for this browser tab." : "API key cleared.");
     loadHealth();
+    loadPeople(true);
   });
 
   // --- errors: problem+json shown in the live region ------------------------------------
@@ -503,6 +504,7 @@
       fillMerge();
     } catch (e) {
       if (e.status === 409) { peopleStatus.textContent = "Nothing is indexed yet: index the folders first."; return; }
+      if (e.status === 401 && quiet) { peopleStatus.textContent = "Enter the API key to see the people."; return; }
       peopleStatus.textContent = "Could not load the people.";
       if (!quiet) showError(e, "People");
     }
