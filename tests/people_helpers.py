@@ -102,3 +102,12 @@ def resave(path: Path, quality: int = 85) -> None:
     """The same picture written again (new bytes and hash, the faces where they were)."""
     im = Image.open(path).convert("RGB")
     im.save(path, "JPEG", quality=quality)
+
+
+def obama_three_times(folder: Path) -> Path:
+    """obama.jpg, obama_small.jpg (a crop of it) and a darker copy: enough for a person to appear."""
+    copy("obama", folder / "obama.jpg")
+    copy("obama_small", folder / "obama_small.jpg")
+    altered(folder / "obama.jpg", folder / "obama-darker.jpg", "darker")
+    copy("hopper", folder / "hopper.jpg")
+    return folder

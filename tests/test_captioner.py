@@ -208,6 +208,21 @@ def test_caption_cleaning_and_alt_trim(chelsea):
     assert tags[0] == "cat"
 
 
+def test_news_who_comes_only_from_named_people():
+    from ocula.results import Analysis, Face, FacesResult, ImageInfo, NamedPerson
+
+    im = ImageInfo(source="p.jpg", width=800, height=600)
+    faces = [Face(box=(100, 100, 120, 150), score=0.99), Face(box=(500, 100, 120, 150), score=0.99)]
+    facts = Analysis(image=im, faces=FacesResult(image=im, model="mtcnn", faces=faces))
+    cap = Caption(text="two men standing at a podium", tokens=6, score=0.5, model="x")
+    news = DescribeRequest(purpose="news")
+    assert caption_draft(cap, facts, news).text == "[WHO] — two men standing at a podium at [WHERE]."
+    facts.people = [NamedPerson(name="Barack Obama", person=1, box=faces[0].box, distance=0.3)]
+    d = caption_draft(cap, facts, news)
+    assert d.text == "Barack Obama and [WHO] — two men standing at a podium at [WHERE]."
+    assert validate.check_draft(d, facts, news) == []
+
+
 # --- unavailable models -----------------------------------------------------------------
 
 def test_hub_model_not_downloaded(monkeypatch, tmp_path):

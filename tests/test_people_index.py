@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from conftest import require_program
-from people_helpers import altered, copy, lightroom_sidecar, resave, side_by_side
+from people_helpers import altered, copy, lightroom_sidecar, obama_three_times, resave, side_by_side
 
 pytest.importorskip("dlib", reason="dlib-bin is not installed (pip install dlib-bin)")
 
@@ -44,10 +44,7 @@ def base(tmp_path_factory):
     a photo without a face; indexed once, the db copied per test."""
     root = tmp_path_factory.mktemp("people-base")
     f = root / "photos"
-    copy("obama", f / "obama.jpg")
-    copy("obama_small", f / "obama_small.jpg")
-    altered(f / "obama.jpg", f / "obama-darker.jpg", "darker")
-    copy("hopper", f / "hopper.jpg")
+    obama_three_times(f)
     copy("collins", f / "collins.jpg")
     side_by_side(f / "pair.jpg", "miranda", "collins")
     copy("coffee", f / "coffee.jpg")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from PIL import Image
 
-from people_helpers import altered, copy, side_by_side
+from people_helpers import obama_three_times, side_by_side
 from serve_helpers import API, make_app, sample
 
 pytest.importorskip("dlib", reason="dlib-bin is not installed (pip install dlib-bin)")
@@ -23,10 +23,7 @@ def served(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("people-serve")
     f = root / "photos"
-    copy("obama", f / "obama.jpg")
-    copy("obama_small", f / "obama_small.jpg")
-    altered(f / "obama.jpg", f / "obama-darker.jpg", "darker")
-    copy("hopper", f / "hopper.jpg")
+    obama_three_times(f)
     side_by_side(f / "pair.jpg", "hopper", "collins")
     (root / "home").mkdir()
     index([f], db=root / "index.db", steps=["faces", "classify"],

@@ -179,6 +179,10 @@ def test_forget_leaves_no_embedding_on_disk(library, env):
     # half an embedding is not enough either: no 64-byte piece of any of them survives
     assert not any(e[i:i + 64] in after for e in stored for i in range(0, 512, 64))
     assert json.loads(ocula("people", "--db", str(db), "--json", env=env).stdout)["people"] == []
+    # an index run with face recognition off computes none again
+    r = ocula("index", str(library / "library"), str(library / "new"), "--db", str(db), "--no-people", "--json",
+              env=env)
+    assert json.loads(r.stdout)["faces"] == 0 and _embeddings(db) == []
     # search still works, without people
     r = ocula("search", "--person", "Barack Obama", "--db", str(db), env=env, ok=False)
     assert "no person named" in r.stderr and "no one is named yet" in r.stderr

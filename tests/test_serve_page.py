@@ -369,17 +369,14 @@ def people_server(tmp_path_factory):
     """A folder where Obama appears three times and Hopper four (two unnamed people), indexed."""
     _require_browser()
     pytest.importorskip("dlib", reason="dlib-bin is not installed (pip install dlib-bin)")
-    from people_helpers import altered, copy
+    from people_helpers import altered, copy, obama_three_times
 
     from ocula.config import load_settings
     from ocula.tasks.index import index
 
     root = tmp_path_factory.mktemp("people-page")
     f = root / "photos"
-    copy("obama", f / "obama.jpg")
-    copy("obama_small", f / "obama_small.jpg")
-    altered(f / "obama.jpg", f / "obama-darker.jpg", "darker")
-    copy("hopper", f / "hopper.jpg")
+    obama_three_times(f)
     altered(f / "hopper.jpg", f / "hopper-mirror.jpg", "mirror")
     altered(f / "hopper.jpg", f / "hopper-smaller.jpg", "smaller")
     altered(f / "hopper.jpg", f / "hopper-cropped.jpg", "cropped")

@@ -54,6 +54,9 @@ def index(
                                          show_default=False),
     labels_file: Optional[str] = typer.Option(None, "--labels-file", help="A file of your own tags, one per line.",
                                               show_default=False),
+    people: bool = typer.Option(True, "--people/--no-people", help="Find faces and group them into people "
+                                                                   "(--no-people or OCULA_PEOPLE=0: no face "
+                                                                   "embedding is computed)."),
     json: bool = Json,
 ) -> None:
     """Build or update a search index; only new or changed images are analysed.
@@ -64,8 +67,8 @@ def index(
     bar = _Bar()
     try:
         report = run(folders, db=db, exclude=exclude, hidden=hidden, jobs=jobs,
-                     steps=steps.split(",") if steps else None, batch_size=batch_size, progress=bar,
-                     follow_links=follow_links, labels=[labels] if labels else None,
+                     steps=steps.split(",") if steps else None, batch_size=batch_size, people=people,
+                     progress=bar, follow_links=follow_links, labels=[labels] if labels else None,
                      labels_file=labels_file)
     finally:
         bar.close()

@@ -43,15 +43,20 @@ def people_name(target: Any = None, name: str | None = None, *, box: str | None 
             return _name_person(store, find_person(store, target), clean, key, alias)
         if alias:
             raise InvalidArgument("--alias adds a name to a person: give the person's id (ocula people lists them)")
-        if face is not None:
-            row = store.face(int(face))
-            if row is None:
-                raise InvalidArgument(f"no stored face with id {face}")
-            image = row.path
-        else:
-            image_id, image = image_in_index(store, target)
-            row = _pick_face(store, image_id, image, where, settings)
+        row, image = target_face(store, target, face, where, settings)
         return _name_face(store, row, image, clean, key)
+
+
+def target_face(store: IndexStore, image: Any, face: int | None, box: tuple[int, int, int, int] | None,
+                settings: Settings, of_person: int | None = None):
+    """(the face, its image's path): the stored face ``face``, else the face of indexed ``image``."""
+    if face is not None:
+        row = store.face(int(face))
+        if row is None:
+            raise InvalidArgument(f"no stored face with id {face}")
+        return row, row.path
+    image_id, path = image_in_index(store, image)
+    return _pick_face(store, image_id, path, box, settings, of_person), path
 
 
 def _pick_face(store: IndexStore, image_id: int, image: str, box: tuple[int, int, int, int] | None,

@@ -11,8 +11,8 @@ from typing import Any
 from ..config import Settings, get_settings
 from ..errors import InvalidArgument
 from ..results import NameResult
-from ._people import describe_box, find_person, image_in_index, open_index, parse_box, summary
-from .people_name import _pick_face
+from ._people import describe_box, find_person, open_index, parse_box, summary
+from .people_name import target_face
 
 
 def people_split(person: Any, image: Any = None, *, box: str | None = None, face: int | None = None,
@@ -26,14 +26,7 @@ def people_split(person: Any, image: Any = None, *, box: str | None = None, face
                               "several faces)")
     with open_index(db, settings) as store:
         row = find_person(store, person)
-        if face is not None:
-            f = store.face(int(face))
-            if f is None:
-                raise InvalidArgument(f"no stored face with id {face}")
-            path = f.path
-        else:
-            image_id, path = image_in_index(store, image)
-            f = _pick_face(store, image_id, path, where, settings, of_person=row.id)
+        f, path = target_face(store, image, face, where, settings, of_person=row.id)
         if f.person_id != row.id:
             raise InvalidArgument(f"the face at {describe_box(f.box)} in {os.path.basename(path)} is not in "
                                   f"{summary(row).label} (person {row.id}) now")

@@ -19,6 +19,7 @@ from ..results import Analysis
 from ..vocabulary import ALT_MAX, TAG_COUNTS
 from . import validate
 from .base import DescribeRequest, Draft, WriterError, WriterUnavailable
+from .vocab import join_en
 
 if TYPE_CHECKING:
     from ..image import LoadedImage
@@ -143,10 +144,13 @@ def caption_draft(caption: Caption, facts: Analysis, request: DescribeRequest) -
         bullets = bullets[:5]
     elif request.purpose == "news":
         lead = main[:-1]
+        # WHO only from people the user named and describe recognised; other faces keep [WHO]
+        named = [p.name for p in sorted(facts.people or [], key=lambda p: p.box[0])][:faces]
+        who = join_en(named + (["[WHO]"] if faces > len(named) else []))
         if not context:
             lead += f" {at}" if at else " at [WHERE]"
-            if faces:
-                lead = f"[WHO] — {lead[0].lower()}{lead[1:]}"
+        if faces and (named or not context):
+            lead = f"{who} — {lead[0].lower()}{lead[1:]}"
         if date:
             lead += f", {date}"
         text = lead + "." + (f" {_sentence(context)}" if context else "")

@@ -5,8 +5,6 @@ a face is named by its id, a person by id or name."""
 
 from __future__ import annotations
 
-import io
-import os
 from typing import Any
 
 from fastapi import APIRouter, Path as PathParam, Query, Request
@@ -20,7 +18,7 @@ from ...results import (ForgetReport, MergeResult, NameResult, PeopleList, Perso
 from ..problems import Problem, responses
 from ..run import ServerState, state_of
 from . import Options, image_route, options_model
-from .search import _need_index, shared_path
+from .search import _need_index, jpeg, shared_file, shared_path
 
 # routes that are not tasks: face thumbnails
 router = APIRouter(tags=["people"])
@@ -183,28 +181,19 @@ def who_route(router: APIRouter, task: Any) -> None:
 def _face_thumbnail(state: ServerState, face_id: int, size: int) -> bytes:
     from ...image import load_image
     from ...index import open_store
-    from ...index.walk import under
 
     _need_index(state)
     with open_store(state.db, settings=state.settings) as store:
         face = store.face(face_id)
     if face is None:
         raise Problem(404, f"no stored face has id {face_id}")
-    real = os.path.realpath(face.path)
-    if not under(real, [os.path.realpath(f) for f in state.config.folders]):
-        raise Problem(404, f"face {face_id} is not in a folder this server shares")
-    loaded = load_image(real, max_side=2048, settings=state.settings)
+    loaded = load_image(shared_file(state, face.path, f"face {face_id}"), max_side=2048, settings=state.settings)
     k = loaded.width / loaded.original_size[0]  # the box is in full-size pixels
     x, y, w, h = (v * k for v in face.box)
-    pad = 0.35 * max(w, h)  # some hair and chin around the box
-    side = max(w, h) + 2 * pad
+    side = max(w, h) * 1.7  # some hair and chin around the box
     cx, cy = x + w / 2, y + h / 2
-    crop = loaded.image.crop((round(cx - side / 2), round(cy - side / 2), round(cx + side / 2), round(cy + side / 2)))
-    crop = crop.convert("RGB")
-    crop.thumbnail((size, size))
-    buf = io.BytesIO()
-    crop.save(buf, "JPEG", quality=85)
-    return buf.getvalue()
+    box = (round(cx - side / 2), round(cy - side / 2), round(cx + side / 2), round(cy + side / 2))
+    return jpeg(loaded.image.crop(box), size)
 
 
 @router.get("/faces/{face_id}/thumbnail", summary="A JPEG of one stored face", operation_id="face_thumbnail",

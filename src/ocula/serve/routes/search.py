@@ -177,18 +177,30 @@ def index_route(router: APIRouter, task: Any) -> None:
 def _thumbnail(state: ServerState, image_id: int, size: int) -> bytes:
     from ...image import load_image
     from ...index import open_store
-    from ...index.walk import under
 
     _need_index(state)
     with open_store(state.db, settings=state.settings) as store:
         path = store.path_of(image_id)
     if path is None:
         raise Problem(404, f"no indexed image has id {image_id}")
-    # only files inside the configured folders, even if the index holds others (a shared db)
+    img = load_image(shared_file(state, path, f"image {image_id}"), max_side=size, settings=state.settings).image.copy()
+    return jpeg(img, size)
+
+
+def shared_file(state: ServerState, path: str, what: str) -> str:
+    """The real path of an indexed file, only when it is inside a folder this server shares
+    (the index may hold others: a shared db)."""
+    from ...index.walk import under
+
     real = os.path.realpath(path)
     if not under(real, [os.path.realpath(f) for f in state.config.folders]):
-        raise Problem(404, f"image {image_id} is not in a folder this server shares")
-    img = load_image(real, max_side=size, settings=state.settings).image.copy()
+        raise Problem(404, f"{what} is not in a folder this server shares")
+    return real
+
+
+def jpeg(img, size: int) -> bytes:
+    """A JPEG of ``img`` at most ``size`` pixels long."""
+    img = img.convert("RGB") if img.mode not in ("RGB", "L") else img
     img.thumbnail((size, size))
     buf = io.BytesIO()
     img.save(buf, "JPEG", quality=85)
