@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -114,6 +115,18 @@ def test_name_once_recognise_everywhere(library, env):
     zh = ocula("describe", str(lib / "miranda.jpg"), "--purpose", "news", "--language", "zh", "--db", db,
                env=env).stdout
     assert MIRANDA_ZH in zh, zh
+    # a folder at once, into XMP sidecars: the caption names them and MWG face regions carry the names
+    r = ocula("describe", str(new), "--purpose", "caption", "--write-xmp", "--db", db, "--json", env=env)
+    described = {Path(x["image"]["source"]).name: x for x in json.loads(r.stdout)["results"]}
+    assert "Grace Hopper" in described["hopper-smaller.jpg"]["text"]
+    assert [p["name"] for p in described["collins-mirror.jpg"]["facts"]["people"]] == ["Eileen Collins"]
+    exiftool = shutil.which("exiftool")
+    if exiftool:  # an independent reader
+        out = json.loads(subprocess.run([exiftool, "-j", "-XMP-mwg-rs:RegionName", "-XMP-iptcExt:PersonInImage",
+                                         "-XMP-dc:Description", str(new / "hopper-smaller.jpg.xmp")],
+                                        capture_output=True, text=True, check=True).stdout)[0]
+        assert out["RegionName"] == "Grace Hopper" and out["PersonInImage"] == "Grace Hopper"
+        assert "Grace Hopper" in out["Description"]
     # with recognition off nobody is named
     off = ocula("describe", str(new / "obama2.jpg"), "--purpose", "news", "--db", db,
                 env={**env, "OCULA_PEOPLE": "0"}).stdout
