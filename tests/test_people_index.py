@@ -206,7 +206,11 @@ def test_no_people_computes_no_embedding_and_catches_up_later(tmp_path, monkeypa
     assert r.faces == 0
     with open_store(db) as store:
         assert store.stats()["faces"] == 0
-    monkeypatch.setattr(dlib_face, "embed", real)
+    # not installed: one line, and the rest of the index works
+    monkeypatch.setattr(dlib_face, "is_available", lambda: False)
+    r = index([f], db=db, steps=STEPS)
+    assert r.faces == 0 and len(r.warnings) == 1 and "pip install dlib-bin" in r.warnings[0]
+    monkeypatch.undo()
     r = index([f], db=db, steps=STEPS)
     assert r.unchanged == 2 and r.faces == 2  # caught up without re-analysing
     assert people(db=db).faces == 2

@@ -68,6 +68,15 @@ class FaceWork:
         self.from_xmp = 0
         self.warnings: list[str] = []
 
+    @classmethod
+    def start(cls, store: IndexStore, settings: Settings, warnings: list[str]) -> "FaceWork | None":
+        """The face step, or None (and one warning) when face recognition is not installed."""
+        if not dlib_face.is_available():
+            warnings.append(f"people skipped: face recognition is not installed ({dlib_face.INSTALL}; "
+                            f"OCULA_PEOPLE=0 silences this)")
+            return None
+        return cls(store, settings)
+
     def prepare(self, items: list[tuple[str, "LoadedImage", "FacesResult | None"]]) -> list[Found | None]:
         """Embed the faces of decoded images (``found``: analyze's faces, None to detect now).
         Outside any transaction: this is the slow part. None for an image that failed."""
@@ -296,7 +305,7 @@ class Recogniser:
             pid, d = int(near.person[i]), float(near.distance[i])
             nd = round(d, 3) if np.isfinite(d) else None
             base = dict(box=f.box, score=f.score, usable=f.quality.usable)
-            if chosen[i] >= 0:
+            if chosen[i] >= 0 and f.quality.usable:  # a blurred or tiny face is never named
                 out.append(WhoFace(**base, person=pid, name=self.names.get(pid), distance=nd))
                 continue
             note = self._why(f, pid, nd, near, i)

@@ -355,7 +355,7 @@ def _index(store: IndexStore, roots: list[str], exclude: tuple[str, ...], hidden
     if not (settings.index_place and settings.index_gps):  # privacy settings: drop what is stored
         with store.transaction():
             store.forget(places=not settings.index_place, positions=not settings.index_gps)
-    faces = FaceWork(store, settings) if people else None
+    faces = FaceWork.start(store, settings, report.warnings) if people else None
     entries = list(walk(roots, exclude=exclude, hidden=hidden, follow_links=follow_links))
     report.seen = len(entries)
     known = store.known()
@@ -464,7 +464,8 @@ def _index(store: IndexStore, roots: list[str], exclude: tuple[str, ...], hidden
         store.sync()
     if faces is not None:
         report.new_people = faces.finish(seen_paths)
-        report.faces, report.named_from_xmp, report.warnings = faces.faces, faces.from_xmp, faces.warnings
+        report.faces, report.named_from_xmp = faces.faces, faces.from_xmp
+        report.warnings += faces.warnings
     report.images = store.count()
     report.seconds = round(time.perf_counter() - t_start, 3)
     return report
