@@ -20,6 +20,7 @@ from conftest import exif_photo
 from ocula import Index
 from ocula.config import load_settings
 from ocula.errors import InvalidArgument
+from ocula.index.store import SCHEMA_VERSION
 
 pytestmark = pytest.mark.slow  # the first use builds the city table (seconds)
 OCULA = Path(sys.executable).parent / "ocula"
@@ -66,7 +67,7 @@ def _stems(result) -> list[str]:
 def test_the_index_keeps_where_and_when(indexed):
     _, ix = indexed
     s = ix.stats()
-    assert s.schema_version == 2 and s.images == 27
+    assert s.schema_version == SCHEMA_VERSION and s.images == 27
     assert s.with_time == 25 and s.with_place == 25 and s.with_gps == 25  # zero.jpg: no place, no 2000
     zero = ix.search("", near="0,0", within_km=20_000, top_k=100)
     assert "zero" not in _stems(zero)  # (0, 0) is not a position anywhere
@@ -256,6 +257,6 @@ def test_an_index_made_before_places_gets_them_on_the_next_run(tmp_path):
     ix = Index(db)
     report = ix.add([photos], steps=STEPS)
     assert report.unchanged == 1 and report.analysed == 0 and report.places_read == 1 and report.moments == 1
-    assert ix.stats().schema_version == 2 and ix.stats().with_place == 1
+    assert ix.stats().schema_version == SCHEMA_VERSION and ix.stats().with_place == 1
     assert _stems(ix.search("上海"))[0] == "bund"
     assert ix.add([photos], steps=STEPS).places_read == 0

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import require_program
-from people_helpers import altered, copy, lightroom_sidecar, obama_three_times, resave, side_by_side
+from conftest import exif_photo, require_program
+from people_helpers import PHOTOS, altered, copy, lightroom_sidecar, obama_three_times, resave, side_by_side
 
 pytest.importorskip("dlib", reason="dlib-bin is not installed (pip install dlib-bin)")
 
@@ -214,6 +214,60 @@ def test_no_people_computes_no_embedding_and_catches_up_later(tmp_path, monkeypa
     r = index([f], db=db, steps=STEPS)
     assert r.unchanged == 2 and r.faces == 2  # caught up without re-analysing
     assert people(db=db).faces == 2
+
+
+_PEOPLE_TABLES = ("people", "person_aliases", "faces", "face_rejections", "face_scans", "image_names")
+
+
+def _schema(db: Path) -> set[tuple[str, str]]:
+    with sqlite3.connect(db) as con:
+        return {(t, n) for t, n in con.execute("SELECT type, name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' "
+                                               "AND name NOT LIKE 'fts_%'")}
+
+
+def test_an_index_made_before_people_gets_the_face_tables(tmp_path):
+    """An index made before people (schema 2: places, capture times and moments) upgrades to the
+    people schema: what it held stays (rows, places, moments, searches), and the next run finds
+    the faces of the photos indexed before without analysing them again."""
+    from ocula.index.store import MIGRATIONS, PEOPLE_MIGRATION, SCHEMA_VERSION, _statements
+
+    assert PEOPLE_MIGRATION == 2 and SCHEMA_VERSION == 3  # people come after places: an old index upgrades
+    f = tmp_path / "photos"
+    f.mkdir()
+    exif_photo(f / "hopper.jpg", 31.24, 121.49, "2024:05:12 15:20:00", size=(512, 600), picture=PHOTOS["hopper"])
+    exif_photo(f / "bund.jpg", 31.24, 121.49, "2024:05:12 15:40:00")
+    db = tmp_path / "old.db"
+    first = index([f], db=db, steps=STEPS, people=False)
+    assert first.analysed == 2 and first.faces == 0 and first.moments == 1
+    # back to the schema of an index made before people: their tables gone, user_version 2
+    with sqlite3.connect(db) as con:
+        for table in _PEOPLE_TABLES:
+            con.execute(f"DROP TABLE {table}")
+        con.execute("PRAGMA user_version = 2")
+    reference = tmp_path / "schema2.db"
+    with sqlite3.connect(reference) as con:
+        for step in MIGRATIONS[:2]:
+            for stmt in _statements(step):
+                con.execute(stmt)
+    assert _schema(db) == _schema(reference)  # exactly what migrations 1 and 2 make
+
+    report = index([f], db=db, steps=STEPS)
+    assert report.unchanged == 2 and report.analysed == 0 and report.places_read == 0
+    assert report.faces == 1 and not report.failed
+    with sqlite3.connect(db) as con:
+        assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert set(_PEOPLE_TABLES) <= tables and {"place_names", "moments", "moment_photos"} <= tables
+    with open_store(db) as store:
+        s = store.stats()
+        assert (s["schema_version"], s["images"], s["with_place"], s["with_gps"], s["moments"]) == (3, 2, 2, 2, 1)
+        assert s["faces"] == 1
+    hopper = people_name(f / "hopper.jpg", "Grace Hopper", db=db).person
+    assert hopper.faces == 1
+    # places, dates and people in one search
+    assert [Path(h.path).name for h in search("上海 2024", person="Grace Hopper", db=db).hits] == ["hopper.jpg"]
+    assert {Path(h.path).name for h in search("上海", db=db).hits} == {"hopper.jpg", "bund.jpg"}
+    assert [Path(h.path).name for h in search("Grace Hopper", db=db).hits][0] == "hopper.jpg"
 
 
 def test_copies_and_deletions(tmp_path):
