@@ -48,7 +48,6 @@
     if (apiKey) sessionStorage.setItem("ocula.apiKey", apiKey); else sessionStorage.removeItem("ocula.apiKey");
     announce($("#describe-status"), apiKey ? "API key saved for this browser tab." : "API key cleared.");
     loadHealth();
-    loadPeople(true);
   });
 
   // --- errors: problem+json shown in the live region ------------------------------------
@@ -170,6 +169,8 @@
       if (h.folders && h.folders.length && h.indexed === false) {
         announce($("#search-status"), "Nothing is indexed yet: press “Index folders” first.");
       }
+      if (h.indexed) loadPeople(true);  // no index, no people: nothing to ask for yet
+      else $("#people-status").textContent = "Nothing is indexed yet: index the folders first.";
     } catch (e) {
       info.textContent = "The server did not answer.";
       showError(e, "Server");
@@ -767,5 +768,4 @@
   });
 
   loadHealth();
-  loadPeople(true);
 })();
