@@ -17,7 +17,7 @@ import threading
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Union
+from typing import IO, Any, Callable, Union
 
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
@@ -100,6 +100,8 @@ class LoadedImage:
     path: Path | None = None
     byte_size: int | None = None
     _cache: dict = field(default_factory=dict, repr=False)
+    # how to decode the source again at another size, when this copy was decoded reduced
+    _again: Callable[[int], "LoadedImage"] | None = field(default=None, repr=False)
 
     @property
     def size(self) -> tuple[int, int]:
@@ -124,6 +126,19 @@ class LoadedImage:
             else:
                 size = (max(1, round(w * scale)), max(1, round(h * scale)))
                 self._cache[key] = self.image.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
+        return self._cache[key]
+
+    def detail(self, max_side: int) -> Image.Image:
+        """A copy at most ``max_side`` on its longer side with all the detail the source has at that
+        size: when this image was decoded reduced (a JPEG draft) to less than that, the file is
+        decoded again at ``max_side`` (cached). Steps that look closer where they found something
+        (small text, small faces) use it; the rest share the one reduced decode."""
+        have, full = max(self.size), max(self.original_size)
+        if have >= min(max_side, full) or self._again is None:
+            return self.resized(max_side)
+        key = ("detail", max_side)
+        if key not in self._cache:
+            self._cache[key] = self._again(max_side).resized(max_side)
         return self._cache[key]
 
     def array(self, max_side: int | None = None) -> np.ndarray:
@@ -378,6 +393,9 @@ def load_image(src: ImageInput, *, max_side: int | None = None, settings: Settin
     fh, path, nbytes = _open_bytes(src, name, settings)
     try:
         loaded = _decode(fh, name, path, nbytes, max_side, settings)
+        if max(loaded.size) < max(loaded.original_size):
+            source = path if path is not None else fh.getvalue()  # an in-memory stream holds the bytes
+            loaded._again = lambda side: load_image(source, max_side=side, settings=settings, name=name)
     finally:
         fh.close()
     w, h = loaded.original_size

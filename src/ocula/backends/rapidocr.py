@@ -32,7 +32,7 @@ What differs from calling ``RapidOCR()`` with its defaults, and why:
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -185,7 +185,130 @@ def read(rgb: np.ndarray, *, threads: int, device: str = "cpu") -> list[RawLine]
     return out
 
 
-def read_lines(rgb: np.ndarray, *, language: str, min_score: float, settings: Any) -> list[RawLine]:
-    """The OCR backend interface (tasks/ocr.py): lines read with at least ``min_score``. One model
-    reads Chinese and English, so ``language`` changes nothing here."""
-    return [r for r in read(rgb, threads=settings.threads, device=settings.device) if r.confidence >= min_score]
+# --- two resolutions: find text on a small copy, read it from a large one -----------------------
+
+# Text is found on a copy of at most ocr.DET_SIDE px and read from crops of the large working
+# copy. Where the small copy's probability map shows text-like blobs (above LOW_PROB: a line too
+# small to become a box, or boxes only a few pixels tall), detection runs again on crops of the
+# large copy around them, so small print next to a headline, a receipt or a page is not lost.
+LOW_PROB = 0.15           # a pixel that may be text (RapidOCR's box threshold is 0.3)
+SMALL_BOX_PX = 14         # boxes lower than this in the small copy are re-found at full size
+REGION_GROW = 0.5         # grow a hot region by this share of its height (and 24 px) before the second pass
+MAX_REGIONS = 6           # more hot regions than this: the second pass covers their common box
+
+
+def _detect(eng: Any, bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(boxes (N, 4, 2) in ``bgr``'s pixels, the probability map resized to ``bgr``'s size)."""
+    det = eng.text_det
+    pre = det.get_preprocess(max(bgr.shape[:2]))(bgr)
+    if pre is None:
+        return np.zeros((0, 4, 2), np.float32), np.zeros(bgr.shape[:2], np.float32)
+    pred = det.infer(pre)[0]
+    boxes, _ = det.postprocess_op(pred, bgr.shape[:2])
+    boxes = det.filter_tag_det_res(boxes, bgr.shape[:2])
+    prob = pred[0, 0]
+    if prob.shape != bgr.shape[:2]:
+        import cv2
+
+        prob = cv2.resize(prob, (bgr.shape[1], bgr.shape[0]), interpolation=cv2.INTER_LINEAR)
+    boxes = np.asarray(boxes, np.float32).reshape(-1, 4, 2) if len(boxes) else np.zeros((0, 4, 2), np.float32)
+    return boxes, prob
+
+
+def _hot_regions(prob: np.ndarray, boxes: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """Rectangles (x0, y0, x1, y1) of the small copy worth detecting again at full size: blobs
+    of likely text that became no box, or only small boxes."""
+    import cv2
+
+    hot = (prob > LOW_PROB).astype(np.uint8)
+    if not hot.any():
+        return []
+    big = np.zeros_like(hot)
+    for b in boxes:
+        ys = b[:, 1]
+        if ys.max() - ys.min() >= SMALL_BOX_PX:  # read well enough from the small copy's box
+            cv2.fillPoly(big, [np.round(b).astype(np.int32)], 1)
+    hot &= 1 - big
+    n, _, stats, _ = cv2.connectedComponentsWithStats(hot, connectivity=8)
+    regions = []
+    for x, y, w, h, area in stats[1:n]:
+        if area < 6:  # specks
+            continue
+        g = int(max(24, REGION_GROW * h))
+        regions.append((max(0, x - g), max(0, y - g), min(prob.shape[1], x + w + g), min(prob.shape[0], y + h + g)))
+    if len(regions) > MAX_REGIONS:
+        x0, y0 = min(r[0] for r in regions), min(r[1] for r in regions)
+        regions = [(x0, y0, max(r[2] for r in regions), max(r[3] for r in regions))]
+    return _merged(regions)
+
+
+def _merged(rects: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int]]:
+    """Overlapping rectangles joined (repeatedly), so no text is detected twice."""
+    rects = sorted(rects)
+    changed = True
+    while changed:
+        changed, out = False, []
+        for r in rects:
+            for i, o in enumerate(out):
+                if r[0] <= o[2] and o[0] <= r[2] and r[1] <= o[3] and o[1] <= r[3]:
+                    out[i] = (min(r[0], o[0]), min(r[1], o[1]), max(r[2], o[2]), max(r[3], o[3]))
+                    changed = True
+                    break
+            else:
+                out.append(r)
+        rects = out
+    return rects
+
+
+def _inside_any(box: np.ndarray, rects: list[tuple[float, float, float, float]]) -> bool:
+    cx, cy = box[:, 0].mean(), box[:, 1].mean()
+    return any(x0 <= cx <= x1 and y0 <= cy <= y1 for x0, y0, x1, y1 in rects)
+
+
+def read_two(det_rgb: np.ndarray, detail: Callable[[], np.ndarray], *, threads: int,
+             device: str = "cpu") -> list[RawLine]:
+    """Text lines found on ``det_rgb`` and read from ``detail()`` (a larger copy of the same
+    picture, made only when there is text; see above); boxes in ``det_rgb``'s pixels."""
+    eng = engine(threads, device)
+    small = _padded(np.ascontiguousarray(det_rgb[:, :, ::-1]))
+    boxes, prob = _detect(eng, small)
+    regions = _hot_regions(prob[:det_rgb.shape[0], :det_rgb.shape[1]], boxes)
+    if not len(boxes) and not regions:
+        return []
+    rgb = detail()
+    bgr = _padded(np.ascontiguousarray(rgb[:, :, ::-1]))
+    sx, sy = rgb.shape[1] / det_rgb.shape[1], rgb.shape[0] / det_rgb.shape[0]
+    found = [b * (sx, sy) for b in boxes]
+    if regions:
+        full = [(x0 * sx, y0 * sy, x1 * sx, y1 * sy) for x0, y0, x1, y1 in regions]
+        found = [b for b in found if not _inside_any(b, full)]  # re-found below, at full size
+        for x0, y0, x1, y1 in full:
+            x0, y0 = int(x0), int(y0)
+            crop = np.ascontiguousarray(bgr[y0:int(np.ceil(y1)), x0:int(np.ceil(x1))])
+            more, _ = _detect(eng, _padded(crop))
+            found += [b + (x0, y0) for b in more if b[:, 0].max() > 0]
+    if not found:
+        return []
+    dt = eng.sorted_boxes(np.asarray(found, np.float32))
+    crops = eng.get_crop_img_list(bgr, dt)
+    rec, _ = eng.text_rec(crops)
+    out: list[RawLine] = []
+    for box, got in zip(dt, rec):
+        text, score = str(got[0]).strip(), float(got[1])
+        if text:
+            out.append(RawLine(text, min(max(score, 0.0), 1.0), [(float(x) / sx, float(y) / sy) for x, y in box]))
+    if bgr.shape[0] * bgr.shape[1] > 1_000_000:
+        from .._memory import trim
+
+        trim()
+    return out
+
+
+def read_lines(rgb: np.ndarray, *, language: str, min_score: float, settings: Any,
+               detail: Callable[[], np.ndarray] | None = None) -> list[RawLine]:
+    """The OCR backend interface (tasks/ocr.py): lines read with at least ``min_score``, boxes in
+    ``rgb``'s pixels; with ``detail``, text found on ``rgb`` is read from that larger copy. One
+    model reads Chinese and English, so ``language`` changes nothing here."""
+    lines = (read_two(rgb, detail, threads=settings.threads, device=settings.device) if detail is not None
+             else read(rgb, threads=settings.threads, device=settings.device))
+    return [r for r in lines if r.confidence >= min_score]

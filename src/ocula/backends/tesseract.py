@@ -141,6 +141,14 @@ def read(rgb: np.ndarray, *, language: str = "auto", min_confidence: float = 0.0
     return parse_tsv(proc.stdout.decode("utf-8", "replace"), min_confidence)
 
 
-def read_lines(rgb: np.ndarray, *, language: str, min_score: float, settings: Any) -> list[RawLine]:
-    """The OCR backend interface (tasks/ocr.py): lines read with at least ``min_score``."""
-    return read(rgb, language=language, min_confidence=min_score)
+def read_lines(rgb: np.ndarray, *, language: str, min_score: float, settings: Any,
+               detail: Any = None) -> list[RawLine]:
+    """The OCR backend interface (tasks/ocr.py): lines read with at least ``min_score``, boxes in
+    ``rgb``'s pixels. Tesseract finds and reads text in one pass, so it works on the larger
+    ``detail()`` copy when there is one."""
+    big = detail() if detail is not None else rgb
+    sx, sy = big.shape[1] / rgb.shape[1], big.shape[0] / rgb.shape[0]
+    lines = read(big, language=language, min_confidence=min_score)
+    if (sx, sy) == (1.0, 1.0):
+        return lines
+    return [RawLine(r.text, r.confidence, [(x / sx, y / sy) for x, y in r.box]) for r in lines]

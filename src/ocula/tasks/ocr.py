@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from statistics import median
 from typing import Sequence
 
+import numpy as np
+
 from ..config import Settings, get_settings
 from ..deprecation import renamed
 from ..errors import InvalidArgument
@@ -27,12 +29,18 @@ from ..results import ImageInfo, OCRResult, TextLine
 from ..vocabulary import is_han
 from . import registry
 
-# Longest side of the working copy. Measured on a 6000x4000 JPEG page with lines of 24-80 px
-# text: at 2560 RapidOCR read every line of >= 32 px text (CER 0.00; 2048: 0.06 on a 40 px
-# line, 1536: 0.25 on 32 px) in the same time as full size (its detector stops at 2000 px
-# anyway); Tesseract read even 24 px text at 2560 (2048: 0.08) in 1/3 of its full-size time,
-# where full size also broke the 80 px lines (0.37).
-MAX_SIDE: int | None = 2560
+# Text is found on a copy at most DET_SIDE on its longer side and read from one at most
+# READ_SIDE (decoded again for it only when text was found; see ``LoadedImage.detail``).
+# READ_SIDE, measured on a 6000x4000 JPEG page with lines of 24-80 px text: at 2560 RapidOCR
+# read every line of >= 32 px text (CER 0.00; 2048: 0.06 on a 40 px line, 1536: 0.25 on 32
+# px); Tesseract read even 24 px text at 2560 (2048: 0.08) in 1/3 of its full-size time, where
+# full size also broke the 80 px lines (0.37). DET_SIDE: finding text needs far fewer pixels
+# than reading it; where the small copy shows likely text too small to box, the backend finds
+# it again on crops of the large copy (backends/rapidocr.py), so a photo without text costs one
+# detector pass at 1024 px instead of one at 2000.
+READ_SIDE = 2560
+DET_SIDE = 1024
+MAX_SIDE: int | None = DET_SIDE  # what analyze decodes for this step
 # the catalogue's OCR models, by the short names the settings and results use (rapidocr, tesseract)
 ENGINES: tuple[str, ...] = tuple((s.aliases or [s.name])[0] for s in catalog.list_specs("ocr"))
 # Neither engine reads a line of text under about 8 px; a working copy thinner than that (a
@@ -208,14 +216,16 @@ def ocr(image: ImageInput, *, model: str | None = None, language: str = "auto", 
     backend = catalog.load_backend(catalog.get_spec(name, "ocr"))
     if hasattr(backend, "check"):
         backend.check(language)  # a missing program or language fails before the image is decoded
-    loaded = load_image(image, max_side=MAX_SIDE, settings=settings)
-    rgb = loaded.array(MAX_SIDE)
-    if min(rgb.shape[:2]) < MIN_TEXT_PX:
-        raw = []
-    else:
-        raw = backend.read_lines(rgb, language=language, min_score=min_score, settings=settings)
-
+    loaded = load_image(image, max_side=DET_SIDE, settings=settings)
+    rgb = loaded.array(DET_SIDE)
     full_w, full_h = loaded.original_size
+    if min(full_w, full_h) * min(1.0, READ_SIDE / max(full_w, full_h)) < MIN_TEXT_PX:
+        raw = []  # thinner than a line of text even at the reading size
+    else:
+        # boxes in the pixels of ``rgb``; the backend reads from ``detail()`` where it found text
+        raw = backend.read_lines(rgb, language=language, min_score=min_score, settings=settings,
+                                 detail=lambda: np.asarray(loaded.detail(READ_SIDE)))
+
     sx, sy = full_w / rgb.shape[1], full_h / rgb.shape[0]
     lines: list[TextLine] = []
     for row in reading_order([_item(r.text, r.confidence, r.box) for r in raw]):
