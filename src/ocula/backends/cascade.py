@@ -82,13 +82,16 @@ def is_available() -> bool:
     return cascade_path() is not None
 
 
-def detect_faces(loaded: Any, rgb: np.ndarray, min_face: float, settings: Any, max_side: int | None):
-    """(box x0,y0,x1,y1, score, landmarks or None) per face in the working copy ``rgb``; the
-    cascade reads the greyscale copy of the same size."""
+def detect_faces(rgb: np.ndarray, min_face: float, settings: Any):
+    """(box x0,y0,x1,y1, score, landmarks or None) per face of at least ``min_face`` px in
+    ``rgb``; the cascade reads its greyscale (ITU-R 601 luma, as Pillow's "L")."""
+    import cv2
+
     from . import cached_model, configure_threads
 
     detector = cached_model(("faces", "haar-frontalface"), HaarFaceDetector)
     configure_threads(settings.threads)
-    det = detector.detect(loaded.gray(max_side), min_face=int(round(min_face)))
+    gray = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY)
+    det = detector.detect(gray, min_face=int(round(min_face)))
     return [((float(x), float(y), float(x + w), float(y + h)), float(s), None)
             for (x, y, w, h), s in zip(det.boxes, det.scores)]

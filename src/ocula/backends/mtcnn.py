@@ -382,8 +382,8 @@ class MTCNN:
                           points.astype(np.float32))
 
 
-def detect_faces(loaded: Any, rgb: np.ndarray, min_face: float, settings: Any, max_side: int | None):
-    """(box x0,y0,x1,y1, score, 5 landmarks) per face in the working copy ``rgb``."""
+def detect_faces(rgb: np.ndarray, min_face: float, settings: Any):
+    """(box x0,y0,x1,y1, score, 5 landmarks) per face of at least ``min_face`` px in ``rgb``."""
     from . import cached_model, configure_threads
 
     detector = cached_model(("faces", "mtcnn", settings.device), lambda: MTCNN(settings.device))

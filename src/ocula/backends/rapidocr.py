@@ -37,6 +37,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..errors import ModelUnavailable
+from ..geometry import merge_overlapping
 from . import RawLine, cached_model
 
 MODEL = "rapidocr-ppocrv4"
@@ -239,25 +240,7 @@ def _hot_regions(prob: np.ndarray, boxes: np.ndarray) -> list[tuple[int, int, in
     if len(regions) > MAX_REGIONS:
         x0, y0 = min(r[0] for r in regions), min(r[1] for r in regions)
         regions = [(x0, y0, max(r[2] for r in regions), max(r[3] for r in regions))]
-    return _merged(regions)
-
-
-def _merged(rects: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int]]:
-    """Overlapping rectangles joined (repeatedly), so no text is detected twice."""
-    rects = sorted(rects)
-    changed = True
-    while changed:
-        changed, out = False, []
-        for r in rects:
-            for i, o in enumerate(out):
-                if r[0] <= o[2] and o[0] <= r[2] and r[1] <= o[3] and o[1] <= r[3]:
-                    out[i] = (min(r[0], o[0]), min(r[1], o[1]), max(r[2], o[2]), max(r[3], o[3]))
-                    changed = True
-                    break
-            else:
-                out.append(r)
-        rects = out
-    return rects
+    return [tuple(map(int, r)) for r in merge_overlapping(regions)]
 
 
 def _inside_any(box: np.ndarray, rects: list[tuple[float, float, float, float]]) -> bool:
