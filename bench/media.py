@@ -14,8 +14,8 @@ Target: the preview >= 5x faster than demosaicing. An uncompressed DNG is the ea
 unpack; compressed NEF/CR2/CR3 cost LibRaw more, the preview the same.
 
 Video. ``--seconds`` (60) of 1920x1080 at 30 fps, H.264 (libx264, preset veryfast, a key frame
-every 2 s as phones write them, plus the encoder's own at cuts), made with PyAV from the sample
-photos (a scene every 6 s, each panning, one with printed words), indexed with the default
+every 2 s as phones write them), made with PyAV from the sample photos (a scene every 6 s, each
+panning, one with printed words), indexed with the default
 analyze steps into a fresh index (``ocula index``'s code path, models loaded before the clock
 starts); the time split into sampling keyframes (decoding) and the rest (analysing, describing,
 embedding, writing). Target: <= 10 s.
@@ -24,7 +24,6 @@ embedding, writing). Target: <= 10 s.
 from __future__ import annotations
 
 import argparse
-import io
 import sys
 import tempfile
 import time
@@ -94,32 +93,21 @@ def raw_bench(folder: Path, repeat: int) -> list[dict]:
 
 
 def make_clip(path: Path, seconds: int) -> Path:
-    import av
+    """The sample photos and a card with printed words, 6 s each, panning (tests/media_helpers)."""
+    from media_helpers import make_video
     from PIL import Image, ImageDraw, ImageFont
 
-    w, h, fps = 1920, 1080, 30
-    scenes = [Image.open(p).convert("RGB").resize((w + 240, h)) for p in sorted((ROOT / "samples").glob("*.jpg"))]
-    card = Image.new("RGB", (w + 240, h), "white")
+    card = path.parent.parent / "card.png"
+    img = Image.new("RGB", (1920, 1080), "white")
     font = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
-    ImageDraw.Draw(card).text((300, 450), "HARBOUR FERRY 42", fill="black",
-                              font=ImageFont.truetype(font, 140) if Path(font).exists() else None)
-    scenes.insert(3, card)
-    arrays = [np.asarray(s) for s in scenes]
-    with av.open(str(path), "w") as c:
-        c.metadata["creation_time"] = "2024-05-12T07:20:00.000000Z"
-        s = c.add_stream("libx264", rate=fps)
-        s.width, s.height, s.pix_fmt = w, h, "yuv420p"
-        s.options = {"preset": "veryfast", "crf": "23", "g": str(2 * fps)}
-        per_scene = 6 * fps
-        for i in range(seconds * fps):
-            arr = arrays[(i // per_scene) % len(arrays)]
-            x = int(240 * (i % per_scene) / per_scene)
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(arr[:, x:x + w]), format="rgb24")
-            for p in s.encode(frame):
-                c.mux(p)
-        for p in s.encode():
-            c.mux(p)
-    return path
+    ImageDraw.Draw(img).text((200, 450), "HARBOUR FERRY 42", fill="black",
+                             font=ImageFont.truetype(font, 140) if Path(font).exists() else None)
+    img.save(card)
+    photos = sorted((ROOT / "samples").glob("*.jpg"))
+    photos.insert(3, card)
+    scenes = [photos[i % len(photos)] for i in range(max(1, seconds // 6))]
+    return make_video(path, scenes, size=(1920, 1080), fps=30, seconds_each=6, gop=60,
+                      metadata={"creation_time": "2024-05-12T07:20:00.000000Z"})
 
 
 def video_bench(folder: Path, seconds: int) -> dict:
@@ -147,7 +135,7 @@ def video_bench(folder: Path, seconds: int) -> dict:
     report = index([videos], db=folder / "video.db")
     total = time.perf_counter() - t
     assert not report.failed, report.failed
-    return {"video": f"{seconds} s, 1920x1080, 30 fps, H.264, key frame every 2 s",
+    return {"video": f"{seconds} s, 1920x1080, 30 fps, H.264, a key frame every 2 s",
             "keyframes": report.frames, "at": [f.at for f in sampled.frames], "sampling_s": round(sample_s, 2),
             "index_s": round(total, 2), "per_keyframe_s": round((total - sample_s) / max(1, report.frames), 2),
             "steps": list(default_steps()), "target_s": 10, "peak_rss_mb": round(peak_rss_mb())}
