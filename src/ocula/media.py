@@ -276,7 +276,7 @@ def _flipped(img: Image.Image, flip: int) -> Image.Image:
 _EXIF_IFD, _GPS_IFD = 0x8769, 0x8825
 # IFD0 tags worth keeping: camera, software, people's text, time (Orientation is not: pixels are upright)
 _DESCRIPTIVE = {0x010E, 0x010F, 0x0110, 0x0131, 0x0132, 0x013B, 0x8298, 0xC614}
-_ARTIST, _ORIENTATION, _DATETIME, _MAKE = 0x013B, 0x0112, 0x0132, 0x010F
+_ARTIST, _MAKE = 0x013B, 0x010F
 _EXPOSURE, _FNUMBER, _ISO, _DT_ORIGINAL, _FOCAL, _LENS_MAKE, _LENS_MODEL = (0x829A, 0x829D, 0x8827, 0x9003,
                                                                           0x920A, 0xA433, 0xA434)
 
@@ -329,7 +329,7 @@ def set_ifd(exif: Image.Exif, tag: int, values: dict[int, Any]) -> None:
 
 def _has_time(exif: Image.Exif) -> bool:
     try:
-        return bool(exif.get(_DATETIME) or exif.get_ifd(_EXIF_IFD).get(_DT_ORIGINAL))
+        return bool(exif.get_ifd(_EXIF_IFD).get(_DT_ORIGINAL))  # what the capture time is read from
     except Exception:
         return False
 
