@@ -29,14 +29,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from _common import ROOT, peak_rss_mb, table, write_json  # noqa: E402
 
 
-def mosaic(size: tuple[int, int]) -> "Image.Image":  # noqa: F821
+def mosaic(size: tuple[int, int]):
     """The sample photos tiled at about their own resolution: a picture with a camera's detail."""
     from PIL import Image
 
