@@ -10,6 +10,8 @@ JPEG) are LibRaw's and Pillow's business, and exiftool's for CR3 when it is inst
 
 from __future__ import annotations
 
+import importlib.util
+import io
 import json
 import os
 import shutil
@@ -280,6 +282,15 @@ def test_a_mixed_folder_indexes_completely_and_search_finds_the_frame(tmp_path, 
     hit = search("harbour", db=db, top_k=3).hits[0]
     assert hit.path == str(mixed / "clip.mp4") and hit.media == "video"
     assert hit.timestamp == "00:04" and hit.at == pytest.approx(4, abs=0.2) and "HARBOUR" in hit.text
+    if importlib.util.find_spec("fastapi"):  # the page's thumbnail of that hit is the frame
+        from types import SimpleNamespace
+
+        from ocula.config import get_settings
+        from ocula.serve.routes.search import _thumbnail
+
+        state = SimpleNamespace(db=db, settings=get_settings(), config=SimpleNamespace(folders=[mixed]))
+        thumb = Image.open(io.BytesIO(_thumbnail(state, hit.id, 128)))
+        assert thumb.size == (128, 96) and np.asarray(thumb.convert("L")).min() < 60  # the black word
     cats = search("cat", db=db, top_k=5).hits
     assert [h.path for h in cats].count(str(mixed / "clip.mp4")) == 1  # one hit per video
     assert str(mixed / "cat.dng") in [h.path for h in cats]
