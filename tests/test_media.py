@@ -324,11 +324,89 @@ def test_keyframe_vectors_are_remade_from_the_video(tmp_path, clip):
     assert clock(83.4) == "01:23" and clock(3723) == "1:02:03"
 
 
-def test_an_index_made_before_videos_upgrades(tmp_path, samples):
-    """An index built by the previous schema (every migration but the last) opens, upgrades in
-    place and keeps its rows as photos."""
-    from ocula.index.store import MIGRATIONS, SCHEMA_VERSION, Store, _statements
+def test_detail_decodes_a_raw_or_a_keyframe_again(tmp_path, samples, card, clip):
+    """Steps that look closer (OCR reading text, faces cut for embedding) use ``detail``: a RAW
+    decoded reduced is decoded again through LibRaw, a keyframe again from its video; a keyframe
+    of a video given as bytes keeps the pixels it has."""
+    dng = make_dng(tmp_path / "card.dng", card, (1400, 960), preview=(1400, 960))
+    small = load_image(dng, max_side=350)
+    assert small.size == (350, 240) and small.raw == "preview 1400x960"
+    assert small.detail(1400).size == (1400, 960) and _similar(small.detail(1400), Image.open(card)) > 0.9
+    frame = sample_video(clip, max_side=160).frames[1].image
+    assert frame.size == (160, 120) and frame.detail(640).size == (640, 480)
+    assert _similar(frame.detail(640), sample_video(clip, max_side=640).frames[1].image.image) > 0.95
+    assert sample_video(clip.read_bytes(), max_side=160).frames[1].image.detail(640).size == (160, 120)
 
+
+def test_ocr_reads_a_raw_file(tmp_path, card):
+    from ocula.tasks.analyze import analyze
+
+    dng = make_dng(tmp_path / "sign.dng", card, (2400, 1646), preview=(2400, 1646))
+    a = analyze(dng, steps=["ocr"])
+    assert a.image.raw.startswith("preview") and "HARBOUR" in a.text.text.upper()
+
+
+def test_faces_in_keyframes_belong_to_people(tmp_path, samples):
+    """The people step of index embeds the faces of a video's keyframes: naming one finds the
+    video at that time; XMP export leaves keyframes alone; removing the video removes its faces."""
+    pytest.importorskip("dlib", reason="dlib-bin is not installed (pip install dlib-bin)")
+    from ocula.errors import InvalidArgument
+    from ocula.index import open_store
+    from ocula.tasks._people import MODEL
+    from ocula.tasks.index import index
+    from ocula.tasks.people_export import people_export
+    from ocula.tasks.people_name import people_name
+    from ocula.tasks.people_show import people_show
+    from ocula.tasks.search import search
+
+    f = tmp_path / "films"
+    f.mkdir()
+    video = make_video(f / "talk.mp4", [samples / "coffee.jpg", samples / "grace_hopper.jpg"], size=(640, 480),
+                       seconds_each=3)
+    db = tmp_path / "ix.db"
+    r = index([f], db=db, steps=["faces", "classify"])
+    assert (r.videos, r.faces) == (1, 1) and not r.failed and not r.warnings, (r.failed, r.warnings)
+    with open_store(db) as store:
+        stored = store.stored_faces()
+        keys = [store.face(int(i)).path for i in stored.ids]
+        assert store.unscanned_faces(MODEL) == []  # keyframes scanned; the video row is not an image
+    assert len(keys) == 1 and split_frame_key(keys[0])[0] == str(video)
+    at = split_frame_key(keys[0])[1]
+    assert at == pytest.approx(3, abs=0.3)
+    with pytest.raises(InvalidArgument, match="is a video"):
+        people_name(video, "Grace Hopper", db=db)
+    named = people_name(f"{video}#t={at:g}", "Grace Hopper", db=db)  # the key as typed, not as stored
+    assert named.person.faces == 1 and named.image == keys[0]
+    hits = search(person="Grace Hopper", db=db).hits
+    assert [(h.path, h.media, h.timestamp) for h in hits] == [(str(video), "video", clock(at))]
+    assert [p.path for p in people_show("Grace Hopper", db=db).photos] == keys
+    out = people_export(xmp=True, db=db)
+    assert out.images == 0 and sorted(p.name for p in f.iterdir()) == ["talk.mp4"]  # no "talk.mp4#t=3.xmp"
+    if importlib.util.find_spec("fastapi"):  # the People panel's face thumbnail is cut from the video
+        from types import SimpleNamespace
+
+        from ocula.config import get_settings
+        from ocula.serve.routes.people import _face_thumbnail
+
+        state = SimpleNamespace(db=db, settings=get_settings(), config=SimpleNamespace(folders=[f]))
+        assert Image.open(io.BytesIO(_face_thumbnail(state, int(stored.ids[0]), 96))).size == (96, 96)
+    again = index([f], db=db, steps=["faces", "classify"])
+    assert (again.unchanged, again.faces, again.analysed) == (1, 0, 0)
+    video.unlink()
+    gone = index([f], db=db, steps=["faces", "classify"])
+    assert gone.removed == 1
+    with open_store(db) as store:
+        st = store.stats()
+        assert (st["images"], st["frames"], st["faces"]) == (0, 0, 0)
+    assert people_show("Grace Hopper", db=db).photos == [] and search(person="Grace Hopper", db=db).hits == []
+
+
+def test_an_index_made_before_videos_upgrades(tmp_path, samples):
+    """An index built by the previous schema (every migration but the last: people's, schema 3)
+    opens, upgrades in place and keeps its rows as photos, with their faces and people."""
+    from ocula.index.store import MIGRATIONS, PEOPLE_MIGRATION, SCHEMA_VERSION, Store, _statements
+
+    assert (PEOPLE_MIGRATION, SCHEMA_VERSION) == (2, 4)  # videos come after people
     db = tmp_path / "old.db"
     con = sqlite3.connect(db)
     for step in MIGRATIONS[:-1]:
@@ -336,12 +414,19 @@ def test_an_index_made_before_videos_upgrades(tmp_path, samples):
             con.execute(stmt)
     con.execute(f"PRAGMA user_version = {len(MIGRATIONS) - 1}")
     con.execute("INSERT INTO images(path, size, mtime_ns, hash, indexed_at) VALUES('/p/a.jpg', 1, 1, 'h', 0)")
+    con.execute("INSERT INTO people(name, name_key, confirmed, created) VALUES('Ada', 'ada', 1, 0)")
+    con.execute("INSERT INTO faces(image_id, x, y, w, h, embedding, model, person_id, locked, grouped) "
+                "VALUES(1, 10, 10, 50, 50, ?, 'dlib', 1, 1, 1)", (np.zeros(128, np.float32).tobytes(),))
+    con.execute("INSERT INTO face_scans(image_id, hash, model) VALUES(1, 'h', 'dlib')")
     con.commit()
     con.close()
     with Store(db) as store:
         assert store.version == SCHEMA_VERSION
         assert store.count() == 1 and list(store.known()) == ["/p/a.jpg"]
         assert store.hits([1])[1].media == "image"
+        assert store.person_images(1) == [(1, "/p/a.jpg")] and store.unscanned_faces("dlib") == []
+        st = store.stats()
+        assert (st["faces"], st["people"], st["videos"], st["frames"]) == (1, 1, 0, 0)
 
 
 def test_cli_analyze_a_video_and_search_its_frame(tmp_path, clip):

@@ -225,13 +225,22 @@ def _schema(db: Path) -> set[tuple[str, str]]:
                                                "AND name NOT LIKE 'fts_%'")}
 
 
+def _columns(db: Path) -> list[str]:
+    con = sqlite3.connect(db)
+    try:
+        return [r[1] for r in con.execute("PRAGMA table_info(images)")]
+    finally:
+        con.close()
+
+
 def test_an_index_made_before_people_gets_the_face_tables(tmp_path):
     """An index made before people (schema 2: places, capture times and moments) upgrades to the
     people schema: what it held stays (rows, places, moments, searches), and the next run finds
     the faces of the photos indexed before without analysing them again."""
     from ocula.index.store import MIGRATIONS, PEOPLE_MIGRATION, SCHEMA_VERSION, _statements
 
-    assert PEOPLE_MIGRATION == 2 and SCHEMA_VERSION == 3  # people come after places: an old index upgrades
+    # people come after places (and videos after people): an old index upgrades through 3 and 4
+    assert PEOPLE_MIGRATION == 2 and SCHEMA_VERSION == 4
     f = tmp_path / "photos"
     f.mkdir()
     exif_photo(f / "hopper.jpg", 31.24, 121.49, "2024:05:12 15:20:00", size=(512, 600), picture=PHOTOS["hopper"])
@@ -239,10 +248,14 @@ def test_an_index_made_before_people_gets_the_face_tables(tmp_path):
     db = tmp_path / "old.db"
     first = index([f], db=db, steps=STEPS, people=False)
     assert first.analysed == 2 and first.faces == 0 and first.moments == 1
-    # back to the schema of an index made before people: their tables gone, user_version 2
+    # back to the schema of an index made before people: their tables and the video columns gone,
+    # user_version 2
     with sqlite3.connect(db) as con:
         for table in _PEOPLE_TABLES:
             con.execute(f"DROP TABLE {table}")
+        con.execute("DROP INDEX images_parent")
+        for column in ("media", "parent", "at"):
+            con.execute(f"ALTER TABLE images DROP COLUMN {column}")
         con.execute("PRAGMA user_version = 2")
     reference = tmp_path / "schema2.db"
     with sqlite3.connect(reference) as con:
@@ -250,6 +263,7 @@ def test_an_index_made_before_people_gets_the_face_tables(tmp_path):
             for stmt in _statements(step):
                 con.execute(stmt)
     assert _schema(db) == _schema(reference)  # exactly what migrations 1 and 2 make
+    assert _columns(db) == _columns(reference)
 
     report = index([f], db=db, steps=STEPS)
     assert report.unchanged == 2 and report.analysed == 0 and report.places_read == 0
@@ -260,7 +274,8 @@ def test_an_index_made_before_people_gets_the_face_tables(tmp_path):
         assert set(_PEOPLE_TABLES) <= tables and {"place_names", "moments", "moment_photos"} <= tables
     with open_store(db) as store:
         s = store.stats()
-        assert (s["schema_version"], s["images"], s["with_place"], s["with_gps"], s["moments"]) == (3, 2, 2, 2, 1)
+        assert (s["schema_version"], s["images"], s["with_place"], s["with_gps"], s["moments"]) == (4, 2, 2, 2, 1)
+        assert s["videos"] == s["frames"] == 0
         assert s["faces"] == 1
     hopper = people_name(f / "hopper.jpg", "Grace Hopper", db=db).person
     assert hopper.faces == 1

@@ -501,6 +501,13 @@ def split_frame_key(key: str) -> tuple[str, float] | None:
     return (m.group(1), float(m.group(2))) if m else None
 
 
+def frame_of(path: str) -> tuple[str, float] | None:
+    """(video, seconds) when a stored path is a keyframe of a video (no file of that name, a video
+    before ``#t=``), else None: the path is a file."""
+    key = split_frame_key(path)
+    return key if key is not None and not os.path.exists(path) and is_video(key[0]) else None
+
+
 def clock(seconds: float) -> str:
     """01:23, or 1:02:03 past an hour."""
     s = max(0, int(seconds))
@@ -601,6 +608,7 @@ def sample_video(src: Any, *, max_side: int | None = None, settings: Settings | 
     exif = _video_exif(out.metadata)
     for f in out.frames:
         f.image.exif = exif
+        _again_from(src, f.at, settings, f.image)
     out.seconds = round(time.monotonic() - t0, 3)
     return out
 
@@ -701,6 +709,14 @@ def _fill_gaps(container: Any, out: Sampled, name: str, max_side: int | None, se
                 break
 
 
+def _again_from(src: Any, at: float, settings: Settings, image: LoadedImage) -> LoadedImage:
+    """A keyframe decoded reduced learns to decode itself again larger (``LoadedImage.detail``:
+    OCR reading small text, faces cut at full detail), when its video is a file."""
+    if isinstance(src, (str, os.PathLike)) and max(image.size) < max(image.original_size):
+        image._again = lambda side: video_frame(src, at, max_side=side, settings=settings)
+    return image
+
+
 def _frame_image(frame: Any, name: str, at: float, fmt: str, max_side: int | None, rotation: int) -> LoadedImage:
     w, h = frame.width, frame.height
     scale = min(1.0, max_side / max(w, h)) if max_side else 1.0
@@ -768,7 +784,7 @@ def video_frame(src: Any, at: float, *, max_side: int | None = None, settings: S
                 break
         if chosen is None:
             raise InvalidImage(name, problems[0] if problems else f"no frame at {clock(at)}")
-        return _frame_image(chosen, name, at, "video", max_side, rotation)
+        return _again_from(src, at, settings, _frame_image(chosen, name, at, "video", max_side, rotation))
     except av.error.FFmpegError as e:
         raise InvalidImage(name, _video_problem(e, name)) from None
     finally:
@@ -782,7 +798,7 @@ def load_media(path: str, *, max_side: int | None = None, settings: Settings | N
     whose video is decoded at that time."""
     from .image import load_image
 
-    key = split_frame_key(path)
-    if key is not None and not os.path.exists(path) and is_video(key[0]):
+    key = frame_of(path)
+    if key is not None:
         return video_frame(key[0], key[1], max_side=max_side, settings=settings)
     return load_image(path, max_side=max_side, settings=settings)

@@ -25,8 +25,11 @@ Rules every store keeps:
   ``delete_images``, ``move_image``, ``copy_image`` and ``record_error`` on a video take its
   keyframes along; ``missing_vectors`` leaves video rows out (their keyframes carry the
   vectors); ``hits`` of a keyframe give the video's path with ``media`` "frame" and ``at``.
-  The SQLite schema: columns ``media`` (image, video, frame), ``parent`` and ``at`` (the "videos"
-  step of ``store.MIGRATIONS``).
+  Faces are a keyframe's like a photo's (``put_faces`` on its row: ``person_images`` and the
+  ``people`` filter find the keyframe, so a search by person returns the video at that time);
+  ``unscanned_faces`` leaves video rows out; removing a video removes its keyframes' faces.
+  The SQLite schema: columns ``media`` (image, video, frame), ``parent`` and ``at`` (migration 4,
+  after people's 3).
 - faces (people, issue 15) are biometric data: a face row holds its box, quality and 128-d
   embedding, the person it belongs to and whether a person put it there (``locked``);
   ``forget_people`` erases rows and every copy the store keeps of their bytes.
@@ -383,8 +386,8 @@ class IndexStore(ABC):
     # -- faces and people (issue 15). Name keys are computed by the caller (people/names.py) --
     @abstractmethod
     def unscanned_faces(self, model: str) -> list[tuple[int, str]]:
-        """(id, path) of images whose faces were never looked for with ``model``, or whose
-        content changed since."""
+        """(id, path) of images (keyframes included, videos not) whose faces were never looked for
+        with ``model``, or whose content changed since."""
 
     @abstractmethod
     def put_faces(self, image_id: int, model: str, faces: list[FaceRow]) -> list[int]:

@@ -632,7 +632,8 @@ class Store(IndexStore):
     def unscanned_faces(self, model: str) -> list[tuple[int, str]]:
         return self.db.execute(
             "SELECT images.id, images.path FROM images LEFT JOIN face_scans s ON s.image_id = images.id "
-            "WHERE s.image_id IS NULL OR s.model != ? OR s.hash != images.hash ORDER BY images.id",
+            "WHERE images.media != 'video' AND (s.image_id IS NULL OR s.model != ? OR s.hash != images.hash) "
+            "ORDER BY images.id",
             (model,)).fetchall()
 
     @_face_tables

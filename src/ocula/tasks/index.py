@@ -23,8 +23,8 @@ Incremental rules, cheapest first:
 - images indexed before places existed get their capture facts read (EXIF only, no model).
 
 People (``tasks/_people.py``, off with ``people=False`` / OCULA_PEOPLE=0): the faces of new and
-changed images are embedded and stored with them, images never scanned for faces are caught
-up, and new faces are grouped into people at the end of the run.
+changed images (a video's keyframes too) are embedded and stored with them, images never
+scanned for faces are caught up, and new faces are grouped into people at the end of the run.
 
 Every batch is one SQLite transaction, so a run killed at any point (kill -9 included)
 leaves whole batches only; the next run finds those unchanged and carries on. Vector index
@@ -464,7 +464,7 @@ def _index(store: IndexStore, roots: list[str], exclude: tuple[str, ...], hidden
             done_before += 1
             if progress:
                 progress(done_before, total)
-        index_videos(store, videos, hashes, tuple(steps), settings, jobs, labels, report, video_done)
+        index_videos(store, videos, hashes, tuple(steps), settings, jobs, labels, report, video_done, faces=faces)
     if copies:
         present = store.ids_by_hash({hashes[e.path] for e in copies})
         with store.transaction():
