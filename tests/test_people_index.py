@@ -220,17 +220,11 @@ _PEOPLE_TABLES = ("people", "person_aliases", "faces", "face_rejections", "face_
 
 
 def _schema(db: Path) -> set[tuple[str, str]]:
+    """Tables and indexes, and the columns of images."""
     with sqlite3.connect(db) as con:
         return {(t, n) for t, n in con.execute("SELECT type, name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' "
-                                               "AND name NOT LIKE 'fts_%'")}
-
-
-def _columns(db: Path) -> list[str]:
-    con = sqlite3.connect(db)
-    try:
-        return [r[1] for r in con.execute("PRAGMA table_info(images)")]
-    finally:
-        con.close()
+                                               "AND name NOT LIKE 'fts_%'")} | \
+            {("column", r[1]) for r in con.execute("PRAGMA table_info(images)")}
 
 
 def test_an_index_made_before_people_gets_the_face_tables(tmp_path):
@@ -263,7 +257,6 @@ def test_an_index_made_before_people_gets_the_face_tables(tmp_path):
             for stmt in _statements(step):
                 con.execute(stmt)
     assert _schema(db) == _schema(reference)  # exactly what migrations 1 and 2 make
-    assert _columns(db) == _columns(reference)
 
     report = index([f], db=db, steps=STEPS)
     assert report.unchanged == 2 and report.analysed == 0 and report.places_read == 0
