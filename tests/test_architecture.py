@@ -24,7 +24,7 @@ BASE, BACKENDS, MIDDLE, TASKS, API, SHELLS = range(6)
 LAYERS = {
     "version": BASE, "errors": BASE, "config": BASE, "vocabulary": BASE, "digest": BASE, "deprecation": BASE,
     "image": BASE, "results": BASE, "output": BASE, "models": BASE, "_textset": BASE, "_memory": BASE,
-    "geometry": BASE,
+    "geometry": BASE, "media": BASE,
     "backends": BACKENDS,
     "index": MIDDLE, "provenance": MIDDLE, "writing": MIDDLE, "train": MIDDLE, "sidecar": MIDDLE, "places": MIDDLE,
     "people": MIDDLE, "regions": MIDDLE,

@@ -220,9 +220,11 @@ _PEOPLE_TABLES = ("people", "person_aliases", "faces", "face_rejections", "face_
 
 
 def _schema(db: Path) -> set[tuple[str, str]]:
+    """Tables and indexes, and the columns of images."""
     with sqlite3.connect(db) as con:
         return {(t, n) for t, n in con.execute("SELECT type, name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' "
-                                               "AND name NOT LIKE 'fts_%'")}
+                                               "AND name NOT LIKE 'fts_%'")} | \
+            {("column", r[1]) for r in con.execute("PRAGMA table_info(images)")}
 
 
 def test_an_index_made_before_people_gets_the_face_tables(tmp_path):
@@ -231,7 +233,8 @@ def test_an_index_made_before_people_gets_the_face_tables(tmp_path):
     the faces of the photos indexed before without analysing them again."""
     from ocula.index.store import MIGRATIONS, PEOPLE_MIGRATION, SCHEMA_VERSION, _statements
 
-    assert PEOPLE_MIGRATION == 2 and SCHEMA_VERSION == 3  # people come after places: an old index upgrades
+    # people come after places (and videos after people): an old index upgrades through 3 and 4
+    assert PEOPLE_MIGRATION == 2 and SCHEMA_VERSION == 4
     f = tmp_path / "photos"
     f.mkdir()
     exif_photo(f / "hopper.jpg", 31.24, 121.49, "2024:05:12 15:20:00", size=(512, 600), picture=PHOTOS["hopper"])
@@ -239,10 +242,14 @@ def test_an_index_made_before_people_gets_the_face_tables(tmp_path):
     db = tmp_path / "old.db"
     first = index([f], db=db, steps=STEPS, people=False)
     assert first.analysed == 2 and first.faces == 0 and first.moments == 1
-    # back to the schema of an index made before people: their tables gone, user_version 2
+    # back to the schema of an index made before people: their tables and the video columns gone,
+    # user_version 2
     with sqlite3.connect(db) as con:
         for table in _PEOPLE_TABLES:
             con.execute(f"DROP TABLE {table}")
+        con.execute("DROP INDEX images_parent")
+        for column in ("media", "parent", "at"):
+            con.execute(f"ALTER TABLE images DROP COLUMN {column}")
         con.execute("PRAGMA user_version = 2")
     reference = tmp_path / "schema2.db"
     with sqlite3.connect(reference) as con:
@@ -260,7 +267,8 @@ def test_an_index_made_before_people_gets_the_face_tables(tmp_path):
         assert set(_PEOPLE_TABLES) <= tables and {"place_names", "moments", "moment_photos"} <= tables
     with open_store(db) as store:
         s = store.stats()
-        assert (s["schema_version"], s["images"], s["with_place"], s["with_gps"], s["moments"]) == (3, 2, 2, 2, 1)
+        assert (s["schema_version"], s["images"], s["with_place"], s["with_gps"], s["moments"]) == (4, 2, 2, 2, 1)
+        assert s["videos"] == s["frames"] == 0
         assert s["faces"] == 1
     hopper = people_name(f / "hopper.jpg", "Grace Hopper", db=db).person
     assert hopper.faces == 1

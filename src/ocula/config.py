@@ -10,6 +10,7 @@ import os
 import tomllib
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
@@ -53,6 +54,13 @@ class Settings(BaseModel):
                                                 "no coordinates); off: the next index run forgets them")
     index_gps: bool = Field(True, description="the index keeps GPS coordinates (for --near and moments); off: "
                                               "the next index run forgets them")
+    raw_decode: Literal["auto", "preview", "demosaic"] = Field(
+        "auto", description="RAW files: auto (the embedded JPEG preview when it is large enough, else demosaic), "
+                            "preview (whatever its size), demosaic (always; slow)")
+    video_every: float = Field(10.0, gt=0, description="seconds between the keyframes taken from a video when "
+                                                       "its scene does not change")
+    video_max_frames: int = Field(30, ge=1, le=1000, description="most keyframes taken from one video")
+    video_timeout: float = Field(60.0, gt=0, description="most seconds spent decoding one video")
 
     @field_validator("device")
     @classmethod
@@ -72,7 +80,9 @@ _ENV = {
     "llm_timeout": "OCULA_LLM_TIMEOUT", "vlm_model": "OCULA_VLM_MODEL", "captioner": "OCULA_CAPTIONER",
     "clip_model": "OCULA_CLIP_MODEL", "people": "OCULA_PEOPLE", "clip_text_model": "OCULA_CLIP_TEXT_MODEL",
     "detector": "OCULA_DETECTOR", "finder": "OCULA_FINDER", "vqa_model": "OCULA_VQA_MODEL",
-    "index_place": "OCULA_INDEX_PLACE", "index_gps": "OCULA_INDEX_GPS",
+    "index_place": "OCULA_INDEX_PLACE", "index_gps": "OCULA_INDEX_GPS", "raw_decode": "OCULA_RAW_DECODE",
+    "video_every": "OCULA_VIDEO_EVERY", "video_max_frames": "OCULA_VIDEO_MAX_FRAMES",
+    "video_timeout": "OCULA_VIDEO_TIMEOUT",
 }
 _TRUE = {"1", "true", "yes", "on"}
 

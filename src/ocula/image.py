@@ -32,6 +32,12 @@ ImageInput = Union[str, os.PathLike, bytes, bytearray, memoryview, IO[bytes], Im
 SUPPORTED_FORMATS = {"JPEG", "MPO", "PNG", "WEBP", "GIF", "BMP", "TIFF", "HEIF", "AVIF"}
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".gif", ".bmp", ".dib",
                   ".tif", ".tiff", ".heic", ".heif", ".avif", ".mpo"}
+# RAW camera files LibRaw reads (decoded by media.load_raw): Canon, Nikon, Sony, Olympus/OM, Panasonic,
+# Fujifilm, Pentax, Samsung, Leica, Hasselblad, Phase One, Sigma, Minolta, Kodak, Leaf/Mamiya, and DNG
+RAW_SUFFIXES = {".dng", ".cr2", ".cr3", ".crw", ".nef", ".nrw", ".arw", ".srf", ".sr2", ".orf", ".rw2", ".raf",
+                ".pef", ".srw", ".rwl", ".3fr", ".fff", ".iiq", ".x3f", ".mrw", ".dcr", ".kdc", ".erf", ".mef",
+                ".mos"}
+IMAGE_SUFFIXES |= RAW_SUFFIXES
 
 ImageFile.LOAD_TRUNCATED_IMAGES = False  # a truncated file is an error, not grey pixels
 _heif_registered = False
@@ -99,6 +105,7 @@ class LoadedImage:
     icc_profile: bytes | None = None
     path: Path | None = None
     byte_size: int | None = None
+    raw: str | None = None  # RAW files: what was decoded ("preview 6000x4000", "demosaiced at half size")
     _cache: dict = field(default_factory=dict, repr=False)
     # how to decode the source again at another size, when this copy was decoded reduced
     _again: Callable[[int], "LoadedImage"] | None = field(default=None, repr=False)
@@ -161,7 +168,7 @@ class LoadedImage:
         return {
             "source": self.source, "format": self.format, "width": self.original_size[0],
             "height": self.original_size[1], "mode": self.original_mode, "has_alpha": self.has_alpha,
-            "frames": self.frames, "bytes": self.byte_size,
+            "frames": self.frames, "bytes": self.byte_size, "raw": self.raw,
         }
 
 
@@ -177,6 +184,11 @@ def _describe_bytes(head: bytes) -> str:
         return "it is an SVG drawing; ocula reads raster images only"
     if head.lstrip()[:1] in (b"<",) and b"html" in head[:200].lower():
         return "it is an HTML page, not an image"
+    from .media import sniff_video
+
+    video = sniff_video(head)
+    if video:
+        return f"it is a video ({video}); ocula analyze and ocula index read videos (their keyframes)"
     try:
         head.decode("utf-8")
         return "it is a text file, not an image"
@@ -422,6 +434,10 @@ def _decode(fh: IO[bytes], name: str, path: Path | None, nbytes: int | None, max
             settings: Settings) -> LoadedImage:
     head = fh.read(512)
     fh.seek(0)
+    from . import media
+
+    if media.is_raw(path, head):
+        return media.load_raw(fh, name, path, nbytes, max_side, settings)  # LibRaw, before Pillow sees a TIFF
     fmt: str | None = None
     try:
         img = open_unchecked(fh)

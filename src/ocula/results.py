@@ -23,6 +23,8 @@ class ImageInfo(Result):
     has_alpha: bool = False
     frames: int = 1
     bytes: int | None = None
+    raw: str | None = Field(None, description="RAW files: what was decoded: the embedded preview (its size) or "
+                                              "the sensor data, demosaiced")
 
     @classmethod
     def of(cls, loaded) -> "ImageInfo":
@@ -213,6 +215,25 @@ class Answer(Result):
 
 # --- analyze --------------------------------------------------------------------------
 
+class VideoInfo(Result):
+    """What a video is, as read from its container (``media.sample_video``)."""
+
+    duration: float | None = Field(None, description="seconds")
+    fps: float | None = None
+    codec: str | None = None
+    frame_count: int | None = Field(None, description="frames in the video, as its container says")
+    rotation: int = Field(0, description="degrees the picture is turned for display (phones filming upright)")
+    keyframes: int = Field(0, description="keyframes sampled: scene changes, or one every video_every seconds")
+    decode_seconds: float = Field(0.0, description="time spent decoding")
+
+
+class Keyframe(Result):
+    at: float = Field(description="seconds from the start")
+    timestamp: str = Field(description="the same as a clock: '01:23'")
+    scene: bool = Field(False, description="sampled because the scene changed (else: the first frame, or time passed)")
+    facts: "Analysis"
+
+
 class Analysis(Result):
     """All the facts about one image, gathered in one pass."""
 
@@ -228,6 +249,8 @@ class Analysis(Result):
     objects: DetectResult | None = Field(None, description="objects found by the COCO detector, when one is installed")
     people: "list[NamedPerson] | None" = Field(
         None, description="people recognised as someone named in the index (describe; None: not checked)")
+    video: "VideoInfo | None" = Field(None, description="videos: duration, frame rate, codec; the facts are per keyframe")
+    keyframes: list["Keyframe"] = Field(default_factory=list, description="videos: the facts of each keyframe sampled")
     timings: dict[str, float] = Field(default_factory=dict, description="seconds per step")
     warnings: list[str] = Field(default_factory=list, description="steps that were skipped and why")
 
@@ -559,6 +582,8 @@ class IndexReport(Result):
     reembedded: int = Field(0, description="images whose vectors were remade for a new embedding model")
     places_read: int = Field(0, description="images indexed before whose capture time and place were read now")
     moments: int = Field(0, description="moments made or changed in this run")
+    videos: int = Field(0, description="videos analysed in this run (counted in analysed too)")
+    frames: int = Field(0, description="keyframes taken from those videos and indexed")
     images: int = Field(0, description="images in the index after the run")
     faces: int = Field(0, description="faces found and embedded in this run (people)")
     new_people: int = Field(0, description="people that appeared in this run (groups of unnamed faces)")
@@ -586,6 +611,11 @@ class SearchHit(Result):
     captured: str | None = Field(None, description="local capture time from EXIF (None: unknown)")
     place: str | None = Field(None, description="where it was taken, from its GPS: 'Shanghai, China'")
     place_zh: str | None = Field(None, description="the same in Chinese: '中国上海'")
+    media: Literal["image", "video"] = Field("image", description="video: ``path`` is a video and ``at`` the time "
+                                                                "of its best-matching keyframe")
+    at: float | None = Field(None, description="videos: seconds from the start to the matching keyframe")
+    timestamp: str | None = Field(None, description="videos: ``at`` as a clock, '01:23'")
+    also_at: list[float] = Field(default_factory=list, description="videos: other matching keyframes, best first")
 
 
 class SearchResult(Result):
@@ -626,8 +656,10 @@ class DupesResult(Result):
 class IndexStats(Result):
     db: str
     schema_version: int
-    images: int
+    images: int = Field(description="files indexed: photos and videos (not their keyframes)")
     errors: int
+    videos: int = Field(0, description="videos among them")
+    frames: int = Field(0, description="keyframes sampled from the videos, each searchable like a photo")
     vectors: dict[str, int] = Field(default_factory=dict, description="vectors per kind")
     models: dict[str, str] = Field(default_factory=dict, description="model that made each kind of vector")
     with_text: int = 0
@@ -1017,4 +1049,5 @@ class WhoResult(Result):
         return [f.name for f in self.faces if f.name]
 
 
+Keyframe.model_rebuild()
 Analysis.model_rebuild()

@@ -16,7 +16,11 @@ Fields written (IPTC Photo Metadata / XMP):
 Sidecar name: ``photo.jpg.xmp`` (darktable's and digiKam's default; unambiguous when
 ``photo.jpg`` and ``photo.png`` sit side by side). A Lightroom-style ``photo.xmp`` that already
 exists is read for existing text and, when no other image shares its stem, written to instead
-of creating a second sidecar.
+of creating a second sidecar. RAW files follow the convention of the photo managers that edit
+them (Lightroom, Camera Raw, Capture One, Photo Mechanic): ``IMG_0001.xmp`` beside
+``IMG_0001.NEF``, also when the camera's ``IMG_0001.JPG`` sits beside it (the JPEG then gets
+``IMG_0001.JPG.xmp``); a ``IMG_0001.NEF.xmp`` that already exists (darktable) is kept in use,
+and so is the full name when two RAW files share the stem.
 
 Rules:
 - a description or alt text that ocula did not write (no matching hash: a person wrote it, or
@@ -364,9 +368,16 @@ def sidecar_target(image: Path) -> Path:
     """Where ocula writes: an existing ``photo.jpg.xmp``, else an existing ``photo.xmp``
     that no other image can claim, else ``photo.jpg.xmp``."""
     full, short = sidecar_candidates(image)
+    from .image import IMAGE_SUFFIXES, RAW_SUFFIXES
+
+    if image.suffix.lower() in RAW_SUFFIXES:
+        if full.exists() and not short.exists():
+            return full
+        raws = [p for p in image.parent.glob(glob_escape(image.stem) + ".*")
+                if p != image and p.suffix.lower() in RAW_SUFFIXES]
+        return full if raws else short
     if full.exists() or not short.exists():
         return full
-    from .image import IMAGE_SUFFIXES
 
     siblings = [p for p in image.parent.glob(glob_escape(image.stem) + ".*")
                 if p != image and p.suffix.lower() in IMAGE_SUFFIXES]

@@ -118,7 +118,9 @@ def _moderation_result(r) -> list[str]:
 @_renders("Analysis")
 def _analysis(r) -> list[str]:
     i = r.image
-    out = [f"{i.source}  {i.width}x{i.height} {i.format or ''}".rstrip()]
+    out = [f"{i.source}  {i.width}x{i.height} {i.format or ''}".rstrip() + (f"  (RAW: {i.raw})" if i.raw else "")]
+    if r.video is not None:
+        return out + _video_analysis(r)
     if r.labels:
         top = ", ".join(f"{lab.name} ({lab.score:.0%})" for lab in r.labels[:3])
         out.append(f"  labels:  {top}")
@@ -139,6 +141,34 @@ def _analysis(r) -> list[str]:
         out.append(f"  safety:  {'unsafe' if r.moderation.unsafe else 'safe'}")
     if r.objects is not None:
         out.append(f"  objects: {r.objects.summary or 'none found'}")
+    for w in r.warnings:
+        out.append(f"  note:    {w}")
+    return out
+
+
+def _video_analysis(r) -> list[str]:
+    """A video: its container's facts, then a few facts of each keyframe on one line."""
+    from ..media import clock
+
+    v = r.video
+    out = [f"  video:   {clock(v.duration or 0)}, {v.codec or '?'}, {v.fps or '?'} fps; {v.keyframes} keyframes "
+           f"(decoded in {v.decode_seconds:.1f} s)"]
+    for k in r.keyframes:
+        f = k.facts
+        parts = [", ".join(lab.name for lab in f.labels[:2])]
+        if f.faces is not None and f.faces.faces:
+            parts.append(f"{len(f.faces.faces)} face{'s' if len(f.faces.faces) > 1 else ''}")
+        if f.text is not None and f.text.text:
+            t = f.text.text.replace("\n", " / ")
+            parts.append(f"text: {t[:60]}{'…' if len(t) > 60 else ''}")
+        if f.objects is not None and f.objects.summary:
+            parts.append(f.objects.summary)
+        out.append(f"  @ {k.timestamp}{' (new scene)' if k.scene else ''}  " + " · ".join(p for p in parts if p))
+    if r.keyframes and r.keyframes[0].facts.metadata is not None:
+        md = r.keyframes[0].facts.metadata
+        cam = " ".join(x for x in (md.camera_make, md.camera_model) if x)
+        if cam or md.datetime_original:
+            out.append(f"  camera:  {cam or '?'} {md.datetime_original or ''}".rstrip())
     for w in r.warnings:
         out.append(f"  note:    {w}")
     return out
@@ -349,6 +379,8 @@ def _index_report(r) -> list[str]:
         out.append(f"  read where and when for {r.places_read} indexed before")
     if r.moments:
         out.append(f"  {r.moments} moment(s) made or changed (ocula moments lists them)")
+    if r.videos:
+        out.append(f"  {r.videos} video(s): {r.frames} keyframes indexed")
     if r.faces or r.new_people or r.named_from_xmp:
         xmp = f", {r.named_from_xmp} named from XMP face regions" if r.named_from_xmp else ""
         out.append(f"  faces {r.faces}, new people {r.new_people}{xmp} (ocula people lists them)")
@@ -372,7 +404,12 @@ def _search_result(r) -> list[str]:
     out = head
     for i, h in enumerate(r.hits, 1):
         via = ", ".join(f"{k} #{v}" for k, v in h.ranks.items())
-        out.append(f"{i:>3}. {h.path}  ({h.score:.4f}; {via})")
+        at = f" @ {h.timestamp}" if h.timestamp else ""
+        out.append(f"{i:>3}. {h.path}{at}  ({h.score:.4f}; {via})")
+        if h.also_at:
+            from ..media import clock
+
+            out.append("     also at " + ", ".join(clock(t) for t in h.also_at[:8]))
         where = " / ".join(x for x in (h.place, h.place_zh) if x)
         if where or h.captured:
             out.append(f"     {' · '.join(x for x in (h.captured and h.captured.replace('T', ' '), where) if x)}")
@@ -409,7 +446,8 @@ def _dupes_result(r) -> list[str]:
 def _index_stats(r) -> list[str]:
     vec = ", ".join(f"{k} {n} ({r.models.get(k, '?')})" for k, n in r.vectors.items())
     return [f"{r.db} (schema {r.schema_version}, {r.bytes / 1e6:.1f} MB)",
-            f"  {r.images} images, {r.with_text} with text, {r.with_faces} with faces, {r.errors} bad files",
+            f"  {r.images} images, {r.with_text} with text, {r.with_faces} with faces, {r.errors} bad files"
+            + (f"; {r.videos} videos ({r.frames} keyframes)" if r.videos else ""),
             f"  where and when: {r.with_time} with a capture time, {r.with_place} with a place, {r.with_gps} with "
             f"GPS coordinates, {r.moments} moments",
             f"  vectors: {vec or 'none'}", f"  people: {r.people}, faces stored: {r.faces}"]

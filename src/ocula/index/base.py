@@ -15,7 +15,21 @@ Rules every store keeps:
   passes ``places.search_key`` forms); GPS coordinates live only in their own columns and
   ``forget`` drops them; a moment whose photos change (an image removed, re-analysed or given
   new capture facts) is dissolved, its other photos become ``ungrouped`` and the caller groups
-  them again.
+  them again;
+- videos (``link_frames``): a video is one row for its file (``upsert_image`` with ``media``
+  "video": hash, size and mtime as for a photo; no vectors, no words) and each keyframe sampled
+  from it a row of its own, written by ``upsert_image`` at the path ``media.frame_key(video, at)``
+  ("VIDEO#t=SECONDS") and then linked to the video (media "frame", ``parent``, ``at`` seconds).
+  Keyframes are searched, filtered and embedded like photos; everything that treats files
+  (``known``, ``count``, ``dupe_rows``, ``ungrouped``, ``missing_captures``) leaves them out;
+  ``delete_images``, ``move_image``, ``copy_image`` and ``record_error`` on a video take its
+  keyframes along; ``missing_vectors`` leaves video rows out (their keyframes carry the
+  vectors); ``hits`` of a keyframe give the video's path with ``media`` "frame" and ``at``.
+  Faces are a keyframe's like a photo's (``put_faces`` on its row: ``person_images`` and the
+  ``people`` filter find the keyframe, so a search by person returns the video at that time);
+  ``unscanned_faces`` leaves video rows out; removing a video removes its keyframes' faces.
+  The SQLite schema: columns ``media`` (image, video, frame), ``parent`` and ``at`` (migration 4,
+  after people's 3).
 - faces (people, issue 15) are biometric data: a face row holds its box, quality and 128-d
   embedding, the person it belongs to and whether a person put it there (``locked``);
   ``forget_people`` erases rows and every copy the store keeps of their bytes.
@@ -87,6 +101,8 @@ class HitRow:
     taken: str | None
     captured: str | None = None      # local capture time (None: unknown)
     place: str | None = None         # Place JSON
+    media: str = "image"             # image, video, or frame (a keyframe: ``path`` is its video's)
+    at: float | None = None          # a keyframe's time in its video, in seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,6 +270,12 @@ class IndexStore(ABC):
         """The same content under a new path, or the same path touched."""
 
     @abstractmethod
+    def link_frames(self, video_id: int, frames: dict[int, float]) -> None:
+        """Inside a transaction: rows written by ``upsert_image`` (ids -> seconds) become the keyframes
+        of the video ``video_id`` (they take its ``taken``); keyframes it had before that are not
+        among them are deleted."""
+
+    @abstractmethod
     def record_error(self, path: str, size: int, mtime_ns: int, error: str, at: float) -> None:
         """A bad file: remembered (not retried until it changes); a good image that turned bad leaves."""
 
@@ -364,8 +386,8 @@ class IndexStore(ABC):
     # -- faces and people (issue 15). Name keys are computed by the caller (people/names.py) --
     @abstractmethod
     def unscanned_faces(self, model: str) -> list[tuple[int, str]]:
-        """(id, path) of images whose faces were never looked for with ``model``, or whose
-        content changed since."""
+        """(id, path) of images (keyframes included, videos not) whose faces were never looked for
+        with ``model``, or whose content changed since."""
 
     @abstractmethod
     def put_faces(self, image_id: int, model: str, faces: list[FaceRow]) -> list[int]:

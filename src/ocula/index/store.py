@@ -165,6 +165,16 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX image_names_key ON image_names(name_key);
     """,
+    # 4: videos (issue 14): a video is one row (media 'video': the file, its hash and size, how the
+    # incremental rules see it; no vectors, no words) and each keyframe sampled from it one row of
+    # its own (media 'frame', parent: the video's id, at: seconds into it, path VIDEO#t=SECONDS),
+    # analysed, described and embedded like a photo, so every search list and filter finds it
+    """
+    ALTER TABLE images ADD COLUMN media TEXT NOT NULL DEFAULT 'image';  -- image, video, frame
+    ALTER TABLE images ADD COLUMN parent INTEGER;                      -- frames: the video's id
+    ALTER TABLE images ADD COLUMN at REAL;                             -- frames: seconds from the start
+    CREATE INDEX images_parent ON images(parent) WHERE parent IS NOT NULL;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 PEOPLE_MIGRATION = 2  # the step of MIGRATIONS that makes the face tables (forget_people repairs them)
@@ -291,7 +301,7 @@ class Store(IndexStore):
     # -- what is indexed ------------------------------------------------------------------
     def known(self) -> dict[str, Known]:
         return {p: Known(i, s, m, h) for i, p, s, m, h in
-                self.db.execute("SELECT id, path, size, mtime_ns, hash FROM images")}
+                self.db.execute("SELECT id, path, size, mtime_ns, hash FROM images WHERE media != 'frame'")}
 
     def known_errors(self) -> dict[str, tuple[int, int]]:
         return {p: (s, m) for p, s, m in self.db.execute("SELECT path, size, mtime_ns FROM errors")}
@@ -305,7 +315,7 @@ class Store(IndexStore):
         return out
 
     def count(self) -> int:
-        return self.db.execute("SELECT count(*) FROM images").fetchone()[0]
+        return self.db.execute("SELECT count(*) FROM images WHERE media != 'frame'").fetchone()[0]
 
     def path_of(self, image_id: int) -> str | None:
         row = self.db.execute("SELECT path FROM images WHERE id = ?", (image_id,)).fetchone()
@@ -318,6 +328,8 @@ class Store(IndexStore):
     # -- writes ---------------------------------------------------------------------------
     def delete_images(self, ids: Iterable[int]) -> int:
         ids = list(ids)
+        files = len(ids)
+        ids += self._frames_of(ids)  # a video goes with its keyframes
         self._dissolve_moments_of(ids)
         for chunk in _chunks(ids):
             marks = _marks(chunk)
@@ -328,7 +340,13 @@ class Store(IndexStore):
         if ids:
             self.removed.update(ids)
             self._dirty.update(VECTOR_KINDS)
-        return len(ids)
+        return files
+
+    def _frames_of(self, video_ids: list[int]) -> list[int]:
+        out: list[int] = []
+        for chunk in _chunks(video_ids):
+            out += [r[0] for r in self.db.execute(f"SELECT id FROM images WHERE parent IN ({_marks(chunk)})", chunk)]
+        return out
 
     def upsert_image(self, row: dict[str, Any]) -> int:
         cols = [c for c in row if c != "id"]
@@ -357,11 +375,20 @@ class Store(IndexStore):
         self._dirty.add(kind)
 
     def copy_image(self, src_id: int, path: str, size: int, mtime_ns: int, indexed_at: float) -> int:
+        new_id = self._copy_row(src_id, path, size, mtime_ns, indexed_at)
+        old = self.path_of(src_id) or ""
+        for frame_id, frame_path in self.db.execute("SELECT id, path FROM images WHERE parent = ? ORDER BY id",
+                                                    (src_id,)).fetchall():
+            self._copy_row(frame_id, path + frame_path[len(old):], size, mtime_ns, indexed_at, parent=new_id)
+        return new_id
+
+    def _copy_row(self, src_id: int, path: str, size: int, mtime_ns: int, indexed_at: float,
+                  parent: int | None = None) -> int:
         cols = [r[1] for r in self.db.execute("PRAGMA table_info(images)")
-                if r[1] not in ("id", "path", "size", "mtime_ns", "indexed_at")]
-        self.db.execute(f"INSERT INTO images(path, size, mtime_ns, indexed_at, {', '.join(cols)}) "
-                        f"SELECT ?, ?, ?, ?, {', '.join(cols)} FROM images WHERE id = ? "
-                        f"ON CONFLICT(path) DO NOTHING", (path, size, mtime_ns, indexed_at, src_id))
+                if r[1] not in ("id", "path", "size", "mtime_ns", "indexed_at", "parent")]
+        self.db.execute(f"INSERT INTO images(path, size, mtime_ns, indexed_at, parent, {', '.join(cols)}) "
+                        f"SELECT ?, ?, ?, ?, ?, {', '.join(cols)} FROM images WHERE id = ? "
+                        f"ON CONFLICT(path) DO NOTHING", (path, size, mtime_ns, indexed_at, parent, src_id))
         new_id = self.db.execute("SELECT id FROM images WHERE path = ?", (path,)).fetchone()[0]
         self.db.execute("DELETE FROM fts WHERE rowid = ?", (new_id,))
         self.db.execute("INSERT INTO fts(rowid, ocr, description, tags) SELECT ?, ocr, description, tags FROM fts "
@@ -377,9 +404,21 @@ class Store(IndexStore):
         return new_id
 
     def move_image(self, image_id: int, path: str, size: int, mtime_ns: int) -> None:
+        old = self.path_of(image_id)
         self.db.execute("UPDATE images SET path = ?, size = ?, mtime_ns = ? WHERE id = ?",
                         (path, size, mtime_ns, image_id))
+        if old is not None and old != path:  # a video's keyframes are named after it
+            self.db.execute("UPDATE images SET path = ? || substr(path, ?), size = ?, mtime_ns = ? WHERE parent = ?",
+                            (path, len(old) + 1, size, mtime_ns, image_id))
         self.db.execute("DELETE FROM errors WHERE path = ?", (path,))
+
+    def link_frames(self, video_id: int, frames: dict[int, float]) -> None:
+        old = set(self._frames_of([video_id])) - set(frames)
+        if old:
+            self.delete_images(sorted(old))
+        self.db.executemany("UPDATE images SET media = 'frame', parent = ?, at = ?, taken = "
+                            "(SELECT taken FROM images WHERE id = ?) WHERE id = ?",
+                            [(video_id, float(at), video_id, int(i)) for i, at in frames.items()])
 
     def record_error(self, path: str, size: int, mtime_ns: int, error: str, at: float) -> None:
         self.db.execute("INSERT OR REPLACE INTO errors(path, size, mtime_ns, error, at) VALUES(?, ?, ?, ?, ?)",
@@ -423,7 +462,7 @@ class Store(IndexStore):
 
     def missing_vectors(self, kind: str, model: str) -> list[tuple[int, str]]:
         return self.db.execute(
-            "SELECT id, path FROM images WHERE id NOT IN "
+            "SELECT id, path FROM images WHERE media != 'video' AND id NOT IN "
             "(SELECT image_id FROM vectors WHERE kind = ? AND model = ?) ORDER BY id", (kind, model)).fetchall()
 
     def passages(self, ids: Iterable[int]) -> dict[int, tuple[str, ...]]:
@@ -476,8 +515,9 @@ class Store(IndexStore):
         out: dict[int, HitRow] = {}
         for chunk in _chunks(list(ids)):
             for id_, *cols in self.db.execute(
-                    f"SELECT id, path, description, tags_en, ocr, width, height, taken, captured, place FROM images "
-                    f"WHERE id IN ({_marks(chunk)})", chunk):
+                    f"SELECT i.id, coalesce(v.path, i.path), i.description, i.tags_en, i.ocr, i.width, i.height, "
+                    f"i.taken, i.captured, i.place, i.media, i.at FROM images i LEFT JOIN images v ON v.id = i.parent "
+                    f"WHERE i.id IN ({_marks(chunk)})", chunk):
                 out[id_] = HitRow(*cols)
         return out
 
@@ -494,7 +534,9 @@ class Store(IndexStore):
 
     def missing_captures(self, place: bool) -> list[tuple[int, str]]:
         cond = "capture IS NULL OR capture != 'place'" if place else "capture IS NULL"
-        return self.db.execute(f"SELECT id, path FROM images WHERE {cond} ORDER BY id").fetchall()
+        # videos and their keyframes get theirs when the video is indexed (from its container)
+        return self.db.execute(f"SELECT id, path FROM images WHERE media = 'image' AND ({cond}) "
+                               f"ORDER BY id").fetchall()
 
     def forget(self, *, places: bool = False, positions: bool = False) -> int:
         ids: set[int] = set()
@@ -529,7 +571,7 @@ class Store(IndexStore):
     def ungrouped(self) -> list[CaptureRow]:
         return [CaptureRow(*r) for r in self.db.execute(
             "SELECT id, captured, captured_utc, lat, lon, place, quality, faces FROM images WHERE captured IS NOT NULL "
-            "AND id NOT IN (SELECT image_id FROM moment_photos) ORDER BY id")]
+            "AND media != 'frame' AND id NOT IN (SELECT image_id FROM moment_photos) ORDER BY id")]
 
     def moments(self, ids: Iterable[str] | None = None, *, between: tuple[str, str] | None = None) -> list[Moment]:
         from ..results import Moment
@@ -561,7 +603,8 @@ class Store(IndexStore):
                             f"IN ({_marks(chunk)}))", chunk)
 
     def dupe_rows(self) -> list[DupeRow]:
-        return [DupeRow(*r) for r in self.db.execute("SELECT id, path, hash, phash FROM images ORDER BY path")]
+        return [DupeRow(*r) for r in self.db.execute("SELECT id, path, hash, phash FROM images WHERE media != 'frame' "
+                                                     "ORDER BY path")]
 
     def stats(self) -> dict[str, Any]:
         one = lambda sql: self.db.execute(sql).fetchone()[0]  # noqa: E731
@@ -571,7 +614,10 @@ class Store(IndexStore):
             vectors[kind] = vectors.get(kind, 0) + n
             models[kind] = model
         size = sum(os.path.getsize(p) for p in (self.path, Path(f"{self.path}-wal")) if p.exists())
-        return dict(db=str(self.path), schema_version=self.version, images=one("SELECT count(*) FROM images"),
+        return dict(db=str(self.path), schema_version=self.version,
+                    images=one("SELECT count(*) FROM images WHERE media != 'frame'"),
+                    videos=one("SELECT count(*) FROM images WHERE media = 'video'"),
+                    frames=one("SELECT count(*) FROM images WHERE media = 'frame'"),
                     errors=one("SELECT count(*) FROM errors"), vectors=vectors, models=models,
                     with_text=one("SELECT count(*) FROM images WHERE has_text"),
                     with_faces=one("SELECT count(*) FROM images WHERE faces > 0"),
@@ -586,7 +632,8 @@ class Store(IndexStore):
     def unscanned_faces(self, model: str) -> list[tuple[int, str]]:
         return self.db.execute(
             "SELECT images.id, images.path FROM images LEFT JOIN face_scans s ON s.image_id = images.id "
-            "WHERE s.image_id IS NULL OR s.model != ? OR s.hash != images.hash ORDER BY images.id",
+            "WHERE images.media != 'video' AND (s.image_id IS NULL OR s.model != ? OR s.hash != images.hash) "
+            "ORDER BY images.id",
             (model,)).fetchall()
 
     @_face_tables

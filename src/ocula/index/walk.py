@@ -1,4 +1,4 @@
-"""Walking folders for the index: image files with their size and mtime in one pass.
+"""Walking folders for the index: image and video files with their size and mtime in one pass.
 
 Same rules as ``ocula.image.iter_image_files`` (image suffixes inside folders, hidden files
 and folders skipped unless asked, symlink loops cut by (device, inode)), plus exclude
@@ -20,6 +20,9 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from ..image import IMAGE_SUFFIXES
+from ..media import VIDEO_SUFFIXES
+
+_SUFFIXES = IMAGE_SUFFIXES | VIDEO_SUFFIXES  # videos are indexed by their keyframes
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +87,7 @@ def walk(roots: Iterable[str | os.PathLike], *, exclude: Iterable[str] = (), hid
                     if e.is_dir(follow_symlinks=True):
                         subdirs.append(e.path)
                         continue
-                    if Path(e.name).suffix.lower() not in IMAGE_SUFFIXES:
+                    if Path(e.name).suffix.lower() not in _SUFFIXES:
                         continue
                     est = e.stat(follow_symlinks=True)
                 except OSError:  # a dangling symlink

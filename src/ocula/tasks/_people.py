@@ -110,8 +110,11 @@ class FaceWork:
     def _xmp(self, path: str, faces: list[Face]) -> tuple[dict[int, str], list[Face], list[str]]:
         """Names other photo managers gave faces: region name per face index, faces to add for
         named regions no detector found, and names without a box."""
+        from ..media import frame_of
         from ..regions import iou, read_people
 
+        if frame_of(path) is not None:  # a video's keyframe: face regions are a still photo's metadata
+            return {}, [], []
         try:
             regions, names = read_people(path)
         except OculaError as e:
@@ -172,16 +175,21 @@ class FaceWork:
         return ids[0] if ids else self.store.add_person(clean, key, confirmed=True)
 
     def catch_up(self, paths: set[str] | None) -> int:
-        """Scan images that have no faces from the current model (among ``paths``, or all)."""
-        from ..image import load_image
+        """Scan images that have no faces from the current model (among ``paths``, or all; a video's
+        keyframes when the video is among them)."""
+        from ..media import frame_of, load_media
         from .faces import MAX_SIDE
 
-        todo = [(i, p) for i, p in self.store.unscanned_faces(MODEL) if paths is None or p in paths]
+        def among(path: str) -> bool:
+            frame = frame_of(path) if paths is not None and path not in paths else None
+            return paths is None or path in paths or (frame is not None and frame[0] in paths)
+
+        todo = [(i, p) for i, p in self.store.unscanned_faces(MODEL) if among(p)]
         for start in range(0, len(todo), BATCH):
             items, ids = [], []
             for id_, path in todo[start:start + BATCH]:
-                try:
-                    items.append((path, load_image(path, max_side=MAX_SIDE, settings=self.settings), None))
+                try:  # a keyframe is decoded from its video
+                    items.append((path, load_media(path, max_side=MAX_SIDE, settings=self.settings), None))
                     ids.append(id_)
                 except (OculaError, OSError):  # gone or broken since: the next index run deals with it
                     continue
@@ -455,9 +463,17 @@ def check_embedding_model(settings: Settings) -> None:
 
 
 def image_in_index(store: IndexStore, image: str | os.PathLike) -> tuple[int, str]:
+    from ..media import frame_key, frame_of, is_video
+
     path = os.path.abspath(os.path.expanduser(os.fspath(image)))
-    if not os.path.exists(path):
+    frame = frame_of(path)  # a video's keyframe, VIDEO#t=SECONDS, as ocula people show lists it
+    if frame is not None:
+        path = frame_key(*frame)
+    elif not os.path.exists(path):
         raise InvalidArgument(f"{image}: no such image file")
+    elif is_video(path):
+        raise InvalidArgument(f"{image} is a video: name a face in one of its keyframes, {path}#t=SECONDS "
+                              f"(ocula people show PERSON lists them)")
     image_id = store.image_id(path)
     if image_id is None:
         raise InvalidArgument(f"{path} is not in the index {store.location}; index its folder first: "

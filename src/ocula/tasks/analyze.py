@@ -68,6 +68,10 @@ def analyze(image: ImageInput, *, steps: Iterable[str] | None = None, top_k: int
     settings = settings or get_settings()
     steps = check_steps(steps)
     options = _options(top_k, gps, place, labels, labels_file)
+    from . import _video
+
+    if _video.is_video(image):  # the facts of each keyframe
+        return _video.analyze_video(image, steps, options, settings)
     loaded = load_image(image, max_side=decode_side(steps), settings=settings)
     return _analyze_loaded(loaded, steps, options, settings)
 
@@ -127,8 +131,11 @@ def analyze_many(images: Iterable[ImageInput], *, steps: Iterable[str] | None = 
     side = decode_side(steps)
     workers = max(1, jobs) if jobs else default_workers(settings)
     per_worker = worker_settings(settings, workers)
+    from . import _video
 
     def one(src: ImageInput) -> Analysis | Failure:
+        if _video.is_video(src):  # keyframe by keyframe
+            return _video.analyze_video_item(src, steps, options, per_worker)
         try:
             loaded = load_image(src, max_side=side, settings=per_worker)
         except InvalidImage as e:

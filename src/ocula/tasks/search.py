@@ -243,6 +243,43 @@ class _Query:
             out += self.people_list_of(pid)
         return list(dict.fromkeys(out))[: self.depth]
 
+    def _hits(self, fused: list[tuple[int, float, dict[str, int]]], sims: dict[int, float]) -> list[SearchHit]:
+        """The best ``top_k`` hits; a video is one hit, at its best keyframe, its other matching
+        keyframes listed in ``also_at`` (rows are read a slice at a time until top_k are found)."""
+        from ..media import clock
+
+        hits: list[SearchHit] = []
+        videos: dict[str, SearchHit] = {}
+        step = max(self.top_k * 2, 20)
+        for start in range(0, len(fused), step):
+            part = fused[start:start + step]
+            rows = self.store.hits([id_ for id_, _, _ in part])
+            for id_, score, ranks in part:
+                row = rows.get(id_)
+                if row is None:
+                    continue
+                if row.media != "image" and row.path in videos:
+                    if row.at is not None:
+                        videos[row.path].also_at.append(row.at)
+                    continue
+                if len(hits) >= self.top_k:
+                    continue
+                place = Place.model_validate_json(row.place) if row.place else None
+                hit = SearchHit(id=int(id_), path=row.path, score=round(score, 6), ranks=ranks,
+                                similarity=sims.get(id_), description=row.description,
+                                tags=[t for t in row.tags_en.split(", ") if t], text=row.ocr[:200],
+                                width=row.width, height=row.height, taken=row.taken, captured=row.captured,
+                                place=place.label if place else None, place_zh=place.label_zh if place else None)
+                if row.media in ("frame", "video"):
+                    hit.media = "video"
+                    if row.at is not None:
+                        hit.at, hit.timestamp = row.at, clock(row.at)
+                    videos[row.path] = hit
+                hits.append(hit)
+            if len(hits) >= self.top_k and (not videos or start + step >= 4 * self.top_k):
+                break  # enough hits (a little further while videos may gather more keyframes)
+        return hits
+
     def result(self, query: str, mode: str, lists: dict[str, list[int] | dict[int, int]], sims: dict[int, float],
                t0: float, **understood: Any) -> SearchResult:
         weights = dict(WEIGHTS, place=float(max(1, sum(1 for k, v in lists.items() if v and k != "place"))))
@@ -250,19 +287,7 @@ class _Query:
         if lists.get("people"):  # a person's name: their photos first, in fused order
             theirs = set(lists["people"])
             fused = [f for f in fused if f[0] in theirs] + [f for f in fused if f[0] not in theirs]
-        fused = fused[: self.top_k]
-        rows = self.store.hits([id_ for id_, _, _ in fused])
-        hits = []
-        for id_, score, ranks in fused:
-            row = rows.get(id_)
-            if row is None:
-                continue
-            place = Place.model_validate_json(row.place) if row.place else None
-            hits.append(SearchHit(id=int(id_), path=row.path, score=round(score, 6), ranks=ranks,
-                                  similarity=sims.get(id_), description=row.description,
-                                  tags=[t for t in row.tags_en.split(", ") if t], text=row.ocr[:200],
-                                  width=row.width, height=row.height, taken=row.taken, captured=row.captured,
-                                  place=place.label if place else None, place_zh=place.label_zh if place else None))
+        hits = self._hits(fused, sims)
         return SearchResult(query=query, mode=mode, hits=hits, lists=[k for k, v in lists.items() if v],
                             total=self.total, seconds=round(time.perf_counter() - t0, 4), **understood)
 

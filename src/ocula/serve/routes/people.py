@@ -18,7 +18,7 @@ from ...results import (ForgetReport, MergeResult, NameResult, PeopleList, Perso
 from ..problems import Problem, responses
 from ..run import ServerState, state_of
 from . import Options, image_route, options_model
-from .search import _need_index, jpeg, shared_file, shared_path
+from .search import _need_index, jpeg, load_shared, shared_path
 
 # routes that are not tasks: face thumbnails
 router = APIRouter(tags=["people"])
@@ -179,7 +179,6 @@ def who_route(router: APIRouter, task: Any) -> None:
 
 
 def _face_thumbnail(state: ServerState, face_id: int, size: int) -> bytes:
-    from ...image import load_image
     from ...index import open_store
 
     _need_index(state)
@@ -187,7 +186,7 @@ def _face_thumbnail(state: ServerState, face_id: int, size: int) -> bytes:
         face = store.face(face_id)
     if face is None:
         raise Problem(404, f"no stored face has id {face_id}")
-    loaded = load_image(shared_file(state, face.path, f"face {face_id}"), max_side=2048, settings=state.settings)
+    loaded = load_shared(state, face.path, f"face {face_id}", 2048)  # a keyframe's face: from its video
     k = loaded.width / loaded.original_size[0]  # the box is in full-size pixels
     x, y, w, h = (v * k for v in face.box)
     side = max(w, h) * 1.7  # some hair and chin around the box

@@ -175,7 +175,6 @@ def index_route(router: APIRouter, task: Any) -> None:
 
 
 def _thumbnail(state: ServerState, image_id: int, size: int) -> bytes:
-    from ...image import load_image
     from ...index import open_store
 
     _need_index(state)
@@ -183,8 +182,7 @@ def _thumbnail(state: ServerState, image_id: int, size: int) -> bytes:
         path = store.path_of(image_id)
     if path is None:
         raise Problem(404, f"no indexed image has id {image_id}")
-    img = load_image(shared_file(state, path, f"image {image_id}"), max_side=size, settings=state.settings).image.copy()
-    return jpeg(img, size)
+    return jpeg(load_shared(state, path, f"image {image_id}", size).image.copy(), size)
 
 
 def shared_file(state: ServerState, path: str, what: str) -> str:
@@ -196,6 +194,16 @@ def shared_file(state: ServerState, path: str, what: str) -> str:
     if not under(real, [os.path.realpath(f) for f in state.config.folders]):
         raise Problem(404, f"{what} is not in a folder this server shares")
     return real
+
+
+def load_shared(state: ServerState, path: str, what: str, max_side: int) -> Any:
+    """An indexed image decoded (a video's keyframe, VIDEO#t=SECONDS, from its video), only when
+    its file is inside a folder this server shares."""
+    from ...media import frame_key, load_media, split_frame_key
+
+    key = split_frame_key(path) if not os.path.exists(path) else None
+    real = shared_file(state, key[0] if key else path, what)
+    return load_media(frame_key(real, key[1]) if key else real, max_side=max_side, settings=state.settings)
 
 
 def jpeg(img, size: int) -> bytes:

@@ -365,7 +365,7 @@
     searchStatus.textContent = n ? `${n} result${n === 1 ? "" : "s"} for ${what} among ${r.total} images (${r.seconds.toFixed(2)} s).`
       : `No matches for ${what} among ${r.total} images.`;
     for (const h of r.hits) {
-      const name = base(h.path);
+      const name = base(h.path) + (h.timestamp ? ` @ ${h.timestamp}` : "");  // a video, at its matching keyframe
       const url = h.thumbnail || (h.id != null ? thumbUrl(h.id) : null);
       gallery.append(hitFigure(h, url, name));
     }
