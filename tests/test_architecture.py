@@ -114,6 +114,15 @@ def test_no_sql_outside_index():
 
 # --- the task table --------------------------------------------------------------------
 
+def test_results_are_data_and_render_lives_in_the_cli():
+    """How a result reads in a terminal is cli/render.py's: a result class carries no render
+    method (a stray one drifts from its class and breaks unseen)."""
+    tree = ast.parse((SRC / "results.py").read_text(encoding="utf-8"))
+    methods = [f"{c.name}.{f.name} (line {f.lineno})" for c in tree.body if isinstance(c, ast.ClassDef)
+               for f in c.body if isinstance(f, ast.FunctionDef) and "render" in f.name]
+    assert methods == [], f"results.py renders; move it to src/ocula/cli/render.py: {methods}"
+
+
 def test_registry_matches_the_entry_functions():
     """Every task's module, entry function and result resolve; every option is a keyword of the
     entry function (or its batch function) with the same default; old names are accepted."""

@@ -254,6 +254,30 @@ def test_named_people_fill_who_and_every_purpose():
     assert write(fake(uniform, faces=1), purpose="news").text.startswith("[WHO], wearing")
 
 
+def test_travel_post_about_a_named_person():
+    """A named person is who a travel post is about ("Grace Hopper, wearing ..., in [WHERE]"),
+    never "a view of" them; the place placeholder is not capitalised into "In [WHERE]"; the text
+    passes the writer checks in both languages and every tone."""
+    from ocula.writing import validate
+    from ocula.writing.base import Draft
+
+    uniform = [(652, "military uniform", "军装", "clothing", 0.8)]
+    one = named(fake(uniform, faces=1, face_h=300), "Grace Hopper")
+    assert write(one, purpose="travel").text == "Grace Hopper, wearing a military uniform, in [WHERE]."
+    assert write(one, purpose="travel", language="zh").text == "Grace Hopper在[地点]，身穿军装。"
+    assert write(one, purpose="travel", tone="formal", language="zh").text == "图为Grace Hopper在[地点]，身穿军装。"
+    dog = named(fake([(207, "golden retriever", "金毛猎犬", "animal", 0.8)], faces=2), "Grace Hopper", "张三")
+    assert write(dog, purpose="travel", language="zh").text == "Grace Hopper、张三和一只金毛猎犬在[地点]。"
+    cat = fake([(281, "tabby cat", "虎斑猫", "animal", 0.8)])
+    for facts in (one, dog, fake(uniform, faces=1), named(fake([], faces=1), "José"), cat):
+        for tone in ("neutral", "friendly", "formal", "playful"):
+            for lang in LANGS:
+                req = DescribeRequest(purpose="travel", tone=tone, language=lang, length="medium")
+                text = WRITER.write(facts, req, None).text
+                assert "In [WHERE]" not in text and not (facts.faces.count and "A view of" in text), text
+                assert validate.check_draft(Draft(text=text, confidence=0.5), facts, req) == [], (tone, lang, text)
+
+
 @pytest.mark.parametrize("index, en, zh, cat, mw", [
     (281, "tabby cat", "虎斑猫", "animal", "只"), (967, "espresso", "浓缩咖啡", "food", "杯"),
     (817, "sports car", "跑车", "vehicle", "辆"), (985, "daisy", "雏菊", "plant", "朵"),

@@ -136,3 +136,33 @@ def test_allowed_folders_are_checked(tmp_path):
         Folders([tmp_path / "nope"])
     with pytest.raises(InvalidArgument, match="outside the allowed folders"):
         Folders([tmp_path], output=tmp_path.parent)
+
+
+def test_search_by_a_person_alone_and_one_error_for_nothing(tmp_path):
+    """An assistant may search by person (or with_people, near, moment) without words, as the
+    command line and the library may; a search given nothing is one line naming what to give."""
+    pytest.importorskip("dlib", reason="dlib-bin is not installed (pip install dlib-bin)")
+    from ocula.errors import InvalidArgument
+    from ocula.mcp.tools import Folders, Toolbox
+    from ocula.tasks.index import index
+    from ocula.tasks.people_name import people_name
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name in ("grace_hopper.jpg", "coffee.jpg"):
+        shutil.copy(ROOT / "samples" / name, photos / name)
+    db = str(tmp_path / "index.db")
+    index([photos], db=db, steps=["faces"])
+    people_name(photos / "grace_hopper.jpg", "Grace Hopper", db=db)
+    box = Toolbox(Folders([photos]), db=db)
+    assert box.tools["search"].schema["required"] == []
+
+    found = box.call("search", {"person": "Grace Hopper"})
+    assert [Path(h.path).name for h in found.hits] == ["grace_hopper.jpg"]
+    assert [Path(h.path).name for h in box.call("search", {"query": None, "with_people": ["grace hopper"]}).hits] \
+        == ["grace_hopper.jpg"]
+    for nothing in ({}, {"query": None}, {"query": "  ", "top_k": 3}, {"with_people": []}):
+        with pytest.raises(InvalidArgument) as e:
+            box.call("search", nothing)
+        assert str(e.value).startswith("search needs a query (words or a year) or one of person, with_people, "
+                                       "near, moment"), (nothing, str(e.value))

@@ -126,3 +126,58 @@ def test_describe_a_new_photo_of_a_named_person_taken_elsewhere(bund, tmp_path, 
     assert zh.startswith("图为2024年6月2日，") and "Grace Hopper在法国法兰西岛巴黎" in zh, zh
     off = describe(paris, purpose="news", db=db, people=False).text
     assert off.startswith("[WHO]") and "in Paris, Île-de-France, France" in off, off
+
+
+def test_describe_write_xmp_again_after_naming_writes_the_name(bund, tmp_path, monkeypatch):
+    """A re-run skips what it described before, unless the names known for a photo's faces
+    changed: naming her redoes her photo (and a photo the index does not hold, where anyone named
+    may be recognised), not an indexed photo without her; the run after that skips them all."""
+    pytest.importorskip("dlib", reason="dlib-bin is not installed (pip install dlib-bin)")
+    import csv
+    import shutil
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from ocula.cli import app
+    from ocula.sidecar import read_existing
+    from ocula.tasks.index import index
+    from ocula.tasks.people_name import people_name
+    from people_helpers import SAMPLES
+
+    monkeypatch.setenv("OCULA_HOME", str(tmp_path / "home"))
+    library = tmp_path / "library"
+    library.mkdir()
+    hopper = library / "hopper.jpg"
+    hopper.write_bytes(bund.read_bytes())
+    shutil.copy(SAMPLES / "coffee.jpg", library / "coffee.jpg")
+    db = tmp_path / "index.db"
+    index([library], db=db, steps=["faces", "metadata"])
+    shutil.copy(SAMPLES / "chelsea.jpg", library / "later.jpg")  # not in the index
+    report = tmp_path / "report.csv"
+
+    def describe() -> dict[str, str]:
+        r = CliRunner().invoke(app, ["describe", str(library), "--purpose", "caption", "--steps", "faces,metadata",
+                                     "--write-xmp", "--db", str(db), "--report", str(report)])
+        assert r.exit_code == 0, r.output
+        return {Path(row["source"]).name: (row["status"], row["text"]) for row in csv.DictReader(report.open())}
+
+    def written(name: str) -> str:
+        return read_existing(library / name, embed=False).descriptions["x-default"]
+
+    first = describe()
+    assert {n: s for n, (s, _) in first.items()} == {"coffee.jpg": "written", "hopper.jpg": "written",
+                                                     "later.jpg": "written"}
+    assert "Grace Hopper" not in written("hopper.jpg")
+    people_name(hopper, "Grace Hopper", db=db)
+    second = describe()
+    assert second["hopper.jpg"][0] == "written" and "Grace Hopper" in second["hopper.jpg"][1]
+    assert "Grace Hopper" in written("hopper.jpg"), written("hopper.jpg")
+    assert second["coffee.jpg"] == ("unchanged", "")  # skipped: nobody named in it
+    assert second["later.jpg"][0] == "written"        # described again: not in the index
+    assert {n: s for n, (s, _) in describe().items()} == dict.fromkeys(first, "unchanged")
+    # --no-people is another input: described again, without her name
+    r = CliRunner().invoke(app, ["describe", str(hopper), "--purpose", "caption", "--steps", "faces,metadata",
+                                 "--write-xmp", "--db", str(db), "--no-people"])
+    assert r.exit_code == 0, r.output
+    assert "Grace Hopper" not in written("hopper.jpg")

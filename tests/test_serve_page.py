@@ -428,10 +428,16 @@ def test_people_panel(page, people_server, output_dir):
     expect(cards).to_have_count(2)
     expect(page.locator("#people-list article", has_text="Barack Obama")).to_contain_text("also Barack")
     expect(photos).to_have_count(3)
+    # a name field shows the whole name, and says it as its tooltip
+    for card in cards.element_handles():
+        field = card.query_selector(".name-form input")
+        assert field.evaluate("i => i.scrollWidth <= i.clientWidth"), field.input_value()
+        assert field.get_attribute("title") == field.input_value()
 
     # not this person: the darker copy leaves Obama for good
     photos.filter(has_text="obama-darker.jpg").locator("button.not-them").click()
     expect(page.locator("#people-status")).to_contain_text("is not Barack Obama")
+    assert page.locator("#people-status").inner_text().startswith("The face at ")  # a sentence, capitalised
     expect(photos).to_have_count(2)
     for img in photos.locator("img").element_handles():
         page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=img)

@@ -833,38 +833,6 @@ class FaceEmbeddingsResult(Result):
 
         return np.asarray([f.embedding for f in self.faces], dtype=np.float32).reshape(len(self.faces), 128)
 
-    def render(self) -> list[str]:
-        n_tr, n_va = sum(self.train_counts), sum(self.val_counts)
-        out = [f"{self.model_dir}  ({self.mode}, augment {self.augment}, seed {self.seed})",
-               f"  {len(self.classes)} classes, {n_tr} training / {n_va} validation images"]
-        if self.skipped:
-            out.append(f"  skipped {len(self.skipped)}:")
-            out += [f"    {f.source}: {f.error}" for f in self.skipped[:10]]
-            if len(self.skipped) > 10:
-                out.append(f"    ... {len(self.skipped) - 10} more (see --json)")
-        out += [f"  warning: {w}" for w in self.warnings]
-        if self.epochs_run:
-            stop = ", stopped early" if self.stopped_early else ""
-            out.append(f"  {self.epochs_run} epochs (best {self.best_epoch}{stop}) in {self.train_seconds:.1f} s, "
-                       f"features {self.feature_seconds:.1f} s")
-        if self.accuracy is not None:
-            out.append(f"  validation accuracy {self.accuracy:.1%}, macro F1 {self.macro_f1:.3f}, ECE {self.ece:.3f}")
-            if self.int8_accuracy is not None:
-                out.append(f"  ONNX fp32 {self.onnx_accuracy:.1%}, int8 {self.int8_accuracy:.1%} "
-                           f"(agrees with fp32 on {self.int8_agreement:.1%})")
-            width = max(4, max(len(c) for c in self.classes[:30]))
-            out.append(f"  {'class':<{width}}  prec.  recall  F1     n")
-            for m in self.per_class:
-                out.append(f"  {m.name:<{width}}  {m.precision:5.2f}  {m.recall:5.2f}   {m.f1:5.2f}  {m.support}")
-            if self.confusion and len(self.classes) <= 20:
-                out.append("  confusion (rows true, columns predicted):")
-                cw = max(3, len(str(max(max(r) for r in self.confusion))) + 1)
-                out.append("  " + " " * width + "".join(f"{i:>{cw}}" for i in range(len(self.classes))))
-                for i, (name, row) in enumerate(zip(self.classes, self.confusion)):
-                    out.append(f"  {name:<{width}}" + "".join(f"{v:>{cw}}" for v in row) + f"  ({i})")
-        out += [f"  {role}: {path}" for role, path in self.files.items()]
-        return out
-
 
 # --- product photos: cutout, crop, product (issue 19) ----------------------------------
 # How they read in a terminal: cli/render.py.

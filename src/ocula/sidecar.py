@@ -47,7 +47,7 @@ import tempfile
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Callable, Literal
 
 from .digest import sha256_file
 from .errors import InvalidImage, MissingDependency, OculaError
@@ -661,12 +661,16 @@ class Resumable:
     image was done before with exactly the same inputs: the hash of the image content (the
     pixels when embedding, since embedding changes the file's bytes) and of ``parts`` (what the
     text depends on: ocula's version, purpose, language, writer, model ...) is recorded in the
-    XMP it writes, so a re-run or a resumed batch skips the image without analysing it."""
+    XMP it writes, so a re-run or a resumed batch skips the image without analysing it.
+    ``of_image``: what else one image's text depends on, read without analysing it (the names
+    known for its faces), as a string added to its hash."""
 
-    def __init__(self, parts: tuple[object, ...], *, xmp: bool, embed: bool, overwrite: bool = False):
+    def __init__(self, parts: tuple[object, ...], *, xmp: bool, embed: bool, overwrite: bool = False,
+                 of_image: Callable[[Path], str] | None = None):
         if not (xmp or embed):
             raise ValueError("give xmp=True, embed=True or both")
         self.parts, self.xmp, self.embed, self.overwrite = parts, xmp, embed, overwrite
+        self.of_image = of_image
         self._digests: dict[Path, str] = {}
 
     def input_hash(self, path: Path) -> str:
@@ -675,7 +679,8 @@ class Resumable:
         path = Path(path)
         if path not in self._digests:
             self._digests[path] = pixel_digest(path) if self.embed else file_digest(path)
-        return inputs_hash(self._digests[path], __version__, *self.parts, "embed" if self.embed else "xmp")
+        extra = () if self.of_image is None else (self.of_image(path),)
+        return inputs_hash(self._digests[path], __version__, *self.parts, *extra, "embed" if self.embed else "xmp")
 
     def done_before(self, path: Path) -> bool:
         """Written by ocula for exactly these inputs already (never true with ``overwrite``)."""

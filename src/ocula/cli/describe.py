@@ -66,8 +66,8 @@ def describe(
         from ..tasks.analyze import check_steps
 
         step_list = list(check_steps(steps.split(",")))  # unknown names: one line naming the valid ones
-    run = _Run(request, writer_name, llm_url, llm_model, write_xmp, embed, overwrite, json, batch, step_list, place)
-    run.people, run.db = people, db
+    run = _Run(request, writer_name, llm_url, llm_model, write_xmp, embed, overwrite, json, batch, step_list, place,
+               people, db)
     try:
         if batch:
             run.batch(files, jobs)
@@ -82,9 +82,12 @@ def describe(
 
 class _Run:
     def __init__(self, request, writer: str, llm_url, llm_model, write_xmp: bool, embed: bool, overwrite: bool,
-                 as_json: bool, batch: bool, steps: list[str] | None = None, place: bool = True):
+                 as_json: bool, batch: bool, steps: list[str] | None = None, place: bool = True,
+                 people: bool = True, db: str | None = None):
         self.request = request
         self.place = place
+        self.people = people
+        self.db = db
         self.steps = steps
         self.writer = writer
         self.llm_url = llm_url
@@ -99,14 +102,12 @@ class _Run:
             from ..tasks.describe import resumable
 
             self.target = resumable(request, writer, llm_model=llm_model, steps=steps, xmp=write_xmp, embed=embed,
-                                    overwrite=overwrite, place=place)
+                                    overwrite=overwrite, place=place, people=people, db=db)
         self.results: list[dict] = []
         self.skipped: list[str] = []
         self.failures: list[Any] = []
         self.notes: dict[str, int] = {}
         self.counts: dict[str, int] = {}
-        self.people = True
-        self.db = None
 
     # --- metadata writing ---------------------------------------------------------------
 

@@ -15,6 +15,8 @@ from ..errors import InvalidArgument
 # an image's folder, sign with the server's key, or hold biometric data)
 HAND_MADE = ("generate", "search", "index", "dupes", "sign", "watermark", "train", "face-embeddings")
 MAX_PATH = 4096
+# what a search may be given instead of a query (search lists the photos that pass them)
+SEARCH_FILTERS = ("person", "with_people", "near", "moment")
 
 
 @dataclass
@@ -167,14 +169,19 @@ def _search_tool(folders: Folders, settings: Settings, db: str | None) -> ToolSp
     from ..tasks import registry
 
     task = registry.get("search")
-    props = {"query": {"type": "string", "minLength": 1, "maxLength": 2000,
-                       "description": "Words to search for (English, Chinese, ...)."}}
+    props = {"query": {"anyOf": [{"type": "string", "maxLength": 2000}, {"type": "null"}], "default": None,
+                       "description": "Words to search for (English, Chinese, ...), a year (2024) among them or "
+                                      "alone; may be left out when " + ", ".join(SEARCH_FILTERS) + " is given."}}
     props.update({o.name: option_schema(o) for o in task.options if o.http})
 
     def run(args: dict[str, Any], progress: Progress) -> Any:
         from ..tasks.search import search
 
-        result = search(args.pop("query"), db=db, **args, settings=settings)
+        query = (args.pop("query", None) or "").strip()
+        if not query and not any(args.get(k) for k in SEARCH_FILTERS):
+            raise InvalidArgument("search needs a query (words or a year) or one of " + ", ".join(SEARCH_FILTERS) +
+                                  " (a person's name lists their photos)")
+        result = search(query, db=db, **args, settings=settings)
         # the index may hold photos outside the allowed folders: those are not shown
         kept = [h for h in result.hits if folders.inside(Path(h.path).resolve())]
         hidden = len(result.hits) - len(kept)
@@ -184,7 +191,7 @@ def _search_tool(folders: Folders, settings: Settings, db: str | None) -> ToolSp
         return result
 
     return ToolSpec("search", task.summary + " Only photos inside the allowed folders are returned.",
-                    object_schema(props, ["query"]), run)
+                    object_schema(props, []), run)
 
 
 def _index_tool(folders: Folders, settings: Settings, db: str | None) -> ToolSpec:

@@ -380,6 +380,35 @@ class Namer:
         return self.recogniser.named(embed_prepared([prepared], self.settings)[0])
 
 
+class KnownNames:
+    """What the names describe writes for one photo depend on, read once from the index without
+    looking at the photo (a resumed describe run adds it to each image's hash): an indexed photo,
+    the names of the people its faces belong to; any other photo, everyone named (any of them may
+    be recognised in it). Naming someone redoes exactly the photos whose names that changes."""
+
+    def __init__(self, db: str | os.PathLike | None, settings: Settings):
+        from ..index import location
+
+        self.faces: dict[str, set[str]] = {}
+        self.indexed: set[str] = set()
+        self.everyone: list[str] = []
+        if not settings.people or not location(db, settings).exists():
+            return
+        with open_store(db, settings=settings) as store:
+            named = [r for r in store.people_rows() if r.name]
+            if named:
+                self.indexed = set(store.known())
+            for row in named:
+                for face in store.person_faces(row.id):
+                    self.faces.setdefault(face.path, set()).add(row.name)
+        self.everyone = sorted({r.name for r in named})
+
+    def __call__(self, image: str | os.PathLike) -> str:
+        path = os.path.abspath(os.fspath(image))
+        names = sorted(self.faces.get(path, ())) if path in self.indexed else self.everyone
+        return "names:" + "\x1f".join(names)
+
+
 # --- finding people --------------------------------------------------------------------------
 
 def open_index(db: str | os.PathLike | None, settings: Settings | None) -> IndexStore:

@@ -35,7 +35,7 @@ from ..results import Analysis, Description, Failure, ImageInfo
 from ..vocabulary import LANGUAGE_ALIASES, LANGUAGES, LENGTHS, PURPOSES, TONES
 from ..writing import WRITERS, get_writer
 from ..writing.base import DescribeRequest, Draft, Writer, WriterError, WriterUnavailable
-from ._people import Namer
+from ._people import KnownNames, Namer
 from ._pipeline import default_workers
 
 if TYPE_CHECKING:
@@ -293,15 +293,21 @@ def alt_text_for(desc: Description) -> str | None:
 
 def resumable(request: DescribeRequest, writer: str, *, llm_model: str | None = None,
               steps: Iterable[str] | None = None, xmp: bool = False, embed: bool = False,
-              overwrite: bool = False, place: bool = True) -> "Resumable":
+              overwrite: bool = False, place: bool = True, people: bool = True,
+              db: str | os.PathLike | None = None, settings: Settings | None = None) -> "Resumable":
     """Where a describe run writes (XMP sidecars, the images, or both) and how a re-run knows an
-    image was done before with these inputs (see ``ocula.sidecar.Resumable``)."""
+    image was done before with these inputs (see ``ocula.sidecar.Resumable``): with ``people``,
+    the names the index ``db`` knows for each photo's faces are among them, so a re-run after
+    naming someone rewrites the photos that name reaches (``_people.KnownNames``)."""
     from ..sidecar import Resumable
 
+    settings = settings or get_settings()
+    people = people and bool(settings.people)
     model = llm_model if writer in ("llm", "vlm", "captioner") else None
     parts = (request.purpose, request.language, request.length, request.tone, request.context, writer, model,
-             ",".join(steps or []), *(() if place else ("no place",)))
-    return Resumable(parts, xmp=xmp, embed=embed, overwrite=overwrite)
+             ",".join(steps or []), *(() if place else ("no place",)), *(() if people else ("no people",)))
+    return Resumable(parts, xmp=xmp, embed=embed, overwrite=overwrite,
+                     of_image=KnownNames(db, settings) if people else None)
 
 
 def xmp_fields(desc: Description) -> "XmpFields":

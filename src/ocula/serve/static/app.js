@@ -77,7 +77,9 @@
     $("#errors").append(item);
     if (err instanceof Error && !(err instanceof ApiError)) console.error(err);
   }
-  const announce = (node, text) => { node.textContent = text; };
+  // messages from the server are sentences the command line prints too ("the face at ...")
+  const sentence = (text) => String(text || "").replace(/^\p{Ll}/u, (c) => c.toUpperCase());
+  const announce = (node, text) => { node.textContent = sentence(text); };
 
   // --- requests: a few at a time, 429 retried after Retry-After -------------------------
   let active = 0;
@@ -513,7 +515,9 @@
 
   function nameForm(id, label, value, submit) {
     const input = el("input", { type: "text", id, value: value || "", autocomplete: "off", spellcheck: "false",
-                                maxlength: 200, placeholder: "Name" });
+                                maxlength: 200, placeholder: "Name", title: value || "" });
+    // a long name may not fit the field: its whole text is the tooltip
+    input.addEventListener("input", () => { input.title = input.value; });
     const form = el("form", { class: "name-form" },
       el("label", { for: id, class: "visually-hidden", text: label }), input,
       el("button", { type: "submit", class: "small", text: value ? "Rename" : "Name" }));
@@ -550,7 +554,7 @@
       const r = await api("/people/name", { json: body });
       announce(peopleStatus, r.message);
       await loadPeople(true);
-      peopleStatus.textContent = r.message;
+      announce(peopleStatus, r.message);
       if (personPhotos.dataset.person) await showPerson(Number(personPhotos.dataset.person), true);
     } catch (e) { peopleStatus.textContent = "Naming failed."; showError(e, "Name"); }
   }
@@ -591,7 +595,7 @@
     try {
       const r = await api("/people/split", { json: { person: String(person.id), face: ph.face } });
       await loadPeople(true);
-      peopleStatus.textContent = r.message;
+      announce(peopleStatus, r.message);
       await showPerson(person.id, true);
     } catch (e) { showError(e, "Not this person"); }
   }

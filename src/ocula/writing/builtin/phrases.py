@@ -50,37 +50,45 @@ def named_en(sc: Scene, others: str | None = None) -> str:
     return V.join_en(sc.names + ([more] if rest else []))
 
 
-def named_zh(sc: Scene, others: str | None = None) -> str:
-    """'格蕾丝·霍珀', 'Barack Obama和另外一个人'."""
+def named_zh(sc: Scene, others: str | None = None, also: tuple[str, ...] = ()) -> str:
+    """'格蕾丝·霍珀', 'Barack Obama和另外一个人'; ``also``: more in the same list ('…、张三和一只狗')."""
     rest = sc.unnamed
     more = others if others is not None else f"另外{V.people_zh(rest)}"
-    return V.join_zh(sc.names + ([more] if rest else []))
+    return V.join_zh(sc.names + ([more] if rest else []) + list(also))
 
 
 def core_en(sc: Scene, formal: bool = False, portrait: bool = False) -> str:
     """The main noun phrase: 'an Egyptian cat', 'a person wearing what appears to be a
     military uniform', 'two people', 'Grace Hopper wearing ...'. Empty when nothing is known."""
+    who, tail = core_parts_en(sc, formal, portrait)
+    return f"{who} {tail}" if tail else who
+
+
+def core_parts_en(sc: Scene, formal: bool = False, portrait: bool = False) -> tuple[str, str]:
+    """``core_en`` as the people and what goes with them: ('Grace Hopper', 'wearing what
+    appears to be an academic gown'), ('two people', 'and a dog'); ('an Egyptian cat', '')
+    without people."""
     s = sc.subject
-    if sc.people:
-        who = (sc.person_noun.a() if sc.person_noun and sc.people == 1 else V.people_en(sc.people, formal))
-        if sc.names:
-            who = named_en(sc)
-        if portrait and sc.portrait:  # alt text: the framing matters to someone who cannot see it
-            who = f"a portrait of {who}"
-        if s is None:
-            return who
-        obj = subject_en(s, compound=True)
-        cat = s.noun.category
-        if cat == "clothing":
-            return f"{who} wearing {obj}"
-        if cat == "building":
-            return f"{who} in front of {obj}"
-        if cat == "scene":
-            return f"{who} with {obj} in the background"
-        if cat in ("animal", "vehicle"):
-            return f"{who} and {obj}"
-        return f"{who} with {obj}"
-    return subject_en(s) if s else ""
+    if not sc.people:
+        return (subject_en(s) if s else ""), ""
+    who = (sc.person_noun.a() if sc.person_noun and sc.people == 1 else V.people_en(sc.people, formal))
+    if sc.names:
+        who = named_en(sc)
+    if portrait and sc.portrait:  # alt text: the framing matters to someone who cannot see it
+        who = f"a portrait of {who}"
+    if s is None:
+        return who, ""
+    obj = subject_en(s, compound=True)
+    cat = s.noun.category
+    if cat == "clothing":
+        return who, f"wearing {obj}"
+    if cat == "building":
+        return who, f"in front of {obj}"
+    if cat == "scene":
+        return who, f"with {obj} in the background"
+    if cat in ("animal", "vehicle"):
+        return who, f"and {obj}"
+    return who, f"with {obj}"
 
 
 def core_zh(sc: Scene, formal: bool = False, portrait: bool = False) -> tuple[str, bool]:
@@ -97,7 +105,7 @@ def core_zh(sc: Scene, formal: bool = False, portrait: bool = False) -> tuple[st
             return (f"{who}的肖像" if portrait and sc.portrait else who), False
         cat = s.noun.category
         if cat == "clothing":
-            cloth = f"疑似{s.maybe.zh}" if s.maybe else (s.noun.zh if s.sure else f"疑似{s.noun.zh}")
+            cloth = _cloth_zh(s)
             if sc.names:
                 return (f"身穿{cloth}的{who}的肖像" if portrait and sc.portrait else f"身穿{cloth}的{who}"), False
             if portrait and sc.portrait:
@@ -115,6 +123,26 @@ def core_zh(sc: Scene, formal: bool = False, portrait: bool = False) -> tuple[st
     if s.maybe is not None:
         return f"{s.noun.one_zh()}，可能是{s.maybe.zh}", False
     return s.noun.one_zh(), not s.sure
+
+
+def _cloth_zh(s: Subject) -> str:
+    return f"疑似{s.maybe.zh}" if s.maybe else (s.noun.zh if s.sure else f"疑似{s.noun.zh}")
+
+
+def named_at_zh(sc: Scene, where: str) -> str:
+    """A clause about the named people at a place: 'Grace Hopper在法国巴黎，身穿疑似学位袍',
+    'Grace Hopper和一只狗在法国巴黎', 'Grace Hopper在法国巴黎的一座教堂前'."""
+    s, who = sc.subject, named_zh(sc)
+    if s is None:
+        return f"{who}在{where}"
+    cat = s.noun.category
+    if cat == "clothing":
+        return f"{who}在{where}，身穿{_cloth_zh(s)}"
+    if cat == "building":
+        return f"{who}在{where}的{object_zh(s)}前"
+    if cat == "scene":
+        return f"{who}在{where}，背景{'是' if s.sure else '似乎是'}{s.noun.one_zh()}"
+    return f"{named_zh(sc, also=(object_zh(s),))}在{where}"
 
 
 def shi(hedged: bool) -> str:

@@ -11,8 +11,8 @@ from __future__ import annotations
 from ...vocabulary import HASHTAG_COUNTS, PLACEHOLDERS
 from .. import vocab as V
 from ..base import DescribeRequest, Draft
-from .phrases import (Picker, colours_en, colours_zh, core_en, core_zh, moment_en, moment_zh, plain_en, plain_zh,
-                      quote, where_en, where_zh)
+from .phrases import (Picker, colours_en, colours_zh, core_parts_en, core_zh, moment_en, moment_zh, named_at_zh,
+                      plain_en, plain_zh, quote, where_en, where_zh)
 from .scene import Context, Scene
 
 
@@ -50,18 +50,22 @@ def _hashtags(sc: Scene, ctx: Context, req: DescribeRequest, zh: bool) -> list[s
 
 def write_en(sc: Scene, ctx: Context, req: DescribeRequest) -> Draft:
     pick = Picker(sc.seed)
-    subject = core_en(sc)
+    who, tail = core_parts_en(sc)
+    subject = f"{who} {tail}" if tail else who
     core = subject or (f"a sign reading {quote(sc.text, 60)}" if sc.text else plain_en(sc))
     where = _where_en(sc, ctx)
+    # "Grace Hopper, wearing a gown, in Paris": a named person is who the post is about, not a view
+    here = f"{who}, {tail}, {where}" if sc.names and tail and not tail.startswith("and ") else f"{core} {where}"
     t = {
-        "neutral": ["{C} {w}.", "A view of {c} {w}." if subject else "{C} {w}."],
-        "friendly": ["Here's {c} {w}!", "Say hello from {W}: {c}."],
-        "formal": ["{C}, photographed {w}.", "This photograph shows {c} {w}."],
+        "neutral": ["{H}.", "A view of {h}." if subject and not sc.people else "{H}."],
+        "friendly": ["Here's {h}!", "Say hello from {W}: {c}."],
+        "formal": ["{C}, photographed {w}.", "This photograph shows {h}."],
         "playful": ["Postcard from {W}: {c}!", "Guess where we are? {W}, with {c}!"],
     }[req.tone]
-    bare = where.split(" ", 1)[1] if where.startswith(("in ", "on the ", "at ")) and "[" not in where else where
+    bare = where.split(" ", 1)[1] if where.startswith(("in ", "on the ", "at ")) else where
     bare = bare.removeprefix("the ")
-    first = pick(t, "travel").format(c=core, C=V.capitalize(core), w=where, W=V.capitalize(bare))
+    first = pick(t, "travel").format(c=core, C=V.capitalize(core), w=where, W=V.capitalize(bare),
+                                     h=here, H=V.capitalize(here))
     sentences = [first]
     when = moment_en(sc) if ctx.when is None else None
     if when:
@@ -88,7 +92,10 @@ def write_zh(sc: Scene, ctx: Context, req: DescribeRequest) -> Draft:
         "formal": ["图为在{w}拍摄的{np}。"],
         "playful": ["打卡{w}：{np}！", "猜猜这是哪儿？{w}，还有{np}！"],
     }[req.tone]
-    sentences = [pick(t, "travel").format(w=where, np=np)]
+    if sc.names:  # a sentence about the named person: "Grace Hopper在法国巴黎，身穿学位袍。"
+        t = {"neutral": ["{at}。"], "friendly": ["来自{w}的问候：{np}！"], "formal": ["图为{at}。"],
+             "playful": ["打卡{w}：{np}！"]}[req.tone]
+    sentences = [pick(t, "travel").format(w=where, np=np, at=named_at_zh(sc, where) if sc.names else "")]
     when = moment_zh(sc) if ctx.when is None else None
     if when:
         sentences.append(f"拍摄于{when}。")
