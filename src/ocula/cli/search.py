@@ -10,7 +10,8 @@ from .common import JSON_HELP, dump_json, err, fail, out
 from .render import render
 
 Json = typer.Option(False, "--json", help=JSON_HELP)
-Db = typer.Option(None, "--db", help="Index file (default: OCULA_HOME/index.db).", show_default=False)
+Db = typer.Option(None, "--db", help="Index file or postgresql:// URL (default: OCULA_DB, else OCULA_HOME/index.db).",
+                  show_default=False)
 
 
 class _Bar:

@@ -22,7 +22,17 @@ class ServerState:
     config: ServeConfig
     settings: Settings
     jobs: JobManager
-    db: Path
+    db: Path | str  # a SQLite file or a postgresql:// URL
+
+    def indexed(self) -> bool:
+        """Whether the index exists (False too when its database cannot be reached)."""
+        from ..errors import OculaError
+        from ..index import exists
+
+        try:
+            return exists(self.db, self.settings)
+        except OculaError:
+            return False
 
 
 def state_of(request: Request) -> ServerState:

@@ -25,7 +25,7 @@ router = APIRouter(tags=["search"])
 
 
 def _need_index(state: ServerState) -> None:
-    if not state.db.exists():
+    if not state.indexed():
         how = ("POST /api/v1/index indexes " + ", ".join(f.name for f in state.config.folders)) if state.config.folders \
             else "start the server with --folder DIR, then POST /api/v1/index"
         raise Problem(409, f"nothing is indexed on this server yet; {how}", title="No index")
