@@ -1,0 +1,254 @@
+"""Both index stores (SQLite + vector files, PostgreSQL + pgvector) against the same assertions:
+what the index, search and dupes tasks ask of an ``IndexStore``. The PostgreSQL one runs on a
+real server (pgserver, as `ocula db start` starts it)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from ocula.errors import InvalidArgument, OculaError
+from ocula.index import open_store
+from ocula.index.base import Filters
+
+from pg_helpers import new_db, pg_server, pg_url  # noqa: F401  (fixtures)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db(request, tmp_path) -> str:
+    if request.param == "sqlite":
+        return str(tmp_path / "index.db")
+    return request.getfixturevalue("new_db")()
+
+
+def _row(path: str, hash_: str, **kw) -> dict:
+    row = dict(path=path, size=100, mtime_ns=1, hash=hash_, width=640, height=480, taken="2024-05-01T10:00:00",
+               has_text=0, faces=0, quality=2, phash=-123456789, analysis="{}", ocr="", description="",
+               tags_en="", tags_zh="", labels="", steps="classify", indexed_at=time.time())
+    row.update(kw)
+    return row
+
+
+def _unit(rng, n: int, dim: int) -> np.ndarray:
+    v = rng.standard_normal((n, dim)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+@pytest.fixture
+def filled(db):
+    """Three images with words in English and Chinese and vectors of two kinds."""
+    rng = np.random.default_rng(0)
+    vecs = _unit(rng, 3, 32)
+    store = open_store(db, create=True)
+    with store.transaction():
+        ids = [store.upsert_image(_row("/p/cat.jpg", "h-cat", description="a tabby cat sleeping on a sofa",
+                                       tags_en="cat, sofa", tags_zh="猫、沙发", labels="tabby cat 虎斑猫")),
+               store.upsert_image(_row("/p/trip/sign.png", "h-sign", ocr="图书馆 PARKING Café", has_text=1,
+                                       description="a sign", tags_en="sign", quality=0, taken="2023-01-02")),
+               store.upsert_image(_row("/p/coffee.jpg", "h-coffee", description="a cup of coffee",
+                                       tags_en="coffee, cup", tags_zh="咖啡", faces=1))]
+        for i, v in zip(ids, vecs):
+            store.put_vector(i, "text", "e5", v)
+            store.put_vector(i, "image", "eff", np.resize(v, 48) / np.linalg.norm(np.resize(v, 48)))
+    store.sync()
+    yield store, ids, vecs
+    store.close()
+
+
+def test_words_match_in_any_language_every_cjk_character_a_token(filled):
+    store, (cat, sign, coffee), _ = filled
+    none = Filters()
+    assert store.text_search("猫", 10, none) == [cat]
+    assert store.text_search("cat", 10, none) == [cat]
+    assert store.text_search("书馆", 10, none) == [sign]      # two characters inside a word: a phrase
+    assert store.text_search("馆书", 10, none) == []          # not in that order
+    assert store.text_search("parking", 10, none) == [sign]
+    assert store.text_search("cafe", 10, none) == [sign]      # diacritics removed
+    assert set(store.text_search("咖啡 cat", 10, none)) == {cat, coffee}  # words OR-ed
+    assert store.text_search("zebra", 10, none) == []
+    assert store.text_search("  ", 10, none) == []
+    assert store.text_search('"; DROP TABLE images; --', 10, none) == []
+    assert store.count() == 3
+
+
+def test_the_words_printed_in_an_image_weigh_more_than_its_tags(filled):
+    store, *_ = filled
+    with store.transaction():
+        tagged = store.upsert_image(_row("/p/tagged.jpg", "h-tagged", tags_en="bus stop"))
+        printed = store.upsert_image(_row("/p/printed.jpg", "h-printed", ocr="bus stop"))
+    assert store.text_search("bus", 10, Filters()) == [printed, tagged]
+
+
+def test_filters(filled):
+    store, (cat, sign, coffee), _ = filled
+    assert store.filter_ids(Filters()) == (None, 3)
+    ids, n = store.filter_ids(Filters(has_text=True))
+    assert list(ids) == [sign] and n == 1
+    assert list(store.filter_ids(Filters(faces=True))[0]) == [coffee]
+    assert list(store.filter_ids(Filters(min_quality=1))[0]) == [cat, coffee]
+    assert list(store.filter_ids(Filters(folder="/p/trip"))[0]) == [sign]
+    assert list(store.filter_ids(Filters(folder="/p/tri"))[0]) == []
+    assert list(store.filter_ids(Filters(after="2024"))[0]) == [cat, coffee]
+    assert list(store.filter_ids(Filters(before="2024"))[0]) == [sign]
+    assert store.text_search("a", 10, Filters(has_text=True)) == [sign]
+
+
+def test_nearest_cosines_best_first_with_and_without_allowed_ids(filled):
+    store, ids, vecs = filled
+    got, sims = store.nearest("text", vecs[1], 3)
+    assert list(got) == [ids[1]] + sorted(ids[::2], key=lambda i: -float(vecs[ids.index(i)] @ vecs[1]))
+    assert sims[0] == pytest.approx(1.0, abs=1e-5)
+    assert np.allclose(sims, [float(vecs[ids.index(i)] @ vecs[1]) for i in got], atol=1e-5)
+    got, _ = store.nearest("text", vecs[1], 3, allowed=np.array([ids[0], ids[2]]))
+    assert set(got) == {ids[0], ids[2]}
+    assert len(store.nearest("text", vecs[1], 3, allowed=np.array([], np.int64))[0]) == 0
+    assert len(store.nearest("clip", vecs[1], 3)[0]) == 0
+    assert store.has_vectors("text") and store.has_vectors("text", "e5") and not store.has_vectors("text", "e6")
+    got, mat, model = store.vectors("image")
+    assert list(got) == ids and mat.shape == (3, 48) and model == "eff"
+
+
+def test_copies_moves_errors_and_deletes(filled):
+    store, (cat, sign, coffee), vecs = filled
+    with store.transaction():
+        copy = store.copy_image(cat, "/q/cat-copy.jpg", 100, 2, time.time())
+        store.move_image(coffee, "/q/coffee.jpg", 100, 3)
+        store.record_error("/q/bad.jpg", 5, 6, "not an image", time.time())
+    assert copy not in (cat, sign, coffee)
+    assert store.text_search("猫", 10, Filters()) in ([cat, copy], [copy, cat])
+    assert np.allclose(store.vectors("text", [copy])[1][0], vecs[0], atol=1e-6)
+    known = store.known()
+    assert set(known) == {"/p/cat.jpg", "/p/trip/sign.png", "/q/coffee.jpg", "/q/cat-copy.jpg"}
+    assert known["/q/cat-copy.jpg"].hash == "h-cat" and known["/q/coffee.jpg"].id == coffee
+    assert store.ids_by_hash(["h-cat", "h-none"]) in ({"h-cat": cat}, {"h-cat": copy})
+    assert store.known_errors() == {"/q/bad.jpg": (5, 6)}
+    assert store.path_of(coffee) == "/q/coffee.jpg" and store.path_of(10**9) is None
+    # a good image that turns bad leaves the index; an image indexed again clears its error
+    with store.transaction():
+        store.record_error("/p/cat.jpg", 1, 1, "truncated", time.time())
+        store.upsert_image(_row("/q/bad.jpg", "h-bad"))
+    assert "/p/cat.jpg" not in store.known() and set(store.known_errors()) == {"/p/cat.jpg"}
+    with store.transaction():
+        assert store.delete_images([sign]) == 1
+        store.delete_errors(["/p/cat.jpg"])
+    store.sync()
+    assert store.known_errors() == {}
+    assert sign not in store.vectors("text")[0]
+    assert store.text_search("parking", 10, Filters()) == []
+    hits = store.hits([copy])
+    assert hits[copy].path == "/q/cat-copy.jpg" and hits[copy].width == 640 and "tabby" in hits[copy].description
+    rows = store.dupe_rows()
+    assert [r.path for r in rows] == sorted(r.path for r in rows) and rows[0].phash == -123456789
+
+
+def test_a_batch_lands_whole_or_not_at_all(filled):
+    store, ids, _ = filled
+    with pytest.raises(RuntimeError):
+        with store.transaction():
+            store.upsert_image(_row("/p/new.jpg", "h-new"))
+            raise RuntimeError("crash mid-batch")
+    assert "/p/new.jpg" not in store.known() and store.count() == 3
+
+
+def test_upserts_keep_the_id_and_replace_the_words(filled):
+    store, (cat, sign, coffee), _ = filled
+    with store.transaction():
+        again = store.upsert_image(_row("/p/cat.jpg", "h-cat2", description="a dog", tags_zh="狗"))
+    assert again == cat and store.count() == 3
+    assert store.text_search("狗", 10, Filters()) == [cat] and store.text_search("猫", 10, Filters()) == []
+
+
+def test_a_new_embedding_model_replaces_the_old_vectors(filled):
+    store, ids, vecs = filled
+    assert store.missing_vectors("text", "e5-v2") == [(i, p) for i, p in
+                                                     sorted((k.id, p) for p, k in store.known().items())]
+    new = _unit(np.random.default_rng(1), 3, 16)
+    with store.transaction():
+        store.put_vectors("text", "e5-v2", ids, new)
+    store.sync()
+    got, mat, model = store.vectors("text")
+    assert model == "e5-v2" and mat.shape == (3, 16) and store.missing_vectors("text", "e5-v2") == []
+    assert store.nearest("text", new[2], 1)[0][0] == ids[2]
+    assert store.passages([ids[0]])[ids[0]][0] == "a tabby cat sleeping on a sofa"
+
+
+def test_stats(filled):
+    store, *_ = filled
+    st = store.stats()
+    assert st["images"] == 3 and st["errors"] == 0 and st["vectors"] == {"text": 3, "image": 3}
+    assert st["models"] == {"text": "e5", "image": "eff"} and st["with_text"] == 1 and st["with_faces"] == 1
+    assert st["bytes"] > 0 and st["schema_version"] == store.version >= 1
+
+
+def test_search_needs_an_existing_index(db):
+    with pytest.raises(InvalidArgument, match="ocula index"):
+        open_store(db)
+
+
+# -- PostgreSQL only: what many machines sharing one server need -----------------------------
+
+def test_migrations_run_once_under_concurrent_starts(pg_url):
+    from ocula.index.postgres import SCHEMA_VERSION
+
+    errors, versions = [], []
+
+    def start():
+        try:
+            with open_store(pg_url, create=True) as s:
+                versions.append(s.version)
+        except Exception as e:  # noqa: BLE001 - collected and asserted below
+            errors.append(e)
+    threads = [threading.Thread(target=start) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and versions == [SCHEMA_VERSION] * 6
+
+
+def test_a_newer_schema_is_refused_and_nothing_written(pg_url):
+    import psycopg
+
+    with open_store(pg_url, create=True):
+        pass
+    with psycopg.connect(pg_url, autocommit=True) as c:
+        c.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    with pytest.raises(OculaError, match="newer than this ocula.*upgrade"):
+        open_store(pg_url, create=True)
+
+
+def test_wrong_or_unreachable_database_is_one_line(pg_server, tmp_path):
+    for url in (f"postgresql://postgres@/nosuchdb?host={pg_server}",
+                f"postgresql://postgres@/ocula?host={tmp_path}"):   # no server listens there
+        with pytest.raises(OculaError) as e:
+            open_store(url, create=True)
+        assert "\n" not in str(e.value) and "ocula db start" in str(e.value)
+
+
+def test_a_database_without_pgvector_says_how_to_get_it(pg_server, new_db):
+    import psycopg
+
+    url = new_db()
+    admin = psycopg.connect(url, autocommit=True)
+    admin.execute("DROP EXTENSION vector")
+    admin.execute("DROP ROLE IF EXISTS plain")
+    admin.execute("CREATE ROLE plain LOGIN")
+    admin.execute(f"GRANT ALL ON DATABASE {admin.info.dbname} TO plain")
+    admin.execute("GRANT ALL ON SCHEMA public TO plain")
+    plain = url.replace("postgresql://postgres:@", "postgresql://plain@")
+    with pytest.raises(OculaError, match="no pgvector extension.*CREATE EXTENSION vector"):
+        open_store(plain, create=True)
+    tables = admin.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").fetchone()[0]
+    assert tables == 0  # nothing written
+    admin.close()
+
+
+def test_the_password_never_shows(pg_url):
+    from ocula.index.postgres import redact
+
+    assert redact("postgresql://me:secret@db.example/photos") == "postgresql://me:***@db.example/photos"
+    with open_store(pg_url, create=True) as s:
+        assert s.stats()["db"] == s.location
