@@ -334,20 +334,30 @@ def _with_custom(tags_en: list[str], tags_zh: list[str], custom: list[str]) -> t
 
 def index(paths: Sequence[str | os.PathLike], *, db: str | os.PathLike | None = None, exclude: Iterable[str] = (),
           hidden: bool = False, jobs: int | None = None, steps: Iterable[str] | None = None,
-          batch_size: int = BATCH_SIZE, people: bool = True, settings: Settings | None = None,
+          batch_size: int = BATCH_SIZE, people: bool = True, ray: str | None = None,
+          settings: Settings | None = None,
           progress: ProgressFn | None = None, follow_links: bool = False, labels: list[str] | None = None,
           labels_file: str | None = None) -> IndexReport:
     """Index (or update the index of) image files and folders. See the module docstring.
     Links out of the folders given are not followed unless ``follow_links``. ``labels`` /
     ``labels_file``: the collection's own tags; those that apply to an image (zero-shot,
     CLIP/SigLIP) are stored with its tags, so search finds them (images analysed in this run).
-    ``people=False`` (or OCULA_PEOPLE=0) skips faces: no embedding is computed or stored."""
+    ``people=False`` (or OCULA_PEOPLE=0) skips faces: no embedding is computed or stored.
+    ``ray``: run the batch work on a Ray cluster (auto, local or ray://HOST:PORT); the paths may
+    then also be lists of paths/URLs and object-store URLs (see ``tasks/_ray_index.py``)."""
     settings = settings or get_settings()
     t_start = time.perf_counter()
     if not paths:
         raise InvalidArgument("give at least one folder or image file to index")
     if batch_size < 1:
         raise InvalidArgument(f"batch_size must be at least 1, got {batch_size}")
+    if ray:
+        from . import _ray_index
+        from .analyze import check_steps
+
+        return _ray_index.run([os.fspath(p) for p in paths], db=db, ray_mode=ray, exclude=tuple(exclude),
+                              hidden=hidden, steps=tuple(check_steps(steps)), batch_size=batch_size,
+                              settings=settings, progress=progress, t_start=t_start)
     roots = [os.path.abspath(os.path.expanduser(os.fspath(p))) for p in paths]
     missing_roots = [r for r in roots if not os.path.exists(r)]
     if missing_roots:

@@ -260,6 +260,8 @@ _TASKS: list[Task] = [
              LABELS, LABELS_FILE,
              Option("people", bool, True, "Find faces and group them into people (OCULA_PEOPLE=0 or --no-people: "
                     "no face embedding is computed)."),
+             Option("ray", str, None, "Run on a Ray cluster: auto, local or ray://HOST:PORT (SOURCE may then be a "
+                    "list file or an s3:// / gs:// URL).", http=False),
          )),
     Task("search", "Search an index by words (English, Chinese, ...) or by an example image.", "SearchResult",
          group="search", exports=("search_image",), cli="ocula.cli.search:search",

@@ -1,0 +1,267 @@
+"""``ocula index SOURCE --ray ...``: the index task's batch work on a Ray cluster (Ray Data).
+
+The driver (this process) lists the inputs, skips what the index already has unchanged or
+recorded as bad, and sweeps vanished images, exactly as an in-process run does. The rest is a
+Ray Dataset of inputs mapped through a pool of actors (``map_batches`` with an
+``ActorPoolStrategy``): each actor opens the shared index and loads its models once, then per
+batch reads and hashes the files, decodes, analyses and embeds them (``_Indexer.run_batch``,
+the in-process code) and commits the batch in one transaction. Ray Data streams the inputs
+with backpressure, so memory stays bounded whatever the size of the job.
+
+Faults. A committed batch is never lost: a killed job run again finds those images unchanged
+and goes on. An actor that dies is restarted and its batch retried once (``max_restarts``,
+``max_task_retries``); a batch that fails again is dropped by Ray Data (``max_errored_blocks``)
+and its files are recorded as failed, so the job ends and reports them. Two jobs (or a job and
+an in-process run) on overlapping inputs leave one row per path: writes are upserts.
+
+What differs from an in-process run: the content-hash matching of moved files happens per
+batch in the actors, so a moved file is copied from its old row (no model work) and the old
+path swept, and its id changes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import warnings
+from typing import Any
+
+from ..config import Settings
+from ..errors import InvalidArgument, OculaError
+from ..index import is_url, location, open_store
+from ..index.sources import Unreadable, is_remote, list_source
+from ..index.walk import Entry, under
+from ..results import Failure, IndexReport
+
+DIED = "the worker indexing it died twice (out of memory, or a crash in a decoder or model)"
+_RAY_MODES = ("auto", "local")
+
+
+def _check_mode(ray_mode: str) -> str:
+    mode = ray_mode.strip()
+    if mode not in _RAY_MODES and not mode.startswith("ray://"):
+        raise InvalidArgument(f"ray must be auto, local or ray://HOST:PORT, got {ray_mode!r}")
+    return mode
+
+
+def _init_ray(mode: str) -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise OculaError("--ray needs Ray: pip install 'ocula[scale]'") from None
+    if ray.is_initialized():
+        return ray
+    quiet = dict(include_dashboard=False, log_to_driver=False, logging_level="WARNING")
+    try:
+        if mode == "local":
+            ray.init(num_cpus=os.cpu_count(), **quiet)
+        elif mode == "auto":
+            # a running cluster (RAY_ADDRESS or one started with `ray start` here), else a local one
+            try:
+                ray.init(address="auto", **quiet)
+            except (ConnectionError, RuntimeError):
+                ray.init(num_cpus=os.cpu_count(), **quiet)
+        else:
+            ray.init(address=mode, logging_level="WARNING")
+    except Exception as e:  # Ray raises many types for an unreachable cluster
+        raise OculaError(f"cannot start or reach the Ray cluster ({mode}): {str(e).strip().splitlines()[0]}; "
+                         "check the address, or use --ray local") from None
+    return ray
+
+
+class _Worker:
+    """One Ray actor: the shared index and the models, loaded once; one batch per call."""
+
+    def __init__(self, db: str, steps: tuple[str, ...], threads: int, device: str | None):
+        from ..backends import configure_threads
+        from ..config import get_settings
+        from .index import _Indexer
+
+        overrides: dict[str, Any] = {"threads": threads, "jobs": 1}
+        if device:
+            overrides["device"] = device
+        self.settings = get_settings().model_copy(update=overrides)
+        configure_threads(threads)
+        self.store = open_store(db, create=True, settings=self.settings)
+        self.indexer = _Indexer(self.store, steps, self.settings, jobs=1)
+
+    def __call__(self, batch: dict[str, Any]) -> dict[str, list]:
+        import hashlib
+
+        from ..digest import sha256_file
+        from ..image import load_image
+
+        entries = [Entry(str(p), int(s), int(m)) for p, s, m in zip(batch["path"], batch["size"], batch["mtime_ns"])]
+        status: dict[str, tuple[str, str]] = {}
+        items: list[tuple[Entry, str, Any]] = []
+        copies: list[tuple[Entry, str]] = []
+        for e in entries:
+            try:
+                if e.size > self.settings.max_bytes:
+                    raise Unreadable(f"file is {e.size} bytes, over the limit of {self.settings.max_bytes} "
+                                     "(OCULA_MAX_BYTES)")
+                if is_remote(e.path):
+                    from ..index.sources import read_bytes
+
+                    data = read_bytes(e.path)
+                    digest = hashlib.sha256(data).hexdigest()
+                else:
+                    data, digest = None, sha256_file(e.path)
+            except (Unreadable, OSError) as err:
+                items.append((e, "", Failure(source=e.path, error=str(err), kind="OSError")))
+                continue
+            if self.store.ids_by_hash([digest]):
+                copies.append((e, digest))
+                continue
+            if data is None:
+                loaded = self.indexer.decode(e, digest)
+            else:
+                try:
+                    loaded = load_image(data, max_side=self.indexer.side, settings=self.settings, name=e.path)
+                except OculaError as err:
+                    loaded = Failure(source=e.path, error=getattr(err, "reason", str(err)), kind=type(err).__name__)
+            items.append((e, digest, loaded))
+        if items:
+            _, failures = self.indexer.run_batch(items)
+            failed = {f.source: f for f in failures}
+            for e, _, _ in items:
+                f = failed.get(e.path)
+                status[e.path] = (f.kind or "failed", f.error) if f is not None else ("analysed", "")
+        if copies:
+            with self.store.transaction():
+                for e, digest in copies:
+                    src = self.store.ids_by_hash([digest]).get(digest)
+                    if src is None:
+                        continue
+                    self.store.copy_image(src, e.path, e.size, e.mtime_ns, time.time())
+                    status[e.path] = ("copied", "")
+        paths = [e.path for e in entries if e.path in status]
+        return {"path": paths, "status": [status[p][0] for p in paths], "error": [status[p][1] for p in paths],
+                "worker": [os.getpid()] * len(paths)}
+
+    def __del__(self) -> None:
+        store = getattr(self, "store", None)
+        if store is not None:
+            try:
+                store.close()
+            except Exception:  # noqa: BLE001 - a closing actor has nobody to tell
+                pass
+
+
+def run(sources: list[str], *, db: str | os.PathLike | None, ray_mode: str, exclude: tuple[str, ...], hidden: bool,
+        steps: tuple[str, ...], batch_size: int, settings: Settings, progress: Any, t_start: float) -> IndexReport:
+    """The index task on Ray (see the module docstring)."""
+    mode = _check_mode(ray_mode)
+    where = location(db, settings)
+    if not is_url(where):
+        if mode.startswith("ray://"):
+            raise InvalidArgument("a Ray cluster's workers need a database they all reach: "
+                                  "--db postgresql://USER@HOST/DBNAME")
+        where = os.path.abspath(os.fspath(where))
+    entries: list[Entry] = []
+    listed_failures: list[tuple[str, str]] = []
+    roots: list[str] = []
+    for source in sources:
+        if not is_remote(source) and not os.path.exists(os.path.expanduser(source)):
+            raise InvalidArgument(f"not found: {source}")
+        found, bad, rts = list_source(source, exclude=exclude, hidden=hidden)
+        entries += found
+        listed_failures += bad
+        roots += rts
+    unique: dict[str, Entry] = {}
+    for e in entries:
+        unique.setdefault(e.path, e)
+    entries = list(unique.values())
+
+    store = open_store(where, create=True, settings=settings)
+    try:
+        report = IndexReport(db=store.location, roots=roots or list(sources), seen=len(entries))
+        known, bad = store.known(), store.known_errors()
+        todo: list[Entry] = []
+        for e in entries:
+            k = known.get(e.path)
+            if k is not None and k.size == e.size and k.mtime_ns == e.mtime_ns:
+                report.unchanged += 1
+            elif k is None and bad.get(e.path) == (e.size, e.mtime_ns):
+                report.skipped_bad += 1
+            else:
+                todo.append(e)
+        seen = set(unique)
+        vanished = [k.id for p, k in known.items() if p not in seen and under(p, roots)]
+        now = time.time()
+        with store.transaction():
+            for path, problem in listed_failures:
+                store.record_error(path, 0, 0, problem, now)
+            report.removed = store.delete_images(vanished)
+            store.delete_errors([p for p in bad if p not in seen and under(p, roots)])
+        report.failed += [Failure(source=p, error=e, kind="OSError") for p, e in listed_failures]
+    finally:
+        store.close()
+
+    if progress:
+        progress(0, len(todo))
+    if todo:
+        _run_dataset(todo, str(where), mode, steps, batch_size, settings, progress, report)
+    with open_store(where, create=True, settings=settings) as store:
+        from .index import _refresh_vectors
+
+        report.reembedded = _refresh_vectors(store, seen, settings, 1, batch_size)
+        store.sync()  # SQLite: vector files rebuilt from what the workers wrote; PostgreSQL: HNSW indexes
+        report.images = store.count()
+    report.seconds = round(time.perf_counter() - t_start, 3)
+    return report
+
+
+def _run_dataset(todo: list[Entry], db: str, mode: str, steps: tuple[str, ...], batch_size: int,
+                 settings: Settings, progress: Any, report: IndexReport) -> None:
+    ray = _init_ray(mode)
+    from ray.data import ActorPoolStrategy, DataContext
+
+    logging.getLogger("ray.data").setLevel(logging.WARNING)  # our progress bar and summary say it
+    ctx = DataContext.get_current()
+    ctx.enable_progress_bars = False
+    ctx.max_errored_blocks = -1  # a batch whose worker died twice is dropped and reported, the job goes on
+    resources = ray.cluster_resources()
+    gpus = int(resources.get("GPU", 0))
+    cpus = max(1, int(resources.get("CPU", 1)))
+    if gpus and settings.device != "cpu":
+        actors, per_actor = gpus, dict(num_gpus=1, num_cpus=max(1, cpus // gpus))
+        threads, device = per_actor["num_cpus"], settings.device if settings.device.startswith("cuda") else "cuda"
+    else:
+        # one model thread per actor: on a CPU node N single-threaded actors outrun one N-threaded one
+        actors, per_actor, threads, device = cpus, dict(num_cpus=1), 1, None
+    rows = [{"path": e.path, "size": e.size, "mtime_ns": e.mtime_ns} for e in todo]
+    # one block per batch, so that every actor gets work from the start
+    ds = ray.data.from_items(rows, override_num_blocks=max(1, min(-(-len(rows) // batch_size), 100_000)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Ray 2.60 deprecates passing max_restarts this way, with no other way yet
+        # Ray Data restarts actors and retries their tasks forever by default: a file that kills its
+        # decoder would then stop the job; once each, then the batch is reported
+        out = ds.map_batches(_Worker, batch_size=batch_size, compute=ActorPoolStrategy(size=actors),
+                             fn_constructor_kwargs=dict(db=db, steps=steps, threads=threads, device=device),
+                             max_restarts=1, max_task_retries=1, **per_actor)
+    done: set[str] = set()
+    workers: set[int] = set()
+    t0 = time.perf_counter()
+    for batch in out.iter_batches(batch_size=None, batch_format="pandas"):
+        for path, state, error, worker in zip(batch["path"], batch["status"], batch["error"], batch["worker"]):
+            done.add(path)
+            workers.add(int(worker))
+            if state == "analysed":
+                report.analysed += 1
+            elif state == "copied":
+                report.copied += 1
+            else:
+                report.failed.append(Failure(source=path, error=error, kind=state))
+        if progress:
+            progress(len(done), len(todo))
+    elapsed = max(1e-9, time.perf_counter() - t0)
+    lost = [e for e in todo if e.path not in done]
+    if lost:
+        with open_store(db, create=True, settings=settings) as store, store.transaction():
+            for e in lost:
+                store.record_error(e.path, e.size, e.mtime_ns, DIED, time.time())
+        report.failed += [Failure(source=e.path, error=DIED, kind="WorkerDied") for e in lost]
+    report.images_per_second = round(report.analysed / elapsed, 3)
+    report.workers = len(workers) or actors
