@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
+import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -14,18 +17,28 @@ import pytest
 _counter = itertools.count()
 
 
-@pytest.fixture(scope="session")
-def pg_server(tmp_path_factory) -> Iterator[str]:
-    """The folder of a running local server (stopped at the end of the session)."""
+@contextmanager
+def local_server() -> Iterator[str]:
+    """A local server in a fresh folder (not under pytest's tmp root, which pytest makes 0700
+    again when another run starts: the server's own user must reach its folder)."""
     pytest.importorskip("pgserver", reason="the scale extra is not installed (pip install 'ocula[scale]')")
     pytest.importorskip("psycopg", reason="the scale extra is not installed (pip install 'ocula[scale]')")
     from ocula.index.postgres import start_server, stop_server
 
-    # a short path: a Unix socket path must stay under ~100 bytes
-    folder = Path(os.environ.get("OCULA_TEST_PG_DIR") or tmp_path_factory.mktemp("pg"))
-    start_server(str(folder), "ocula")
-    yield str(folder)
-    stop_server(str(folder))
+    folder = tempfile.mkdtemp(prefix="ocula-pg-")
+    try:
+        start_server(folder, "ocula")
+        yield folder
+    finally:
+        stop_server(folder)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[str]:
+    """The folder of a running local server (stopped at the end of the session)."""
+    with local_server() as folder:
+        yield folder
 
 
 @pytest.fixture
@@ -40,12 +53,4 @@ def new_db(pg_server) -> Callable[[], str]:
 
 @pytest.fixture
 def pg_url(new_db) -> str:
-    return new_db()
-
-
-def db_for(kind: str, tmp_path: Path, new_db: Callable[[], str] | None) -> str:
-    """A fresh index location of the given kind: a SQLite file or a PostgreSQL URL."""
-    if kind == "sqlite":
-        return str(tmp_path / f"index{next(_counter)}.db")
-    assert new_db is not None
     return new_db()

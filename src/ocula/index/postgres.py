@@ -610,6 +610,10 @@ def stop_server(folder: str) -> bool:
         return False
     with _quiet_platformdirs():
         from pgserver._commands import pg_ctl
+    if _server_user():
+        from pgserver.utils import ensure_prefix_permissions
+
+        ensure_prefix_permissions(path)  # its user must reach the folder (pytest makes tmp dirs 0700 again)
     try:
         pg_ctl(["-w", "-m", "fast", "stop"], pgdata=path, user=_server_user())
     except (subprocess.CalledProcessError, OSError) as e:
