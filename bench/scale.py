@@ -7,7 +7,7 @@ SQLite + faiss one at up to 1M vectors, and batched write throughput with concur
 Three parts, side by side in one run (the machines here are shared and noisy: read the ratios):
 
 - ``index``: ``ocula index FOLDER --db URL`` in-process against ``--ray local`` on the same
-  ``--photos`` distinct >= 2 MP JPEGs (bench/_common.photo_set), each a fresh process and a
+  ``--photos`` distinct >= 2 MP JPEGs made from the samples, each a fresh process and a
   fresh database on the same local server, so process start, model loading and (for Ray) the
   cluster start count for both. Target: Ray >= 0.9 of in-process throughput on 2 CPUs.
 - ``vectors``: ``--sizes`` x 384-d vectors with the structure of photo embeddings (the
@@ -42,7 +42,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import ROOT, photo_set, table, write_json  # noqa: E402
+from _common import ROOT, table, write_json  # noqa: E402
 from search import exact_top, make_queries, make_vectors, recall  # noqa: E402
 
 OCULA = [sys.executable, "-m", "ocula"]
@@ -56,9 +56,34 @@ def _server(folder: str):
 
 # -- in-process against Ray ------------------------------------------------------------------------
 
+def distinct_photos(folder: Path, count: int, min_mp: float = 2.0) -> list[Path]:
+    """``count`` JPEGs of >= ``min_mp`` MP from the samples, every one different (photo_set's
+    variations repeat after 180 files, and repeats would be copies, not analysed)."""
+    from PIL import Image, ImageOps
+
+    folder.mkdir(parents=True, exist_ok=True)
+    sources = [Image.open(p).convert("RGB") for p in sorted((ROOT / "samples").glob("*.jpg"))]
+    out = []
+    for i in range(count):
+        path = folder / f"photo_{i:05d}.jpg"
+        out.append(path)
+        if path.exists():
+            continue
+        img = sources[i % len(sources)]
+        k = i // len(sources)  # unique per source: a different crop for each of its copies
+        w, h = img.size
+        img = img.crop((k % 25, (k // 25) % 25, w - (k * 3) % 17, h - (k * 5) % 19))
+        if k % 2:
+            img = ImageOps.mirror(img)
+        scale = (min_mp * 1e6 / (img.width * img.height)) ** 0.5
+        img.resize((int(img.width * scale) + 1, int(img.height * scale) + 1), Image.Resampling.BICUBIC).save(
+            path, quality=88)
+    return out
+
+
 def index_rows(photos: int, steps: str, work: Path, new_db) -> list[dict]:
-    folder = work / "photos"
-    files = photo_set(folder, count=photos)
+    folder = work / "distinct"
+    files = distinct_photos(folder, photos)
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     rows = []
     for mode in ("in-process", "ray local"):
@@ -233,6 +258,7 @@ def main() -> None:
     ap.add_argument("--writers", default="1,2,4")
     ap.add_argument("--rows", type=int, default=2000, help="rows per writer")
     ap.add_argument("--skip", default="", help="comma-separated parts to skip: index, vectors, writes")
+    ap.add_argument("--build-memory", default="4GB", help="the server's maintenance_work_mem (HNSW builds)")
     ap.add_argument("--out", default="scale", help="name of the JSON under bench/results/")
     ap.add_argument("--work", default=None, help="work folder (default: a temp folder; photos are kept there)")
     args = ap.parse_args()
@@ -242,8 +268,13 @@ def main() -> None:
     pg = tempfile.mkdtemp(prefix="ocula-pg-bench-")
     from ocula.index.postgres import start_server, stop_server
 
-    start_server(pg, "ocula")
+    base = start_server(pg, "ocula")
     new_db = _server(pg)
+    import psycopg
+
+    with psycopg.connect(base, autocommit=True) as c:  # as an operator would tune a server for a 1M build
+        c.execute(f"ALTER SYSTEM SET maintenance_work_mem = '{args.build_memory}'")
+        c.execute("SELECT pg_reload_conf()")
     result: dict = {"postgres_dir": pg}
     try:
         if "index" not in skip:
