@@ -137,7 +137,7 @@ def _load_pg(url: str, x: np.ndarray) -> float:
     return time.perf_counter() - t0
 
 
-def vector_rows(n: int, dim: int, nq: int, work: Path, new_db) -> list[dict]:
+def vector_rows(n: int, dim: int, nq: int, work: Path, new_db, ef_search: list[int]) -> list[dict]:
     import psycopg
 
     from ocula.index import open_store
@@ -164,8 +164,17 @@ def vector_rows(n: int, dim: int, nq: int, work: Path, new_db) -> list[dict]:
     ivf_build = time.perf_counter() - t0
     ivf.save()
     ivf_mb = path.stat().st_size / 1e6
-    fns = {"pgvector hnsw": lambda v: store.nearest("text", v, 10)[0],
-           "faiss ivf (sqlite index)": lambda v: ivf.search(v, 10)[0]}
+    from ocula.index import postgres
+
+    def hnsw(ef: int):
+        def search(v: np.ndarray) -> np.ndarray:
+            postgres.EF_SEARCH_MIN = ef  # the candidate list nearest() asks for (it takes at least 2 k)
+            return store.nearest("text", v, 10)[0]
+        return search
+
+    default_ef = postgres.EF_SEARCH_MIN
+    fns = {f"pgvector hnsw, ef_search {ef}{' (default)' if ef == default_ef else ''}": hnsw(ef) for ef in ef_search}
+    fns["faiss ivf (sqlite index)"] = lambda v: ivf.search(v, 10)[0]
     for fn in fns.values():
         for v in q[:5]:
             fn(v)  # warm the caches: the index pages, the IVF lists
@@ -255,6 +264,7 @@ def main() -> None:
     ap.add_argument("--sizes", default="100000,1000000")
     ap.add_argument("--dim", type=int, default=384)
     ap.add_argument("--queries", type=int, default=200)
+    ap.add_argument("--ef-search", default="", help="HNSW candidate lists to compare (default: ocula's)")
     ap.add_argument("--writers", default="1,2,4")
     ap.add_argument("--rows", type=int, default=2000, help="rows per writer")
     ap.add_argument("--skip", default="", help="comma-separated parts to skip: index, vectors, writes")
@@ -263,6 +273,9 @@ def main() -> None:
     ap.add_argument("--work", default=None, help="work folder (default: a temp folder; photos are kept there)")
     args = ap.parse_args()
     skip = set(filter(None, args.skip.split(",")))
+    from ocula.index.postgres import EF_SEARCH_MIN
+
+    ef = [int(e) for e in args.ef_search.split(",") if e] or [EF_SEARCH_MIN]
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="ocula-scale-"))
     work.mkdir(parents=True, exist_ok=True)
     pg = tempfile.mkdtemp(prefix="ocula-pg-bench-")
@@ -284,8 +297,8 @@ def main() -> None:
         if "vectors" not in skip:
             rows = []
             for n in [int(s) for s in args.sizes.split(",") if s]:
-                rows += vector_rows(n, args.dim, args.queries, work, new_db)
-                print(table(rows[-2:], list(rows[-1])), "\n", flush=True)
+                rows += vector_rows(n, args.dim, args.queries, work, new_db, ef)
+                print(table(rows[-len(ef) - 1:], list(rows[-1])), "\n", flush=True)
                 result["vectors"] = rows
                 write_json(args.out, result)
         if "writes" not in skip:
