@@ -277,3 +277,31 @@ def test_bad_ray_address_and_sqlite_on_a_cluster_are_one_line(tmp_path, samples)
         Index(tmp_path / "x.db").add([samples], ray="spark")
     with pytest.raises(InvalidArgument, match="postgresql://"):
         Index(tmp_path / "x.db").add([samples], ray="ray://10.0.0.1:10001")
+
+
+class _DiesOnOneFile:
+    """A Ray worker whose process dies (as on a segfault or the OOM killer) on one file."""
+
+    def __call__(self, batch):
+        if any(os.path.basename(str(p)) == "kills-its-worker.jpg" for p in batch["path"]):
+            os._exit(1)
+        return super().__call__(batch)
+
+
+def test_a_file_that_kills_its_worker_is_retried_then_reported_alone(tmp_path, samples, ray_cluster, monkeypatch):
+    from ray import cloudpickle
+
+    from ocula.tasks import _ray_index
+
+    # the test's worker class travels to the Ray workers by value (they cannot import this module)
+    dying = type("Dying", (_DiesOnOneFile, _ray_index._Worker), {"__module__": __name__})
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    monkeypatch.setattr(_ray_index, "_Worker", dying)
+    files = _small_collection(samples, tmp_path / "photos", 5)
+    Image.open(files[0]).transpose(Image.Transpose.ROTATE_90).save(tmp_path / "photos" / "kills-its-worker.jpg")
+    db = str(tmp_path / "ray.db")
+    report = Index(db).add([tmp_path / "photos"], steps=["classify"], batch_size=2, ray="local")
+    assert report.analysed == 5  # its batch neighbour went through again, alone
+    assert [(Path(f.source).name, f.kind) for f in report.failed] == [("kills-its-worker.jpg", "WorkerDied")]
+    again = Index(db).add([tmp_path / "photos"], steps=["classify"], batch_size=2, ray="local")
+    assert (again.analysed, again.unchanged, again.skipped_bad) == (0, 5, 1)

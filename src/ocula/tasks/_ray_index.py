@@ -9,9 +9,10 @@ the in-process code) and commits the batch in one transaction. Ray Data streams 
 with backpressure, so memory stays bounded whatever the size of the job.
 
 Faults. A committed batch is never lost: a killed job run again finds those images unchanged
-and goes on. An actor that dies is restarted and its batch retried once (``max_restarts``,
-``max_task_retries``); a batch that fails again is dropped by Ray Data (``max_errored_blocks``)
-and its files are recorded as failed, so the job ends and reports them. Two jobs (or a job and
+and goes on. An actor that dies is restarted and its batch retried once (``max_task_retries``);
+a batch that fails again is dropped by Ray Data (``max_errored_blocks``),
+its files go through once more one at a time, and those that still kill their worker are
+recorded as failed, so the job ends and reports them. Two jobs (or a job and
 an in-process run) on overlapping inputs leave one row per path: writes are upserts.
 
 What differs from an in-process run: the content-hash matching of moved files happens per
@@ -216,7 +217,7 @@ def run(sources: list[str], *, db: str | os.PathLike | None, ray_mode: str, excl
 def _run_dataset(todo: list[Entry], db: str, mode: str, steps: tuple[str, ...], batch_size: int,
                  settings: Settings, progress: Any, report: IndexReport) -> None:
     ray = _init_ray(mode)
-    from ray.data import ActorPoolStrategy, DataContext
+    from ray.data import DataContext
 
     logging.getLogger("ray.data").setLevel(logging.WARNING)  # our progress bar and summary say it
     ctx = DataContext.get_current()
@@ -231,19 +232,44 @@ def _run_dataset(todo: list[Entry], db: str, mode: str, steps: tuple[str, ...], 
     else:
         # one model thread per actor: on a CPU node N single-threaded actors outrun one N-threaded one
         actors, per_actor, threads, device = cpus, dict(num_cpus=1), 1, None
+    pool = dict(actors=actors, per_actor=per_actor, kwargs=dict(db=db, steps=steps, threads=threads, device=device))
+    done: set[str] = set()
+    workers: set[int] = set()
+    t0 = time.perf_counter()
+    _pass(ray, todo, batch_size, pool, done, workers, report, progress, len(todo))
+    lost = [e for e in todo if e.path not in done]
+    if lost and batch_size > 1:
+        # a batch died twice: its files again one at a time, so that only the one that kills its
+        # worker is reported, not its neighbours
+        _pass(ray, lost, 1, pool, done, workers, report, progress, len(todo))
+        lost = [e for e in lost if e.path not in done]
+    elapsed = max(1e-9, time.perf_counter() - t0)
+    if lost:
+        with open_store(db, create=True, settings=settings) as store, store.transaction():
+            for e in lost:
+                store.record_error(e.path, e.size, e.mtime_ns, DIED, time.time())
+        report.failed += [Failure(source=e.path, error=DIED, kind="WorkerDied") for e in lost]
+    report.images_per_second = round(report.analysed / elapsed, 3)
+    report.workers = len(workers) or actors
+
+
+def _pass(ray: Any, todo: list[Entry], batch_size: int, pool: dict, done: set[str], workers: set[int],
+          report: IndexReport, progress: Any, total: int) -> None:
+    """One Ray Dataset over ``todo``: the actor pool indexes it batch by batch; what came back is
+    counted in ``report``."""
+    from ray.data import ActorPoolStrategy
+
     rows = [{"path": e.path, "size": e.size, "mtime_ns": e.mtime_ns} for e in todo]
     # one block per batch, so that every actor gets work from the start
     ds = ray.data.from_items(rows, override_num_blocks=max(1, min(-(-len(rows) // batch_size), 100_000)))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # Ray 2.60 deprecates passing max_restarts this way, with no other way yet
         # Ray Data restarts actors and retries their tasks forever by default: a file that kills its
-        # decoder would then stop the job; once each, then the batch is reported
-        out = ds.map_batches(_Worker, batch_size=batch_size, compute=ActorPoolStrategy(size=actors),
-                             fn_constructor_kwargs=dict(db=db, steps=steps, threads=threads, device=device),
-                             max_restarts=1, max_task_retries=1, **per_actor)
-    done: set[str] = set()
-    workers: set[int] = set()
-    t0 = time.perf_counter()
+        # decoder would then stall the job. Actors still restart as often as they die (the pool must
+        # survive), but a batch is retried once, then dropped and reported
+        out = ds.map_batches(_Worker, batch_size=batch_size, compute=ActorPoolStrategy(size=pool["actors"], max_tasks_in_flight_per_actor=1),
+                             fn_constructor_kwargs=pool["kwargs"], max_restarts=-1, max_task_retries=1,
+                             **pool["per_actor"])
     for batch in out.iter_batches(batch_size=None, batch_format="pandas"):
         for path, state, error, worker in zip(batch["path"], batch["status"], batch["error"], batch["worker"]):
             done.add(path)
@@ -255,13 +281,4 @@ def _run_dataset(todo: list[Entry], db: str, mode: str, steps: tuple[str, ...], 
             else:
                 report.failed.append(Failure(source=path, error=error, kind=state))
         if progress:
-            progress(len(done), len(todo))
-    elapsed = max(1e-9, time.perf_counter() - t0)
-    lost = [e for e in todo if e.path not in done]
-    if lost:
-        with open_store(db, create=True, settings=settings) as store, store.transaction():
-            for e in lost:
-                store.record_error(e.path, e.size, e.mtime_ns, DIED, time.time())
-        report.failed += [Failure(source=e.path, error=DIED, kind="WorkerDied") for e in lost]
-    report.images_per_second = round(report.analysed / elapsed, 3)
-    report.workers = len(workers) or actors
+            progress(len(done), total)
