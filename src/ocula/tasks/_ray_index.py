@@ -219,7 +219,7 @@ def _run_dataset(todo: list[Entry], db: str, mode: str, steps: tuple[str, ...], 
     ray = _init_ray(mode)
     from ray.data import DataContext
 
-    logging.getLogger("ray.data").setLevel(logging.WARNING)  # our progress bar and summary say it
+    logging.getLogger("ray.data").setLevel(logging.ERROR)  # our progress bar and summary say it
     ctx = DataContext.get_current()
     ctx.enable_progress_bars = False
     ctx.max_errored_blocks = -1  # a batch whose worker died twice is dropped and reported, the job goes on
@@ -267,9 +267,10 @@ def _pass(ray: Any, todo: list[Entry], batch_size: int, pool: dict, done: set[st
         # Ray Data restarts actors and retries their tasks forever by default: a file that kills its
         # decoder would then stall the job. Actors still restart as often as they die (the pool must
         # survive), but a batch is retried once, then dropped and reported
-        out = ds.map_batches(_Worker, batch_size=batch_size, compute=ActorPoolStrategy(size=pool["actors"], max_tasks_in_flight_per_actor=1),
-                             fn_constructor_kwargs=pool["kwargs"], max_restarts=-1, max_task_retries=1,
-                             **pool["per_actor"])
+        # one task in flight per actor: when an actor dies, only the batch it was on is retried
+        out = ds.map_batches(_Worker, batch_size=batch_size, fn_constructor_kwargs=pool["kwargs"],
+                             compute=ActorPoolStrategy(size=pool["actors"], max_tasks_in_flight_per_actor=1),
+                             max_restarts=-1, max_task_retries=1, **pool["per_actor"])
     for batch in out.iter_batches(batch_size=None, batch_format="pandas"):
         for path, state, error, worker in zip(batch["path"], batch["status"], batch["error"], batch["worker"]):
             done.add(path)
@@ -282,3 +283,4 @@ def _pass(ray: Any, todo: list[Entry], batch_size: int, pool: dict, done: set[st
                 report.failed.append(Failure(source=path, error=error, kind=state))
         if progress:
             progress(len(done), total)
+
