@@ -183,6 +183,49 @@ def test_stats(filled):
     assert st["bytes"] > 0 and st["schema_version"] == store.version >= 1
 
 
+def test_where_and_when_places_and_moments(filled):
+    from ocula.index.base import Capture
+    from ocula.results import Moment
+
+    store, (cat, sign, coffee), _ = filled
+    with store.transaction():
+        store.put_capture(cat, Capture(captured="2024-05-01T10:00:00", captured_utc="2024-05-01T02:00:00Z",
+                                       utc_offset="+08:00", place='{"city": "Hangzhou"}', names=("hangzhou", "杭州"),
+                                       lat=30.25, lon=120.17))
+        store.put_capture(coffee, Capture(captured="2024-05-01T12:00:00", place='{"city": "Shanghai"}',
+                                          names=("shanghai",), lat=31.23, lon=121.47, level="place"))
+        store.put_capture(sign, Capture(captured=None, level="time"))
+    assert store.missing_captures(place=False) == []
+    assert store.missing_captures(place=True) == [(sign, "/p/trip/sign.png")]
+    assert store.place_matches(["杭州", "hangzhou", "paris"], Filters()) == {cat: 2}
+    assert store.place_matches(["shanghai"], Filters(has_text=True)) == {}
+    assert list(store.filter_ids(Filters(near=(30.26, 120.18, 5.0)))[0]) == [cat]
+    assert list(store.filter_ids(Filters(near=(30.26, 120.18, 200.0)))[0]) == [cat, coffee]
+    assert list(store.filter_ids(Filters(captured_after="2024-05-01T11"))[0]) == [coffee]
+    assert store.hits([cat])[cat].captured == "2024-05-01T10:00:00" and "Hangzhou" in store.hits([cat])[cat].place
+    assert [r.id for r in store.ungrouped()] == [cat, coffee]
+    day = Moment(id="m1", photos=[str(cat), str(coffee)], count=2, start="2024-05-01T10:00:00",
+                 end="2024-05-01T12:00:00", start_instant="2024-05-01T02:00:00Z", end_instant="2024-05-01T04:00:00Z",
+                 cover=str(cat), title="A day")
+    with store.exclusive("moments"), store.transaction():
+        store.replace_moments([], [day])
+    assert store.ungrouped() == [] and [m.id for m in store.moments()] == ["m1"]
+    assert list(store.filter_ids(Filters(moment="m1"))[0]) == [cat, coffee]
+    assert [m.id for m in store.moments(between=("2024-05-01T03", "2024-05-02"))] == ["m1"]
+    assert store.moments(["nope"]) == [] and store.stats()["moments"] == 1
+    with store.transaction():  # new content for one photo dissolves its moment: both are grouped again
+        store.upsert_image(_row("/p/coffee.jpg", "h-coffee-2", description="a cup of tea"))
+    assert store.moments() == [] and [r.id for r in store.ungrouped()] == [cat, coffee]
+    with store.transaction():
+        assert store.forget(positions=True) == 2
+    assert list(store.filter_ids(Filters(near=(30.26, 120.18, 200.0)))[0]) == []
+    with store.transaction():
+        store.forget(places=True)
+    assert store.place_matches(["hangzhou"], Filters()) == {} and store.hits([cat])[cat].place is None
+    st = store.stats()
+    assert (st["with_time"], st["with_place"], st["with_gps"]) == (2, 0, 0)
+
+
 def test_search_needs_an_existing_index(db):
     with pytest.raises(InvalidArgument, match="ocula index"):
         open_store(db)

@@ -29,14 +29,17 @@ import os
 import re
 import unicodedata
 from contextlib import contextmanager
-from typing import Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 
 from ..errors import InvalidArgument, OculaError
-from .base import PASSAGE_COLUMNS, DupeRow, Filters, HitRow, IndexStore, Known
+from .base import PASSAGE_COLUMNS, Capture, CaptureRow, DupeRow, Filters, HitRow, IndexStore, Known, near_box
 from .store import _CJK_CHAR, _TOKEN
+
+if TYPE_CHECKING:
+    from ..results import Moment
 
 
 # advisory lock keys (one 64-bit number each, any stable value): who migrates, who builds ANN indexes
@@ -102,9 +105,45 @@ MIGRATIONS: list[str] = [
         at DOUBLE PRECISION NOT NULL
     );
     """,
+    # 2: where and when (places from GPS, capture time facts) and moments, as the SQLite index's 2
+    """
+    ALTER TABLE images ADD COLUMN captured TEXT;
+    ALTER TABLE images ADD COLUMN captured_utc TEXT;
+    ALTER TABLE images ADD COLUMN utc_offset TEXT;
+    ALTER TABLE images ADD COLUMN place TEXT;
+    ALTER TABLE images ADD COLUMN lat DOUBLE PRECISION;
+    ALTER TABLE images ADD COLUMN lon DOUBLE PRECISION;
+    ALTER TABLE images ADD COLUMN capture TEXT;
+    CREATE INDEX images_captured ON images(captured);
+    CREATE INDEX images_lat ON images(lat);
+    CREATE TABLE place_names (
+        name TEXT NOT NULL,
+        image_id BIGINT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+        PRIMARY KEY (name, image_id)
+    );
+    CREATE INDEX place_names_image ON place_names(image_id);
+    CREATE TABLE moments (
+        id TEXT PRIMARY KEY,
+        start_instant TEXT NOT NULL,
+        end_instant TEXT NOT NULL,
+        data TEXT NOT NULL
+    );
+    CREATE INDEX moments_start ON moments(start_instant);
+    CREATE TABLE moment_photos (
+        image_id BIGINT PRIMARY KEY REFERENCES images(id) ON DELETE CASCADE,
+        moment_id TEXT NOT NULL REFERENCES moments(id) ON DELETE CASCADE
+    );
+    CREATE INDEX moment_photos_moment ON moment_photos(moment_id);
+    CREATE FUNCTION haversine_km(lat1 DOUBLE PRECISION, lon1 DOUBLE PRECISION, lat2 DOUBLE PRECISION,
+                                 lon2 DOUBLE PRECISION) RETURNS DOUBLE PRECISION LANGUAGE sql IMMUTABLE AS $$
+        SELECT 2 * 6371.0088 * asin(least(1.0, sqrt(power(sin(radians(lat2 - lat1) / 2), 2)
+               + cos(radians(lat1)) * cos(radians(lat2)) * power(sin(radians(lon2 - lon1) / 2), 2))))
+    $$
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
-_TABLES = ("images", "vectors", "vector_models", "errors", "meta")
+_TABLES = ("images", "vectors", "vector_models", "errors", "meta", "place_names", "moments", "moment_photos")
+LOCK_NAMED = 0x6F63756C61_10  # + a hash of the name: ``exclusive(name)``
 __all__ = ["PostgresStore", "MIGRATIONS", "SCHEMA_VERSION", "redact", "tsvector_text", "tsquery_text",
            "start_server"]
 
@@ -296,6 +335,7 @@ class PostgresStore(IndexStore):
             f"ON CONFLICT(path) DO UPDATE SET {sets}, words = excluded.words RETURNING id",
             [row[c] for c in cols] + [words]).fetchone()[0]
         self.db.execute("DELETE FROM errors WHERE path = %s", (row["path"],))
+        self._dissolve_moments_of([id_])  # new content: its moment is grouped again
         return id_
 
     def _register_model(self, kind: str, model: str, dim: int) -> None:
@@ -343,6 +383,8 @@ class PostgresStore(IndexStore):
                         "SELECT %s, kind, model, embedding FROM vectors WHERE image_id = %s "
                         "ON CONFLICT(image_id, kind) DO UPDATE SET model = excluded.model, "
                         "embedding = excluded.embedding", (new_id, int(src_id)))
+        self.db.execute("INSERT INTO place_names(name, image_id) SELECT name, %s FROM place_names WHERE image_id = %s "
+                        "ON CONFLICT DO NOTHING", (new_id, int(src_id)))
         self.db.execute("DELETE FROM errors WHERE path = %s", (path,))
         return new_id
 
@@ -355,8 +397,10 @@ class PostgresStore(IndexStore):
         self.db.execute("INSERT INTO errors(path, size, mtime_ns, error, at) VALUES(%s, %s, %s, %s, %s) "
                         "ON CONFLICT(path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns, "
                         "error = excluded.error, at = excluded.at", (path, size, mtime_ns, error, at))
-        # a file that used to be a good image and is now broken leaves the index (vectors cascade)
-        self.db.execute("DELETE FROM images WHERE path = %s", (path,))
+        # a file that used to be a good image and is now broken leaves the index
+        row = self.db.execute("SELECT id FROM images WHERE path = %s", (path,)).fetchone()
+        if row:
+            self.delete_images([row[0]])
 
     def delete_errors(self, paths: Iterable[str]) -> None:
         paths = list(paths)
@@ -367,7 +411,9 @@ class PostgresStore(IndexStore):
         ids = [int(i) for i in ids]
         if not ids:
             return 0
-        self.db.execute("DELETE FROM images WHERE id = ANY(%s)", (ids,))  # vectors: ON DELETE CASCADE
+        self._dissolve_moments_of(ids)
+        # vectors, place names and moment photos: ON DELETE CASCADE
+        self.db.execute("DELETE FROM images WHERE id = ANY(%s)", (ids,))
         return len(ids)
 
     # -- vectors ----------------------------------------------------------------------------------
@@ -499,9 +545,98 @@ class PostgresStore(IndexStore):
         return [r[0] for r in rows]
 
     def hits(self, ids: Iterable[int]) -> dict[int, HitRow]:
-        rows = self.db.execute("SELECT id, path, description, tags_en, ocr, width, height, taken FROM images "
-                               "WHERE id = ANY(%s)", ([int(i) for i in ids],))
+        rows = self.db.execute("SELECT id, path, description, tags_en, ocr, width, height, taken, captured, place "
+                               "FROM images WHERE id = ANY(%s)", ([int(i) for i in ids],))
         return {id_: HitRow(*cols) for id_, *cols in rows}
+
+    # -- where and when ---------------------------------------------------------------------------
+    def put_capture(self, image_id: int, capture: Capture) -> None:
+        c = capture
+        self._dissolve_moments_of([image_id])
+        self.db.execute("UPDATE images SET captured = %s, captured_utc = %s, utc_offset = %s, place = %s, lat = %s, "
+                        "lon = %s, capture = %s WHERE id = %s",
+                        (c.captured, c.captured_utc, c.utc_offset, c.place, c.lat, c.lon, c.level, int(image_id)))
+        self.db.execute("DELETE FROM place_names WHERE image_id = %s", (int(image_id),))
+        names = [n for n in dict.fromkeys(c.names) if n]
+        if names:
+            self.db.execute("INSERT INTO place_names(name, image_id) SELECT unnest(%s::text[]), %s "
+                            "ON CONFLICT DO NOTHING", (names, int(image_id)))
+
+    def missing_captures(self, place: bool) -> list[tuple[int, str]]:
+        cond = "capture IS NULL OR capture <> 'place'" if place else "capture IS NULL"
+        return [tuple(r) for r in self.db.execute(f"SELECT id, path FROM images WHERE {cond} ORDER BY id")]
+
+    def forget(self, *, places: bool = False, positions: bool = False) -> int:
+        ids: set[int] = set()
+        if places:
+            ids |= {r[0] for r in self.db.execute(
+                "UPDATE images SET place = NULL, capture = 'time' WHERE capture = 'place' OR place IS NOT NULL "
+                "RETURNING id")}
+            ids |= {r[0] for r in self.db.execute("DELETE FROM place_names RETURNING image_id")}
+        if positions:
+            ids |= {r[0] for r in self.db.execute(
+                "UPDATE images SET lat = NULL, lon = NULL WHERE lat IS NOT NULL OR lon IS NOT NULL RETURNING id")}
+        if ids:  # titles and centres of moments were made from what is gone
+            self.db.execute("DELETE FROM moments")
+        return len(ids)
+
+    def place_matches(self, names: Iterable[str], filters: Filters) -> dict[int, int]:
+        names = list(dict.fromkeys(n for n in names if n))
+        if not names:
+            return {}
+        where, args = _where(filters)
+        where = f" AND {where}" if where else ""
+        rows = self.db.execute(f"SELECT p.image_id, count(*) FROM place_names p JOIN images ON images.id = p.image_id "
+                               f"WHERE p.name = ANY(%s){where} GROUP BY p.image_id", [names, *args])
+        return {id_: int(n) for id_, n in rows}
+
+    # -- moments ----------------------------------------------------------------------------------
+    def ungrouped(self) -> list[CaptureRow]:
+        return [CaptureRow(*r) for r in self.db.execute(
+            "SELECT id, captured, captured_utc, lat, lon, place, quality, faces FROM images i WHERE captured IS NOT "
+            "NULL AND NOT EXISTS (SELECT 1 FROM moment_photos m WHERE m.image_id = i.id) ORDER BY id")]
+
+    def moments(self, ids: Iterable[str] | None = None, *, between: tuple[str, str] | None = None) -> list[Moment]:
+        from ..results import Moment
+
+        if ids is not None:
+            rows = self.db.execute("SELECT start_instant, data FROM moments WHERE id = ANY(%s)",
+                                   (list(dict.fromkeys(ids)),)).fetchall()
+        elif between is not None:
+            rows = self.db.execute("SELECT start_instant, data FROM moments WHERE end_instant >= %s AND "
+                                   "start_instant <= %s", tuple(between)).fetchall()
+        else:
+            rows = self.db.execute("SELECT start_instant, data FROM moments").fetchall()
+        return [Moment.model_validate_json(d) for _, d in sorted(rows)]
+
+    def replace_moments(self, remove: Iterable[str], add: Iterable[Moment]) -> None:
+        remove = list(remove)
+        if remove:
+            self.db.execute("DELETE FROM moments WHERE id = ANY(%s)", (remove,))
+        for m in add:
+            self.db.execute("INSERT INTO moments(id, start_instant, end_instant, data) VALUES(%s, %s, %s, %s) "
+                            "ON CONFLICT(id) DO UPDATE SET start_instant = excluded.start_instant, "
+                            "end_instant = excluded.end_instant, data = excluded.data",
+                            (m.id, m.start_instant or m.start, m.end_instant or m.end, m.model_dump_json()))
+            photos = [int(p) for p in m.photos]
+            if photos:
+                self.db.execute("INSERT INTO moment_photos(image_id, moment_id) SELECT unnest(%s::bigint[]), %s "
+                                "ON CONFLICT(image_id) DO UPDATE SET moment_id = excluded.moment_id", (photos, m.id))
+
+    def _dissolve_moments_of(self, image_ids: list[int]) -> None:
+        if image_ids:
+            self.db.execute("DELETE FROM moments WHERE id IN (SELECT moment_id FROM moment_photos WHERE image_id = "
+                            "ANY(%s))", ([int(i) for i in image_ids],))
+
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[None]:
+        """A session advisory lock: one holder of ``name`` at a time on every machine sharing the index."""
+        key = LOCK_NAMED + int(hashlib.sha1(name.encode()).hexdigest()[:6], 16)
+        self.db.execute("SELECT pg_advisory_lock(%s)", (key,))
+        try:
+            yield
+        finally:
+            self.db.execute("SELECT pg_advisory_unlock(%s)", (key,))
 
     def dupe_rows(self) -> list[DupeRow]:
         return [DupeRow(*r) for r in self.db.execute("SELECT id, path, hash, phash FROM images ORDER BY path")]
@@ -518,7 +653,11 @@ class PostgresStore(IndexStore):
         return dict(db=self.location, schema_version=self.version, images=one("SELECT count(*) FROM images"),
                     errors=one("SELECT count(*) FROM errors"), vectors=vectors, models=models,
                     with_text=one("SELECT count(*) FROM images WHERE has_text <> 0"),
-                    with_faces=one("SELECT count(*) FROM images WHERE faces > 0"), bytes=int(size or 0))
+                    with_faces=one("SELECT count(*) FROM images WHERE faces > 0"),
+                    with_time=one("SELECT count(*) FROM images WHERE captured IS NOT NULL"),
+                    with_place=one("SELECT count(*) FROM images WHERE place IS NOT NULL"),
+                    with_gps=one("SELECT count(*) FROM images WHERE lat IS NOT NULL"),
+                    moments=one("SELECT count(*) FROM moments"), bytes=int(size or 0))
 
 
 def ann_index_name(kind: str, model: str, dim: int) -> str:
@@ -552,11 +691,31 @@ def _where(f: Filters) -> tuple[str, list[Any]]:
     if f.before:
         where.append("taken < %s")
         args.append(f.before)
+    if f.captured_after:
+        where.append("captured >= %s")
+        args.append(f.captured_after)
+    if f.captured_before:
+        where.append("captured < %s")
+        args.append(f.captured_before)
+    if f.moment is not None:
+        where.append("id IN (SELECT image_id FROM moment_photos WHERE moment_id = %s)")
+        args.append(f.moment)
+    if f.near is not None:
+        lat, lon, km = f.near
+        # a box first (uses the lat index), then the exact great-circle distance
+        lat_lo, lat_hi, lon_lo, lon_hi = near_box(lat, lon, km)
+        where.append("lat BETWEEN %s AND %s")
+        args += [lat_lo, lat_hi]
+        if lon_lo is not None:
+            where.append("lon BETWEEN %s AND %s")
+            args += [lon_lo, lon_hi]
+        where.append("haversine_km(lat, lon, %s, %s) <= %s")
+        args += [lat, lon, km]
     return " AND ".join(where), args
 
 
 def _statements(script: str) -> list[str]:
-    # the schema has no ';' inside strings or bodies
+    # the schema has no ';' inside strings or function bodies
     return [s.strip() for s in script.split(";") if s.strip()]
 
 

@@ -89,7 +89,7 @@ def _list_file(path: str) -> list[str]:
         return [line.strip() for line in fh if line.strip() and not line.lstrip().startswith("#")]
 
 
-def list_source(source: str, *, exclude: tuple[str, ...] = (), hidden: bool = False
+def list_source(source: str, *, exclude: tuple[str, ...] = (), hidden: bool = False, follow_links: bool = False
                 ) -> tuple[list[Entry], list[tuple[str, str]], list[str]]:
     """(inputs, [(path, problem)], roots) of a folder, image file, list file (``.txt``, one
     path or URL a line) or object-store URL. ``roots``: where vanished images are swept (the
@@ -111,11 +111,11 @@ def list_source(source: str, *, exclude: tuple[str, ...] = (), hidden: bool = Fa
                 failed.append((path, f"cannot read: {e.strerror or e}"))
                 continue
             if os.path.isdir(path):
-                entries.extend(walk([path], exclude=exclude, hidden=hidden))
+                entries.extend(walk([path], exclude=exclude, hidden=hidden, follow_links=follow_links))
             else:
                 entries.append(Entry(path, st.st_size, st.st_mtime_ns))
         return entries, failed, []
-    return list(walk([local], exclude=exclude, hidden=hidden)), failed, [local]
+    return list(walk([local], exclude=exclude, hidden=hidden, follow_links=follow_links)), failed, [local]
 
 
 def read_bytes(path: str) -> bytes:

@@ -30,7 +30,7 @@ import numpy as np
 
 from ..vocabulary import CJK_TOKEN
 from .base import (PASSAGE_COLUMNS, QUALITY, VECTOR_KINDS, Capture, CaptureRow, DupeRow, FaceRow, Filters, HitRow,
-                   IndexStore, Known, PersonRow, StoredFaces)
+                   IndexStore, Known, PersonRow, StoredFaces, near_box)
 
 if TYPE_CHECKING:
     from ..results import Moment
@@ -997,14 +997,12 @@ def _where(f: Filters) -> tuple[str, list[Any]]:
     if f.near is not None:
         lat, lon, km = f.near
         # a box first (uses the lat index), then the exact great-circle distance
-        dlat = km / 111.19 + 1e-6
+        lat_lo, lat_hi, lon_lo, lon_hi = near_box(lat, lon, km)
         where.append("lat BETWEEN ? AND ?")
-        args += [lat - dlat, lat + dlat]
-        cos = math.cos(math.radians(min(89.9, abs(lat) + dlat)))
-        dlon = km / (111.19 * cos) + 1e-6 if cos > 0 else 360.0
-        if dlon < 180 and -180 <= lon - dlon and lon + dlon <= 180:
+        args += [lat_lo, lat_hi]
+        if lon_lo is not None:
             where.append("lon BETWEEN ? AND ?")
-            args += [lon - dlon, lon + dlon]
+            args += [lon_lo, lon_hi]
         where.append("haversine_km(lat, lon, ?, ?) <= ?")
         args += [lat, lon, km]
     for pid in f.people or ():

@@ -74,7 +74,8 @@ def _init_ray(mode: str) -> Any:
 class _Worker:
     """One Ray actor: the shared index and the models, loaded once; one batch per call."""
 
-    def __init__(self, db: str, steps: tuple[str, ...], threads: int, device: str | None):
+    def __init__(self, db: str, steps: tuple[str, ...], threads: int, device: str | None,
+                 labels: list[str] | None = None):
         from ..backends import configure_threads
         from ..config import get_settings
         from .index import _Indexer
@@ -85,7 +86,7 @@ class _Worker:
         self.settings = get_settings().model_copy(update=overrides)
         configure_threads(threads)
         self.store = open_store(db, create=True, settings=self.settings)
-        self.indexer = _Indexer(self.store, steps, self.settings, jobs=1)
+        self.indexer = _Indexer(self.store, steps, self.settings, jobs=1, labels=labels)
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list]:
         import hashlib
@@ -151,7 +152,8 @@ class _Worker:
 
 
 def run(sources: list[str], *, db: str | os.PathLike | None, ray_mode: str, exclude: tuple[str, ...], hidden: bool,
-        steps: tuple[str, ...], batch_size: int, settings: Settings, progress: Any, t_start: float) -> IndexReport:
+        steps: tuple[str, ...], batch_size: int, settings: Settings, progress: Any, t_start: float,
+        follow_links: bool = False, labels: list[str] | None = None) -> IndexReport:
     """The index task on Ray (see the module docstring)."""
     mode = _check_mode(ray_mode)
     where = location(db, settings)
@@ -166,7 +168,7 @@ def run(sources: list[str], *, db: str | os.PathLike | None, ray_mode: str, excl
     for source in sources:
         if not is_remote(source) and not os.path.exists(os.path.expanduser(source)):
             raise InvalidArgument(f"not found: {source}")
-        found, bad, rts = list_source(source, exclude=exclude, hidden=hidden)
+        found, bad, rts = list_source(source, exclude=exclude, hidden=hidden, follow_links=follow_links)
         entries += found
         listed_failures += bad
         roots += rts
@@ -178,6 +180,9 @@ def run(sources: list[str], *, db: str | os.PathLike | None, ray_mode: str, excl
     store = open_store(where, create=True, settings=settings)
     try:
         report = IndexReport(db=store.location, roots=roots or list(sources), seen=len(entries))
+        if not (settings.index_place and settings.index_gps):  # privacy settings: drop what is stored
+            with store.transaction():
+                store.forget(places=not settings.index_place, positions=not settings.index_gps)
         known, bad = store.known(), store.known_errors()
         todo: list[Entry] = []
         for e in entries:
@@ -203,11 +208,14 @@ def run(sources: list[str], *, db: str | os.PathLike | None, ray_mode: str, excl
     if progress:
         progress(0, len(todo))
     if todo:
-        _run_dataset(todo, str(where), mode, steps, batch_size, settings, progress, report)
+        _run_dataset(todo, str(where), mode, steps, batch_size, settings, progress, report, labels)
     with open_store(where, create=True, settings=settings) as store:
-        from .index import _refresh_vectors
+        from .index import _read_missing_captures, _refresh_vectors
+        from .moments import update_moments
 
         report.reembedded = _refresh_vectors(store, seen, settings, 1, batch_size)
+        report.places_read = _read_missing_captures(store, seen, settings, 1, batch_size)
+        report.moments = update_moments(store, settings)
         store.sync()  # SQLite: vector files rebuilt from what the workers wrote; PostgreSQL: HNSW indexes
         report.images = store.count()
     report.seconds = round(time.perf_counter() - t_start, 3)
@@ -215,7 +223,7 @@ def run(sources: list[str], *, db: str | os.PathLike | None, ray_mode: str, excl
 
 
 def _run_dataset(todo: list[Entry], db: str, mode: str, steps: tuple[str, ...], batch_size: int,
-                 settings: Settings, progress: Any, report: IndexReport) -> None:
+                 settings: Settings, progress: Any, report: IndexReport, labels: list[str] | None = None) -> None:
     ray = _init_ray(mode)
     from ray.data import DataContext
 
@@ -232,7 +240,8 @@ def _run_dataset(todo: list[Entry], db: str, mode: str, steps: tuple[str, ...], 
     else:
         # one model thread per actor: on a CPU node N single-threaded actors outrun one N-threaded one
         actors, per_actor, threads, device = cpus, dict(num_cpus=1), 1, None
-    pool = dict(actors=actors, per_actor=per_actor, kwargs=dict(db=db, steps=steps, threads=threads, device=device))
+    pool = dict(actors=actors, per_actor=per_actor,
+                kwargs=dict(db=db, steps=steps, threads=threads, device=device, labels=labels))
     done: set[str] = set()
     workers: set[int] = set()
     t0 = time.perf_counter()

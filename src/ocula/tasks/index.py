@@ -353,11 +353,14 @@ def index(paths: Sequence[str | os.PathLike], *, db: str | os.PathLike | None = 
         raise InvalidArgument(f"batch_size must be at least 1, got {batch_size}")
     if ray:
         from . import _ray_index
+        from ._zeroshot import parse_labels
         from .analyze import check_steps
 
+        custom = parse_labels(labels, labels_file) if labels is not None or labels_file is not None else None
         return _ray_index.run([os.fspath(p) for p in paths], db=db, ray_mode=ray, exclude=tuple(exclude),
                               hidden=hidden, steps=tuple(check_steps(steps)), batch_size=batch_size,
-                              settings=settings, progress=progress, t_start=t_start)
+                              settings=settings, progress=progress, t_start=t_start, follow_links=follow_links,
+                              labels=custom)
     roots = [os.path.abspath(os.path.expanduser(os.fspath(p))) for p in paths]
     missing_roots = [r for r in roots if not os.path.exists(r)]
     if missing_roots:
