@@ -9,7 +9,6 @@ import os
 import shutil
 import tempfile
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest
