@@ -226,6 +226,94 @@ def test_where_and_when_places_and_moments(filled):
     assert (st["with_time"], st["with_place"], st["with_gps"]) == (2, 0, 0)
 
 
+def _face(vec: np.ndarray, x: int = 10, **kw):
+    from ocula.index.base import FaceRow
+
+    return FaceRow(box=(x, 20, 60, 60), embedding=vec, model="dlib-test", score=0.9, quality=0.8, usable=True,
+                   landmarks={"nose": [40, 50]}, alignment=[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], **kw)
+
+
+def _paths(store, ids) -> set[str]:
+    return {store.path_of(int(i)) for i in ids}
+
+
+def test_faces_and_people(filled, db):
+    """Faces stored with their embeddings, grouped into a person (the real grouping code), named,
+    found by person (faces and a name without a box), copied with their image, merged, split,
+    deleted with their image, forgotten: the same on both stores."""
+    from ocula.tasks import _people
+    from ocula.tasks.people_forget import people_forget
+    from ocula.tasks.people_name import people_name
+    from ocula.tasks.search import search
+
+    store, (cat, sign, coffee), _ = filled
+    rng = np.random.default_rng(7)
+    a, b = (0.6 * _unit(rng, 1, 128)[0] for _ in range(2))  # 0.85 apart: two different people
+    near = lambda v: (v + 0.01 * _unit(rng, 1, 128)[0]).astype(np.float32)  # noqa: E731
+    with store.transaction():
+        store.upsert_image(_row("/p/group.jpg", "h-group", description="a group"))
+        group_photo = store.image_id("/p/group.jpg")
+        assert store.put_faces(cat, "dlib-test", [_face(near(a))]) and store.unscanned_faces("dlib-test") == \
+            [(sign, "/p/trip/sign.png"), (coffee, "/p/coffee.jpg"), (group_photo, "/p/group.jpg")]
+        store.put_faces(coffee, "dlib-test", [_face(near(b), x=200), _face(near(a), x=5)])
+        store.put_faces(sign, "dlib-test", [_face(near(a))])
+        store.put_faces(group_photo, "dlib-test", [])
+        store.put_image_names(group_photo, [("Grace Hopper", "grace hopper")], "xmp")
+    assert store.unscanned_faces("dlib-test") == [] and store.faces_waiting() == 4
+    got = store.faces_of([coffee, cat], embeddings=True)
+    assert [f.box[0] for f in got[coffee]] == [5, 200] and got[coffee][0].path == "/p/coffee.jpg"
+    assert got[cat][0].landmarks == {"nose": [40, 50]} and got[cat][0].embedding.shape == (128,)
+    assert np.allclose(got[coffee][1].embedding, store.stored_faces().vectors[1], atol=1e-6)
+
+    assert _people.group(store) == 1 and store.faces_waiting() == 0  # three alike faces: a person
+    [person] = store.people_rows()
+    assert (person.name, person.faces, person.photos, person.confirmed) == (None, 3, 3, False)
+    assert store.face(person.sample_face).person_id == person.id and store.get_meta("people.grouping")
+    stored = store.stored_faces()
+    assert stored.vectors.shape == (4, 128) and stored.grouped.all() and not stored.damaged
+    assert sorted(stored.person.tolist()) == [-1, person.id, person.id, person.id]
+
+    named = people_name(person.id, "Grace Hopper", db=db)
+    assert named.person.name == "Grace Hopper" and named.person.confirmed
+    # the name without a box (XMP PersonInImage) counts as her photo too
+    assert store.people_rows([person.id])[0].photos == 4 and store.people_by_key("grace hopper") == [person.id]
+    her = {"/p/cat.jpg", "/p/coffee.jpg", "/p/trip/sign.png", "/p/group.jpg"}
+    assert _paths(store, store.filter_ids(Filters(people=(person.id,)))[0]) == her
+    assert {p for _, p in store.person_images(person.id)} == her and store.person_images(person.id)[-1][1] == \
+        "/p/group.jpg" and store.image_names([group_photo]) == {group_photo: ["Grace Hopper"]}
+    found = search(person="grace HOPPER", db=db, top_k=10)
+    assert found.mode == "person" and {h.path for h in found.hits} == her
+
+    with store.transaction():
+        copy = store.copy_image(cat, "/q/cat-copy.jpg", 100, 2, time.time())
+        other = store.add_person()
+        store.lock_face(store.faces_of([coffee])[coffee][1].id, other)   # the other face: another person
+        store.add_alias(other, "Amazing Grace", "amazing grace")
+    assert store.faces_of([copy])[copy][0].person_id == person.id
+    assert store.person_names() == [(person.id, "Grace Hopper"), (other, "Amazing Grace")]
+    with store.transaction():
+        assert store.merge_people(person.id, other) == 1
+        store.reject_face(store.faces_of([sign])[sign][0].id, person.id)   # "not this person"
+    assert store.people_rows([person.id])[0].aliases == ("Amazing Grace",)
+    assert store.people_rows([other]) == [] and store.faces_of([sign])[sign][0].rejected == (person.id,)
+    assert [f.image_id for f in store.person_faces(person.id)][0] in (coffee, cat, copy)
+    with store.transaction():
+        store.delete_images([coffee])
+    assert store.faces_of([coffee]) == {} and store.stats()["faces"] == 3 and store.stats()["people"] == 1
+
+    report = people_forget("Amazing Grace", db=db)
+    assert (report.faces, report.people, report.aliases, report.names) == (2, 1, 1, 1)
+    assert store.people_rows() == [] and store.filter_ids(Filters(people=(person.id,)))[0].size == 0
+    assert store.stored_faces().ids.tolist() == [store.faces_of([sign])[sign][0].id]  # the rejected face stays
+    assert store.image_names([group_photo]) == {}
+    with pytest.raises(InvalidArgument, match="no person named"):
+        search(person="Grace Hopper", db=db)
+    everyone = people_forget(db=db)
+    assert everyone.faces == 1 and store.stats()["faces"] == 0 and store.unscanned_faces("dlib-test")
+    with store.transaction():
+        assert store.add_person() == 1  # person ids start again after everything is forgotten
+
+
 def test_search_needs_an_existing_index(db):
     with pytest.raises(InvalidArgument, match="ocula index"):
         open_store(db)
@@ -295,3 +383,50 @@ def test_the_password_never_shows(pg_url):
     assert redact("postgresql://me:secret@db.example/photos") == "postgresql://me:***@db.example/photos"
     with open_store(pg_url, create=True) as s:
         assert s.stats()["db"] == s.location
+
+
+def test_people_on_postgresql_with_real_faces(pg_server, pg_url, tmp_path):
+    """Index photos into PostgreSQL with the real detector and dlib: a person appears, is named,
+    found and recognised; forgetting them leaves no embedding in the tables' files. Embeddings
+    are a pgvector column."""
+    pytest.importorskip("dlib", reason="dlib-bin is not installed (pip install dlib-bin)")
+    import os
+    from pathlib import Path
+
+    import psycopg
+
+    from people_helpers import obama_three_times
+
+    from ocula.tasks.index import index
+    from ocula.tasks.people import people
+    from ocula.tasks.people_forget import people_forget
+    from ocula.tasks.people_name import people_name
+    from ocula.tasks.search import search
+    from ocula.tasks.who import who
+
+    folder = obama_three_times(tmp_path / "photos")
+    report = index([folder], db=pg_url, steps=["faces", "classify"])
+    assert report.analysed == 4 and report.faces == 4 and report.new_people == 1 and not report.failed
+    assert index([folder], db=pg_url, steps=["faces", "classify"]).faces == 0  # unchanged: no face work
+    named = people_name(folder / "obama_small.jpg", "Barack Obama", db=pg_url)
+    assert named.person.faces == 3 and named.person.confirmed
+    hits = search(person="barack obama", db=pg_url, top_k=10)
+    assert [Path(h.path).name for h in hits.hits][0] == "obama_small.jpg" and len(hits.hits) == 3
+    assert [f.name for f in who(folder / "obama.jpg", db=pg_url).faces] == ["Barack Obama"]
+    with psycopg.connect(pg_url, autocommit=True) as c:
+        kind = c.execute("SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = "
+                         "'faces'::regclass AND attname = 'embedding'").fetchone()[0]
+        rows = c.execute("SELECT embedding::text FROM faces WHERE person_id IS NOT NULL").fetchall()
+    assert kind == "vector(128)" and len(rows) == 3
+    gone = [np.array(r[0].strip("[]").split(","), np.float32).tobytes() for r in rows]
+
+    def table_bytes() -> bytes:
+        with psycopg.connect(pg_url, autocommit=True) as c:
+            c.execute("CHECKPOINT")  # what the server holds in memory goes to the files
+            files = [c.execute("SELECT pg_relation_filepath(%s)", (t,)).fetchone()[0] for t in ("faces", "people")]
+        return b"".join(Path(pg_server, f).read_bytes() for f in files if os.path.exists(Path(pg_server, f)))
+    assert all(v in table_bytes() for v in gone)  # the check below can fail
+    report = people_forget("Barack Obama", db=pg_url)
+    assert report.faces == 3 and not report.wal_emptied and any("write-ahead log" in n for n in report.notes)
+    assert [p.name for p in people(db=pg_url).people] == []
+    assert not any(v in table_bytes() for v in gone)

@@ -83,6 +83,16 @@ def _rows(db: str) -> dict[str, dict]:
     return out
 
 
+def _faces(db: str) -> dict[str, list[tuple[int, ...]]]:
+    """Every image's stored face boxes, by path."""
+    from ocula.index import open_store
+
+    with open_store(db) as store:
+        known = store.known()
+        faces = store.faces_of(k.id for k in known.values())
+        return {p: [f.box for f in faces.get(k.id, [])] for p, k in known.items()}
+
+
 def _same_content(a: dict[str, dict], b: dict[str, dict]) -> None:
     assert sorted(a) == sorted(b)
     for path in a:
@@ -245,6 +255,8 @@ def test_ray_builds_the_same_index_as_the_in_process_indexer(indexed, pg_module,
     assert report.analysed == len(PHOTOS) + 2 and not report.failed and report.workers
     assert report.images_per_second > 0
     _same_content(_rows(pg.path), _rows(db))
+    # people: the actors found and embedded the same faces (the astronaut's)
+    assert _faces(pg.path) == _faces(db) and report.faces == sum(map(len, _faces(db).values())) >= 1
     assert Path(Index(db).search("猫", top_k=1).hits[0].path).name == "chelsea.jpg"
     again = Index(db).add([photos], steps=STEPS, ray="local")
     assert (again.analysed, again.unchanged) == (0, len(PHOTOS) + 2)

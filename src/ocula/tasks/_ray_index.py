@@ -15,6 +15,13 @@ its files go through once more one at a time, and those that still kill their wo
 recorded as failed, so the job ends and reports them. Two jobs (or a job and
 an in-process run) on overlapping inputs leave one row per path: writes are upserts.
 
+People (``people=True``, the default): each actor also finds and embeds the faces of its
+batch (``_people.FaceWork``, loaded once per actor) and stores them in the batch's
+transaction, as an in-process run does; the driver then catches up images never scanned and
+groups the new faces into people once, under the index's ``exclusive("people")`` lock (several
+jobs sharing a database never group at the same time). Named face regions in XMP are read for
+files the workers can open as paths (a folder or a shared mount), not for object-store URLs.
+
 What differs from an in-process run: the content-hash matching of moved files happens per
 batch in the actors, so a moved file is copied from its old row (no model work) and the old
 path swept, and its id changes.
@@ -34,6 +41,7 @@ from ..index import is_url, location, open_store
 from ..index.sources import Unreadable, is_remote, list_source
 from ..index.walk import Entry, under
 from ..results import Failure, IndexReport
+from .index import to_do
 
 DIED = "the worker indexing it died twice (out of memory, or a crash in a decoder or model)"
 _RAY_MODES = ("auto", "local")
@@ -75,9 +83,10 @@ class _Worker:
     """One Ray actor: the shared index and the models, loaded once; one batch per call."""
 
     def __init__(self, db: str, steps: tuple[str, ...], threads: int, device: str | None,
-                 labels: list[str] | None = None):
+                 labels: list[str] | None = None, people: bool = False):
         from ..backends import configure_threads
         from ..config import get_settings
+        from ._people import FaceWork
         from .index import _Indexer
 
         overrides: dict[str, Any] = {"threads": threads, "jobs": 1}
@@ -86,7 +95,9 @@ class _Worker:
         self.settings = get_settings().model_copy(update=overrides)
         configure_threads(threads)
         self.store = open_store(db, create=True, settings=self.settings)
-        self.indexer = _Indexer(self.store, steps, self.settings, jobs=1, labels=labels)
+        # the driver checked that face recognition is installed; its warnings are the driver's to give
+        self.faces = FaceWork.start(self.store, self.settings, []) if people else None
+        self.indexer = _Indexer(self.store, steps, self.settings, jobs=1, labels=labels, faces=self.faces)
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list]:
         import hashlib
@@ -124,6 +135,7 @@ class _Worker:
                 except OculaError as err:
                     loaded = Failure(source=e.path, error=getattr(err, "reason", str(err)), kind=type(err).__name__)
             items.append((e, digest, loaded))
+        faces = (self.faces.faces, self.faces.from_xmp, len(self.faces.warnings)) if self.faces else (0, 0, 0)
         if items:
             _, failures = self.indexer.run_batch(items)
             failed = {f.source: f for f in failures}
@@ -139,8 +151,14 @@ class _Worker:
                     self.store.copy_image(src, e.path, e.size, e.mtime_ns, time.time())
                     status[e.path] = ("copied", "")
         paths = [e.path for e in entries if e.path in status]
-        return {"path": paths, "status": [status[p][0] for p in paths], "error": [status[p][1] for p in paths],
-                "worker": [os.getpid()] * len(paths)}
+        out = {"path": paths, "status": [status[p][0] for p in paths], "error": [status[p][1] for p in paths],
+               "worker": [os.getpid()] * len(paths), "faces": [0] * len(paths), "from_xmp": [0] * len(paths),
+               "notes": [""] * len(paths)}
+        if self.faces is not None and paths:  # the batch's face counts and warnings ride on its first row
+            out["faces"][0] = self.faces.faces - faces[0]
+            out["from_xmp"][0] = self.faces.from_xmp - faces[1]
+            out["notes"][0] = "\n".join(self.faces.warnings[faces[2]:])
+        return out
 
     def __del__(self) -> None:
         store = getattr(self, "store", None)
@@ -153,7 +171,7 @@ class _Worker:
 
 def run(sources: list[str], *, db: str | os.PathLike | None, ray_mode: str, exclude: tuple[str, ...], hidden: bool,
         steps: tuple[str, ...], batch_size: int, settings: Settings, progress: Any, t_start: float,
-        follow_links: bool = False, labels: list[str] | None = None) -> IndexReport:
+        follow_links: bool = False, labels: list[str] | None = None, people: bool = False) -> IndexReport:
     """The index task on Ray (see the module docstring)."""
     mode = _check_mode(ray_mode)
     where = location(db, settings)
@@ -184,15 +202,7 @@ def run(sources: list[str], *, db: str | os.PathLike | None, ray_mode: str, excl
             with store.transaction():
                 store.forget(places=not settings.index_place, positions=not settings.index_gps)
         known, bad = store.known(), store.known_errors()
-        todo: list[Entry] = []
-        for e in entries:
-            k = known.get(e.path)
-            if k is not None and k.size == e.size and k.mtime_ns == e.mtime_ns:
-                report.unchanged += 1
-            elif k is None and bad.get(e.path) == (e.size, e.mtime_ns):
-                report.skipped_bad += 1
-            else:
-                todo.append(e)
+        todo = to_do(entries, known, bad, report)
         seen = set(unique)
         vanished = [k.id for p, k in known.items() if p not in seen and under(p, roots)]
         now = time.time()
@@ -202,14 +212,19 @@ def run(sources: list[str], *, db: str | os.PathLike | None, ray_mode: str, excl
             report.removed = store.delete_images(vanished)
             store.delete_errors([p for p in bad if p not in seen and under(p, roots)])
         report.failed += [Failure(source=p, error=e, kind="OSError") for p, e in listed_failures]
+        if people:
+            from ._people import FaceWork
+
+            people = FaceWork.start(store, settings, report.warnings) is not None  # installed, else one warning
     finally:
         store.close()
 
     if progress:
         progress(0, len(todo))
     if todo:
-        _run_dataset(todo, str(where), mode, steps, batch_size, settings, progress, report, labels)
+        _run_dataset(todo, str(where), mode, steps, batch_size, settings, progress, report, labels, people)
     with open_store(where, create=True, settings=settings) as store:
+        from ._people import FaceWork
         from .index import _read_missing_captures, _refresh_vectors
         from .moments import update_moments
 
@@ -217,13 +232,19 @@ def run(sources: list[str], *, db: str | os.PathLike | None, ray_mode: str, excl
         report.places_read = _read_missing_captures(store, seen, settings, 1, batch_size)
         report.moments = update_moments(store, settings)
         store.sync()  # SQLite: vector files rebuilt from what the workers wrote; PostgreSQL: HNSW indexes
+        if people:  # images never scanned (an older index, people switched on later), then grouping
+            work = FaceWork(store, settings)
+            report.new_people = work.finish(seen)
+            report.faces += work.faces
+            report.warnings += work.warnings
         report.images = store.count()
     report.seconds = round(time.perf_counter() - t_start, 3)
     return report
 
 
 def _run_dataset(todo: list[Entry], db: str, mode: str, steps: tuple[str, ...], batch_size: int,
-                 settings: Settings, progress: Any, report: IndexReport, labels: list[str] | None = None) -> None:
+                 settings: Settings, progress: Any, report: IndexReport, labels: list[str] | None = None,
+                 people: bool = False) -> None:
     ray = _init_ray(mode)
     from ray.data import DataContext
 
@@ -241,7 +262,7 @@ def _run_dataset(todo: list[Entry], db: str, mode: str, steps: tuple[str, ...], 
         # one model thread per actor: on a CPU node N single-threaded actors outrun one N-threaded one
         actors, per_actor, threads, device = cpus, dict(num_cpus=1), 1, None
     pool = dict(actors=actors, per_actor=per_actor,
-                kwargs=dict(db=db, steps=steps, threads=threads, device=device, labels=labels))
+                kwargs=dict(db=db, steps=steps, threads=threads, device=device, labels=labels, people=people))
     done: set[str] = set()
     workers: set[int] = set()
     t0 = time.perf_counter()
@@ -281,9 +302,14 @@ def _pass(ray: Any, todo: list[Entry], batch_size: int, pool: dict, done: set[st
                              compute=ActorPoolStrategy(size=pool["actors"], max_tasks_in_flight_per_actor=1),
                              max_restarts=-1, max_task_retries=1, **pool["per_actor"])
     for batch in out.iter_batches(batch_size=None, batch_format="pandas"):
-        for path, state, error, worker in zip(batch["path"], batch["status"], batch["error"], batch["worker"]):
+        for path, state, error, worker, faces, from_xmp, notes in zip(
+                batch["path"], batch["status"], batch["error"], batch["worker"], batch["faces"], batch["from_xmp"],
+                batch["notes"]):
             done.add(path)
             workers.add(int(worker))
+            report.faces += int(faces)
+            report.named_from_xmp += int(from_xmp)
+            report.warnings += [n for n in str(notes).split("\n") if n]
             if state == "analysed":
                 report.analysed += 1
             elif state == "copied":

@@ -360,7 +360,7 @@ def index(paths: Sequence[str | os.PathLike], *, db: str | os.PathLike | None = 
         return _ray_index.run([os.fspath(p) for p in paths], db=db, ray_mode=ray, exclude=tuple(exclude),
                               hidden=hidden, steps=tuple(check_steps(steps)), batch_size=batch_size,
                               settings=settings, progress=progress, t_start=t_start, follow_links=follow_links,
-                              labels=custom)
+                              labels=custom, people=people and settings.people)
     roots = [os.path.abspath(os.path.expanduser(os.fspath(p))) for p in paths]
     missing_roots = [r for r in roots if not os.path.exists(r)]
     if missing_roots:
@@ -406,15 +406,7 @@ def _index(store: IndexStore, roots: list[str], exclude: tuple[str, ...], hidden
     known = store.known()
     bad = store.known_errors()
     seen_paths = {e.path for e in entries}
-    todo: list[Entry] = []
-    for e in entries:
-        k = known.get(e.path)
-        if k is not None and k.size == e.size and k.mtime_ns == e.mtime_ns:
-            report.unchanged += 1
-        elif k is None and bad.get(e.path) == (e.size, e.mtime_ns):
-            report.skipped_bad += 1
-        else:
-            todo.append(e)
+    todo = to_do(entries, known, bad, report)
     vanished = {p: k for p, k in known.items() if p not in seen_paths and under(p, roots)}
     stale_errors = [p for p in bad if p not in seen_paths and under(p, roots)]
 
@@ -539,6 +531,22 @@ def _index(store: IndexStore, roots: list[str], exclude: tuple[str, ...], hidden
     report.images = store.count()
     report.seconds = round(time.perf_counter() - t_start, 3)
     return report
+
+
+def to_do(entries: Iterable[Entry], known: dict[str, Any], bad: dict[str, tuple[int, int]],
+          report: IndexReport) -> list[Entry]:
+    """The new and changed files; unchanged ones, and bad ones unchanged since, are counted in
+    ``report`` and left alone."""
+    todo: list[Entry] = []
+    for e in entries:
+        k = known.get(e.path)
+        if k is not None and k.size == e.size and k.mtime_ns == e.mtime_ns:
+            report.unchanged += 1
+        elif k is None and bad.get(e.path) == (e.size, e.mtime_ns):
+            report.skipped_bad += 1
+        else:
+            todo.append(e)
+    return todo
 
 
 def _refresh_vectors(store: IndexStore, paths: set[str], settings: Settings, jobs: int, batch_size: int) -> int:
