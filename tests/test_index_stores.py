@@ -4,6 +4,7 @@ real server (pgserver, as `ocula db start` starts it)."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -430,3 +431,76 @@ def test_people_on_postgresql_with_real_faces(pg_server, pg_url, tmp_path):
     assert report.faces == 3 and not report.wal_emptied and any("write-ahead log" in n for n in report.notes)
     assert [p.name for p in people(db=pg_url).people] == []
     assert not any(v in table_bytes() for v in gone)
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory, samples):
+    """4 s of video made here: a cat (0-2 s), then the word HARBOUR (2-4 s)."""
+    pytest.importorskip("av", reason="the media extra is not installed (pip install 'ocula[media]')")
+    from PIL import Image, ImageDraw, ImageFont
+
+    from media_helpers import make_video
+
+    folder = tmp_path_factory.mktemp("clip")
+    card = Image.new("RGB", (700, 480), "white")
+    font = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
+    ImageDraw.Draw(card).text((60, 180), "HARBOUR", fill="black",
+                              font=ImageFont.truetype(font, 96) if os.path.exists(font) else ImageFont.load_default(96))
+    card.save(folder / "card.png")
+    return make_video(folder / "clip.mp4", [samples / "chelsea.jpg", folder / "card.png"], size=(640, 480),
+                      seconds_each=2)
+
+
+def test_a_video_is_its_keyframes_on_either_store(db, clip, tmp_path):
+    """A video indexed into either store: one row for the file, its keyframes searchable (a hit
+    is the video at the frame's time), left out of what counts files, moved, copied and deleted
+    with the video (their faces too)."""
+    import shutil
+
+    from ocula.media import clock
+    from ocula.tasks.index import IMAGE_MODEL, index
+    from ocula.tasks.search import search
+
+    films = tmp_path / "films"
+    films.mkdir()
+    shutil.copy(clip, films / "clip.mp4")
+    r = index([films], db=db, steps=["classify", "ocr"], people=False)
+    assert not r.failed, r.failed
+    assert (r.analysed, r.videos, r.frames, r.images) == (1, 1, 2, 1)
+    hit = search("harbour", db=db, top_k=3).hits[0]
+    assert (hit.path, hit.media, hit.timestamp) == (str(films / "clip.mp4"), "video", clock(hit.at))
+    assert hit.at == pytest.approx(2, abs=0.2) and "HARBOUR" in hit.text
+    with open_store(db) as store:
+        video = store.image_id(str(films / "clip.mp4"))
+        row = store.hits([hit.id])[hit.id]
+        assert (row.path, row.media) == (str(films / "clip.mp4"), "frame") and row.at == hit.at
+        assert store.path_of(hit.id) == f"{films / 'clip.mp4'}#t={hit.at:.3f}"
+        st = store.stats()
+        assert (st["images"], st["videos"], st["frames"]) == (1, 1, 2) and store.count() == 1
+        assert list(store.known()) == [str(films / "clip.mp4")]
+        assert [d.id for d in store.dupe_rows()] == [video]
+        assert store.missing_vectors("image", IMAGE_MODEL) == []  # the video row has none, its keyframes do
+        assert video not in {i for i, _ in store.unscanned_faces("dlib-test")}
+        assert video not in {i for i, _ in store.missing_captures(place=True)}
+        assert hit.id not in {i for i, _ in store.missing_captures(place=True)}
+        with store.transaction():
+            store.put_faces(hit.id, "dlib-test", [_face(_unit(np.random.default_rng(1), 1, 128)[0])])
+
+    os.rename(films / "clip.mp4", films / "harbour.mp4")
+    shutil.copy(films / "harbour.mp4", films / "copy.mp4")
+    r = index([films], db=db, steps=["classify", "ocr"], people=False)
+    assert (r.analysed, r.renamed, r.copied, r.images) == (0, 1, 1, 2)
+    hits = search("harbour", db=db, top_k=5).hits
+    assert {(h.path, h.at) for h in hits[:2]} == {(str(films / "harbour.mp4"), hit.at), (str(films / "copy.mp4"), hit.at)}
+    with open_store(db) as store:
+        st = store.stats()
+        assert (st["images"], st["videos"], st["frames"], st["faces"]) == (2, 2, 4, 2)  # the face went along
+
+    for name in ("harbour.mp4", "copy.mp4"):
+        (films / name).unlink()
+    r = index([films], db=db, steps=["classify", "ocr"], people=False)
+    assert (r.removed, r.images) == (2, 0)
+    with open_store(db) as store:
+        st = store.stats()
+        assert (st["images"], st["videos"], st["frames"], st["faces"]) == (0, 0, 0, 0)
+    assert search("harbour", db=db).hits == []

@@ -64,22 +64,26 @@ def indexed(tmp_path_factory, samples, pg_module):
 
 
 def _rows(db: str) -> dict[str, dict]:
-    """Every image's stored columns and vectors, by path (the public store interface only)."""
+    """Every image's stored columns and vectors, by path, videos' keyframes (VIDEO#t=SECONDS,
+    found by their vectors) included (the public store interface only)."""
     from ocula.index import open_store
 
     with open_store(db) as store:
         known = store.known()
-        hits = store.hits(k.id for k in known.values())
         ids = {k.id: p for p, k in known.items()}
-        out = {p: {"hash": k.hash, "description": hits[k.id].description, "tags": hits[k.id].tags_en,
-                   "ocr": hits[k.id].ocr, "size": (hits[k.id].width, hits[k.id].height)} for p, k in known.items()}
+        hashes = {k.id: k.hash for k in known.values()}
+        for kind in ("image", "text"):  # keyframes are not files (known) but have vectors
+            ids.update({int(i): store.path_of(int(i)) for i in store.vectors(kind)[0] if int(i) not in ids})
+        hits = store.hits(ids)
+        out = {p: {"hash": hashes.get(i), "description": hits[i].description, "tags": hits[i].tags_en,
+                   "ocr": hits[i].ocr, "size": (hits[i].width, hits[i].height)} for i, p in ids.items()}
         for kind in ("image", "text"):
             vids, mat, model = store.vectors(kind)
             for i, v in zip(vids, mat):
                 out[ids[int(i)]][kind] = (model, v)
         dupes = {r.path: r.phash for r in store.dupe_rows()}
     for p in out:
-        out[p]["phash"] = dupes[p]
+        out[p]["phash"] = dupes.get(p)
     return out
 
 
@@ -100,6 +104,9 @@ def _same_content(a: dict[str, dict], b: dict[str, dict]) -> None:
         for key in ("hash", "description", "tags", "ocr", "size", "phash"):
             assert x[key] == y[key], (path, key, x[key], y[key])
         for kind in ("image", "text"):
+            assert (kind in x) == (kind in y), (path, kind)
+            if kind not in x:  # a video's row: its keyframes carry the vectors
+                continue
             assert x[kind][0] == y[kind][0]
             assert np.allclose(x[kind][1], y[kind][1], atol=2e-3), (path, kind)
 
@@ -280,6 +287,38 @@ def test_ray_from_a_list_file_and_a_file_url_with_bad_inputs(tmp_path, samples, 
     assert rows[str(photos / "chelsea.jpg")]["description"] == _rows(str(sqlite.path))[str(photos / "chelsea.jpg")][
         "description"]
     assert f"file://{photos / 'rocket.jpg'}" in rows
+
+
+def test_ray_indexes_a_video_as_the_in_process_indexer_does(tmp_path, samples, pg_module, ray_cluster):
+    """A folder with a photo and a small video: the actors sample its keyframes and store them
+    with the video, as an in-process run does; search finds the video at a keyframe's time. A
+    video in object storage is refused, one line."""
+    pytest.importorskip("av", reason="the media extra is not installed (pip install 'ocula[media]')")
+    from media_helpers import make_video
+
+    from ocula.tasks._ray_index import REMOTE_VIDEO
+
+    folder = tmp_path / "films"
+    folder.mkdir()
+    Image.open(samples / "rocket.jpg").convert("RGB").resize((320, 240)).save(folder / "rocket.jpg")
+    make_video(folder / "clip.mp4", [samples / "coffee.jpg", samples / "chelsea.jpg"], seconds_each=2)
+    sqlite, db = Index(tmp_path / "index.db"), pg_module()
+    here = sqlite.add([folder], steps=["classify"])
+    report = Index(db).add([folder], steps=["classify"], ray="local")
+    assert not report.failed, report.failed
+    assert (report.analysed, report.videos, report.frames, report.images) == (2, 1, here.frames, 2) and here.frames >= 2
+    rows = _rows(db)
+    assert sum("#t=" in p for p in rows) == here.frames
+    _same_content(_rows(str(sqlite.path)), rows)  # the files and the keyframes
+    for ix in (sqlite, Index(db)):
+        hit = ix.search("猫", top_k=1).hits[0]
+        assert (hit.path, hit.media) == (str(folder / "clip.mp4"), "video") and hit.at == pytest.approx(2, abs=0.3)
+        st = ix.stats()
+        assert (st.images, st.videos, st.frames) == (2, 1, here.frames)
+    again = Index(db).add([folder], steps=["classify"], ray="local")
+    assert (again.analysed, again.unchanged) == (0, 2)
+    remote = Index(db).add([f"file://{folder / 'clip.mp4'}"], steps=["classify"], ray="local")
+    assert [(f.source, f.error) for f in remote.failed] == [(f"file://{folder / 'clip.mp4'}", REMOTE_VIDEO)]
 
 
 def test_bad_ray_address_and_sqlite_on_a_cluster_are_one_line(tmp_path, samples):

@@ -28,8 +28,8 @@ Rules every store keeps:
   Faces are a keyframe's like a photo's (``put_faces`` on its row: ``person_images`` and the
   ``people`` filter find the keyframe, so a search by person returns the video at that time);
   ``unscanned_faces`` leaves video rows out; removing a video removes its keyframes' faces.
-  The SQLite schema: columns ``media`` (image, video, frame), ``parent`` and ``at`` (migration 4,
-  after people's 3).
+  Both schemas: columns ``media`` (image, video, frame), ``parent`` and ``at`` (migration 4,
+  after people's 3; PostgreSQL's ``parent`` also cascades deletes, a safety net for racing writers).
 - faces (people, issue 15) are biometric data: a face row holds its box, quality and 128-d
   embedding, the person it belongs to and whether a person put it there (``locked``);
   ``forget_people`` erases rows and every copy the store keeps of their bytes.

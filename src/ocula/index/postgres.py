@@ -36,7 +36,7 @@ import numpy as np
 
 from ..errors import InvalidArgument, OculaError
 from .base import PASSAGE_COLUMNS, Capture, CaptureRow, FaceRow, Filters, HitRow, PersonRow, StoredFaces
-from .store import _CJK_CHAR, _TOKEN, FACE_COLS, SQLStore, _json, face_row
+from .store import _CJK_CHAR, _TOKEN, FACE_COLS, HITS_SQL, SQLStore, _json, face_row
 
 if TYPE_CHECKING:
     from ..results import Moment
@@ -197,6 +197,16 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (image_id, name_key)
     );
     CREATE INDEX image_names_key ON image_names(name_key)
+    """,
+    # 4: videos (issue 14), as the SQLite index's 4: a video is one row (media 'video'), each
+    # keyframe one row of its own (media 'frame', parent: the video, at: seconds into it, path
+    # VIDEO#t=SECONDS). The foreign key is a safety net for writers racing: no keyframe outlives
+    # its video (delete_images takes them along itself, as SQLite's does)
+    """
+    ALTER TABLE images ADD COLUMN media TEXT NOT NULL DEFAULT 'image';
+    ALTER TABLE images ADD COLUMN parent BIGINT REFERENCES images(id) ON DELETE CASCADE;
+    ALTER TABLE images ADD COLUMN at DOUBLE PRECISION;
+    CREATE INDEX images_parent ON images(parent) WHERE parent IS NOT NULL
     """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -422,12 +432,15 @@ class PostgresStore(SQLStore):
             self._columns = [d.name for d in cur.description]
         return self._columns
 
-    def copy_image(self, src_id: int, path: str, size: int, mtime_ns: int, indexed_at: float) -> int:
-        cols = [c for c in self._image_columns() if c not in ("id", "path", "size", "mtime_ns", "indexed_at")]
+    def _copy_row(self, src_id: int, path: str, size: int, mtime_ns: int, indexed_at: float,
+                  parent: int | None = None) -> int:
+        cols = [c for c in self._image_columns()
+                if c not in ("id", "path", "size", "mtime_ns", "indexed_at", "parent")]
         row = self.db.execute(
-            f"INSERT INTO images(path, size, mtime_ns, indexed_at, {', '.join(cols)}) "
-            f"SELECT %s, %s, %s, %s, {', '.join(cols)} FROM images WHERE id = %s "
-            f"ON CONFLICT(path) DO NOTHING RETURNING id", (path, size, mtime_ns, indexed_at, int(src_id))).fetchone()
+            f"INSERT INTO images(path, size, mtime_ns, indexed_at, parent, {', '.join(cols)}) "
+            f"SELECT %s, %s, %s, %s, CAST(%s AS BIGINT), {', '.join(cols)} FROM images WHERE id = %s "
+            f"ON CONFLICT(path) DO NOTHING RETURNING id",
+            (path, size, mtime_ns, indexed_at, parent, int(src_id))).fetchone()
         new_id = row[0] if row else self.db.execute("SELECT id FROM images WHERE path = %s", (path,)).fetchone()[0]
         self.db.execute("INSERT INTO vectors(image_id, kind, model, embedding) "
                         "SELECT %s, kind, model, embedding FROM vectors WHERE image_id = %s "
@@ -438,11 +451,6 @@ class PostgresStore(SQLStore):
         self.db.execute("DELETE FROM errors WHERE path = %s", (path,))
         self._copy_faces(int(src_id), new_id)
         return new_id
-
-    def move_image(self, image_id: int, path: str, size: int, mtime_ns: int) -> None:
-        self.db.execute("UPDATE images SET path = %s, size = %s, mtime_ns = %s WHERE id = %s",
-                        (path, size, mtime_ns, int(image_id)))
-        self.db.execute("DELETE FROM errors WHERE path = %s", (path,))
 
     def record_error(self, path: str, size: int, mtime_ns: int, error: str, at: float) -> None:
         self.db.execute("INSERT INTO errors(path, size, mtime_ns, error, at) VALUES(%s, %s, %s, %s, %s) "
@@ -462,10 +470,16 @@ class PostgresStore(SQLStore):
         ids = [int(i) for i in ids]
         if not ids:
             return 0
+        files = len(ids)
+        ids += self._frames_of(ids)  # a video goes with its keyframes
         self._dissolve_moments_of(ids)
-        # vectors, place names and moment photos: ON DELETE CASCADE
+        # vectors, place names, moment photos, faces: ON DELETE CASCADE
         self.db.execute("DELETE FROM images WHERE id = ANY(%s)", (ids,))
-        return len(ids)
+        return files
+
+    def _frames_of(self, video_ids: list[int]) -> list[int]:
+        return [r[0] for r in self.db.execute("SELECT id FROM images WHERE parent = ANY(%s) ORDER BY id",
+                                              ([int(i) for i in video_ids],))]
 
     # -- vectors ----------------------------------------------------------------------------------
     def vectors(self, kind: str, ids: Iterable[int] | None = None) -> tuple[np.ndarray, np.ndarray, str | None]:
@@ -492,8 +506,8 @@ class PostgresStore(SQLStore):
 
     def missing_vectors(self, kind: str, model: str) -> list[tuple[int, str]]:
         return [tuple(r) for r in self.db.execute(
-            "SELECT id, path FROM images i WHERE NOT EXISTS (SELECT 1 FROM vectors v WHERE v.image_id = i.id "
-            "AND v.kind = %s AND v.model = %s) ORDER BY id", (kind, model))]
+            "SELECT id, path FROM images i WHERE media <> 'video' AND NOT EXISTS (SELECT 1 FROM vectors v "
+            "WHERE v.image_id = i.id AND v.kind = %s AND v.model = %s) ORDER BY id", (kind, model))]
 
     def passages(self, ids: Iterable[int]) -> dict[int, tuple[str, ...]]:
         rows = self.db.execute(f"SELECT id, {', '.join(PASSAGE_COLUMNS)} FROM images WHERE id = ANY(%s)",
@@ -589,8 +603,7 @@ class PostgresStore(SQLStore):
         return [r[0] for r in rows]
 
     def hits(self, ids: Iterable[int]) -> dict[int, HitRow]:
-        rows = self.db.execute("SELECT id, path, description, tags_en, ocr, width, height, taken, captured, place "
-                               "FROM images WHERE id = ANY(%s)", ([int(i) for i in ids],))
+        rows = self.db.execute(f"{HITS_SQL} = ANY(%s)", ([int(i) for i in ids],))
         return {id_: HitRow(*cols) for id_, *cols in rows}
 
     # -- where and when ---------------------------------------------------------------------------
@@ -634,7 +647,8 @@ class PostgresStore(SQLStore):
     def ungrouped(self) -> list[CaptureRow]:
         return [CaptureRow(*r) for r in self.db.execute(
             "SELECT id, captured, captured_utc, lat, lon, place, quality, faces FROM images i WHERE captured IS NOT "
-            "NULL AND NOT EXISTS (SELECT 1 FROM moment_photos m WHERE m.image_id = i.id) ORDER BY id")]
+            "NULL AND media <> 'frame' AND NOT EXISTS (SELECT 1 FROM moment_photos m WHERE m.image_id = i.id) "
+            "ORDER BY id")]
 
     def moments(self, ids: Iterable[str] | None = None, *, between: tuple[str, str] | None = None) -> list[Moment]:
         from ..results import Moment
@@ -679,29 +693,15 @@ class PostgresStore(SQLStore):
             self.db.execute("SELECT pg_advisory_unlock(%s)", (key,))
 
     def stats(self) -> dict[str, Any]:
-        one = lambda q: self.db.execute(q).fetchone()[0]  # noqa: E731
-        vectors: dict[str, int] = {}
-        models: dict[str, str] = {}
-        for kind, model, n in self.db.execute("SELECT kind, model, count(*) FROM vectors GROUP BY kind, model"):
-            vectors[kind] = vectors.get(kind, 0) + n
-            models[kind] = model
         size = self.db.execute("SELECT sum(pg_total_relation_size(to_regclass(t))) FROM unnest(%s::text[]) t",
                                (list(_TABLES),)).fetchone()[0]
-        return dict(db=self.location, schema_version=self.version, images=one("SELECT count(*) FROM images"),
-                    errors=one("SELECT count(*) FROM errors"), vectors=vectors, models=models,
-                    with_text=one("SELECT count(*) FROM images WHERE has_text <> 0"),
-                    with_faces=one("SELECT count(*) FROM images WHERE faces > 0"),
-                    with_time=one("SELECT count(*) FROM images WHERE captured IS NOT NULL"),
-                    with_place=one("SELECT count(*) FROM images WHERE place IS NOT NULL"),
-                    with_gps=one("SELECT count(*) FROM images WHERE lat IS NOT NULL"),
-                    moments=one("SELECT count(*) FROM moments"), bytes=int(size or 0),
-                    faces=one("SELECT count(*) FROM faces"), people=one("SELECT count(*) FROM people"))
+        return dict(db=self.location, schema_version=self.version, bytes=int(size or 0), **self._counts())
 
     # -- faces and people (the SQLite store's methods, in PostgreSQL) -------------------------------
     def unscanned_faces(self, model: str) -> list[tuple[int, str]]:
         return [tuple(r) for r in self.db.execute(
-            "SELECT i.id, i.path FROM images i LEFT JOIN face_scans s ON s.image_id = i.id "
-            "WHERE s.image_id IS NULL OR s.model <> %s OR s.hash <> i.hash ORDER BY i.id", (model,))]
+            "SELECT i.id, i.path FROM images i LEFT JOIN face_scans s ON s.image_id = i.id WHERE i.media <> 'video' "
+            "AND (s.image_id IS NULL OR s.model <> %s OR s.hash <> i.hash) ORDER BY i.id", (model,))]
 
     def put_faces(self, image_id: int, model: str, faces: list[FaceRow]) -> list[int]:
         self.db.execute("DELETE FROM faces WHERE image_id = %s", (int(image_id),))

@@ -14,7 +14,10 @@ from pathlib import PurePosixPath
 from typing import Iterator
 
 from ..image import IMAGE_SUFFIXES
+from ..media import VIDEO_SUFFIXES
 from .walk import Entry, walk
+
+_SUFFIXES = IMAGE_SUFFIXES | VIDEO_SUFFIXES  # videos are listed so that the job reports them
 
 __all__ = ["is_remote", "list_source", "read_bytes", "Unreadable"]
 
@@ -76,7 +79,7 @@ def _remote_entries(url: str, failed: list[tuple[str, str]]) -> Iterator[Entry]:
         return
     for key in sorted(found):
         meta = found[key]
-        if meta.get("type") == "directory" or PurePosixPath(key).suffix.lower() not in IMAGE_SUFFIXES:
+        if meta.get("type") == "directory" or PurePosixPath(key).suffix.lower() not in _SUFFIXES:
             continue
         if any(part.startswith(".") for part in PurePosixPath(key).parts):
             continue

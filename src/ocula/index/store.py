@@ -23,6 +23,7 @@ import os
 import re
 import sqlite3
 import time
+from abc import abstractmethod
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
@@ -222,6 +223,11 @@ def _face_tables(fn):
     return wrapper
 
 
+# a hit's row: a keyframe gives its video's path (``HitRow``); the caller adds the id condition
+HITS_SQL = ("SELECT i.id, coalesce(v.path, i.path), i.description, i.tags_en, i.ocr, i.width, i.height, i.taken, "
+            "i.captured, i.place, i.media, i.at FROM images i LEFT JOIN images v ON v.id = i.parent WHERE i.id")
+
+
 class SQLStore(IndexStore):
     """What the SQLite and PostgreSQL stores ask in the same SQL: ``P`` is the driver's parameter
     mark, written ``?`` in the queries here."""
@@ -280,6 +286,59 @@ class SQLStore(IndexStore):
     def dupe_rows(self) -> list[DupeRow]:
         return [DupeRow(*r) for r in self._run("SELECT id, path, hash, phash FROM images WHERE media <> 'frame' "
                                                 "ORDER BY path")]
+
+    def move_image(self, image_id: int, path: str, size: int, mtime_ns: int) -> None:
+        old = self.path_of(image_id)
+        self._run("UPDATE images SET path = ?, size = ?, mtime_ns = ? WHERE id = ?", (path, size, mtime_ns, int(image_id)))
+        if old is not None and old != path:  # a video's keyframes are named after it
+            self._run("UPDATE images SET path = ? || substr(path, CAST(? AS INTEGER)), size = ?, mtime_ns = ? "
+                      "WHERE parent = ?", (path, len(old) + 1, size, mtime_ns, int(image_id)))
+        self._run("DELETE FROM errors WHERE path = ?", (path,))
+
+    def copy_image(self, src_id: int, path: str, size: int, mtime_ns: int, indexed_at: float) -> int:
+        new_id = self._copy_row(int(src_id), path, size, mtime_ns, indexed_at)
+        old = self.path_of(src_id) or ""
+        for frame_id, frame_path in self._run("SELECT id, path FROM images WHERE parent = ? ORDER BY id",
+                                              (int(src_id),)).fetchall():  # a video's keyframes, named after it
+            self._copy_row(frame_id, path + frame_path[len(old):], size, mtime_ns, indexed_at, parent=new_id)
+        return new_id
+
+    @abstractmethod
+    def _copy_row(self, src_id: int, path: str, size: int, mtime_ns: int, indexed_at: float,
+                  parent: int | None = None) -> int:
+        """Copy one row (its words, vectors, place names and faces) to ``path``; its new id."""
+
+    @abstractmethod
+    def _frames_of(self, video_ids: list[int]) -> list[int]:
+        """The ids of these videos' keyframes."""
+
+    def link_frames(self, video_id: int, frames: dict[int, float]) -> None:
+        old = set(self._frames_of([int(video_id)])) - set(frames)
+        if old:
+            self.delete_images(sorted(old))
+        for i, at in frames.items():  # a video has a few dozen at most
+            self._run("UPDATE images SET media = 'frame', parent = ?, at = ?, taken = (SELECT taken FROM images "
+                      "WHERE id = ?) WHERE id = ?", (int(video_id), float(at), int(video_id), int(i)))
+
+    def _counts(self) -> dict[str, Any]:
+        """What ``stats`` counts (files: photos and videos, not keyframes), the same on both stores."""
+        one = lambda sql: self._run(sql).fetchone()[0]  # noqa: E731
+        vectors: dict[str, int] = {}
+        models: dict[str, str] = {}
+        for kind, model, n in self._run("SELECT kind, model, count(*) FROM vectors GROUP BY kind, model"):
+            vectors[kind] = vectors.get(kind, 0) + n
+            models[kind] = model
+        return dict(images=one("SELECT count(*) FROM images WHERE media <> 'frame'"),
+                    videos=one("SELECT count(*) FROM images WHERE media = 'video'"),
+                    frames=one("SELECT count(*) FROM images WHERE media = 'frame'"),
+                    errors=one("SELECT count(*) FROM errors"), vectors=vectors, models=models,
+                    with_text=one("SELECT count(*) FROM images WHERE has_text <> 0"),
+                    with_faces=one("SELECT count(*) FROM images WHERE faces > 0"),
+                    with_time=one("SELECT count(*) FROM images WHERE captured IS NOT NULL"),
+                    with_place=one("SELECT count(*) FROM images WHERE place IS NOT NULL"),
+                    with_gps=one("SELECT count(*) FROM images WHERE lat IS NOT NULL"),
+                    moments=one("SELECT count(*) FROM moments"),
+                    faces=one("SELECT count(*) FROM faces"), people=one("SELECT count(*) FROM people"))
 
 
 class Store(SQLStore):
@@ -410,14 +469,6 @@ class Store(SQLStore):
             self.put_vector(int(i), kind, model, v)
         self._dirty.add(kind)
 
-    def copy_image(self, src_id: int, path: str, size: int, mtime_ns: int, indexed_at: float) -> int:
-        new_id = self._copy_row(src_id, path, size, mtime_ns, indexed_at)
-        old = self.path_of(src_id) or ""
-        for frame_id, frame_path in self.db.execute("SELECT id, path FROM images WHERE parent = ? ORDER BY id",
-                                                    (src_id,)).fetchall():
-            self._copy_row(frame_id, path + frame_path[len(old):], size, mtime_ns, indexed_at, parent=new_id)
-        return new_id
-
     def _copy_row(self, src_id: int, path: str, size: int, mtime_ns: int, indexed_at: float,
                   parent: int | None = None) -> int:
         cols = [r[1] for r in self.db.execute("PRAGMA table_info(images)")
@@ -438,23 +489,6 @@ class Store(SQLStore):
         self.db.execute("DELETE FROM errors WHERE path = ?", (path,))
         self._copy_faces(src_id, new_id)
         return new_id
-
-    def move_image(self, image_id: int, path: str, size: int, mtime_ns: int) -> None:
-        old = self.path_of(image_id)
-        self.db.execute("UPDATE images SET path = ?, size = ?, mtime_ns = ? WHERE id = ?",
-                        (path, size, mtime_ns, image_id))
-        if old is not None and old != path:  # a video's keyframes are named after it
-            self.db.execute("UPDATE images SET path = ? || substr(path, ?), size = ?, mtime_ns = ? WHERE parent = ?",
-                            (path, len(old) + 1, size, mtime_ns, image_id))
-        self.db.execute("DELETE FROM errors WHERE path = ?", (path,))
-
-    def link_frames(self, video_id: int, frames: dict[int, float]) -> None:
-        old = set(self._frames_of([video_id])) - set(frames)
-        if old:
-            self.delete_images(sorted(old))
-        self.db.executemany("UPDATE images SET media = 'frame', parent = ?, at = ?, taken = "
-                            "(SELECT taken FROM images WHERE id = ?) WHERE id = ?",
-                            [(video_id, float(at), video_id, int(i)) for i, at in frames.items()])
 
     def record_error(self, path: str, size: int, mtime_ns: int, error: str, at: float) -> None:
         self.db.execute("INSERT OR REPLACE INTO errors(path, size, mtime_ns, error, at) VALUES(?, ?, ?, ?, ?)",
@@ -544,9 +578,7 @@ class Store(SQLStore):
         out: dict[int, HitRow] = {}
         for chunk in _chunks(list(ids)):
             for id_, *cols in self.db.execute(
-                    f"SELECT i.id, coalesce(v.path, i.path), i.description, i.tags_en, i.ocr, i.width, i.height, "
-                    f"i.taken, i.captured, i.place, i.media, i.at FROM images i LEFT JOIN images v ON v.id = i.parent "
-                    f"WHERE i.id IN ({_marks(chunk)})", chunk):
+                    f"{HITS_SQL} IN ({_marks(chunk)})", chunk):
                 out[id_] = HitRow(*cols)
         return out
 
@@ -626,25 +658,8 @@ class Store(SQLStore):
                             f"IN ({_marks(chunk)}))", chunk)
 
     def stats(self) -> dict[str, Any]:
-        one = lambda sql: self.db.execute(sql).fetchone()[0]  # noqa: E731
-        vectors: dict[str, int] = {}
-        models: dict[str, str] = {}
-        for kind, model, n in self.db.execute("SELECT kind, model, count(*) FROM vectors GROUP BY kind, model"):
-            vectors[kind] = vectors.get(kind, 0) + n
-            models[kind] = model
         size = sum(os.path.getsize(p) for p in (self.path, Path(f"{self.path}-wal")) if p.exists())
-        return dict(db=str(self.path), schema_version=self.version,
-                    images=one("SELECT count(*) FROM images WHERE media != 'frame'"),
-                    videos=one("SELECT count(*) FROM images WHERE media = 'video'"),
-                    frames=one("SELECT count(*) FROM images WHERE media = 'frame'"),
-                    errors=one("SELECT count(*) FROM errors"), vectors=vectors, models=models,
-                    with_text=one("SELECT count(*) FROM images WHERE has_text"),
-                    with_faces=one("SELECT count(*) FROM images WHERE faces > 0"),
-                    with_time=one("SELECT count(*) FROM images WHERE captured IS NOT NULL"),
-                    with_place=one("SELECT count(*) FROM images WHERE place IS NOT NULL"),
-                    with_gps=one("SELECT count(*) FROM images WHERE lat IS NOT NULL"),
-                    moments=one("SELECT count(*) FROM moments"), bytes=size,
-                    faces=one("SELECT count(*) FROM faces"), people=one("SELECT count(*) FROM people"))
+        return dict(db=str(self.path), schema_version=self.version, bytes=size, **self._counts())
 
     # -- faces and people --------------------------------------------------------------------
     @_face_tables

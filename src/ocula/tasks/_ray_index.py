@@ -22,6 +22,11 @@ groups the new faces into people once, under the index's ``exclusive("people")``
 jobs sharing a database never group at the same time). Named face regions in XMP are read for
 files the workers can open as paths (a folder or a shared mount), not for object-store URLs.
 
+Videos: an actor samples a video's keyframes and indexes them as an in-process run does
+(``_video.index_videos``: the video's row and its keyframes' in one transaction, faces
+included). Videos in object storage are refused, one line each (a keyframe is decoded again
+from its video's file later: for re-embedding, detail, face thumbnails).
+
 What differs from an in-process run: the content-hash matching of moved files happens per
 batch in the actors, so a moved file is copied from its old row (no model work) and the old
 path swept, and its id changes.
@@ -44,6 +49,9 @@ from ..results import Failure, IndexReport
 from .index import to_do
 
 DIED = "the worker indexing it died twice (out of memory, or a crash in a decoder or model)"
+REMOTE_VIDEO = ("a video from object storage is not indexed by --ray: copy it to a folder or shared mount "
+                "the workers read (its keyframes are decoded again from the file later)")
+NO_KEYFRAME = "no keyframe"  # a worker's status for a video none of whose keyframes could be analysed
 _RAY_MODES = ("auto", "local")
 
 
@@ -104,14 +112,19 @@ class _Worker:
 
         from ..digest import sha256_file
         from ..image import load_image
+        from ..media import is_video
 
         entries = [Entry(str(p), int(s), int(m)) for p, s, m in zip(batch["path"], batch["size"], batch["mtime_ns"])]
         status: dict[str, tuple[str, str]] = {}
         items: list[tuple[Entry, str, Any]] = []
         copies: list[tuple[Entry, str]] = []
+        videos: list[tuple[Entry, str]] = []
         for e in entries:
+            if is_video(e.path) and is_remote(e.path):
+                items.append((e, "", Failure(source=e.path, error=REMOTE_VIDEO, kind="InvalidImage")))
+                continue
             try:
-                if e.size > self.settings.max_bytes:
+                if e.size > self.settings.max_bytes and not is_video(e.path):  # a local video is streamed
                     raise Unreadable(f"file is {e.size} bytes, over the limit of {self.settings.max_bytes} "
                                      "(OCULA_MAX_BYTES)")
                 if is_remote(e.path):
@@ -126,6 +139,9 @@ class _Worker:
                 continue
             if self.store.ids_by_hash([digest]):
                 copies.append((e, digest))
+                continue
+            if is_video(e.path):  # keyframes sampled and indexed below, one transaction per video
+                videos.append((e, digest))
                 continue
             if data is None:
                 loaded = self.indexer.decode(e, digest)
@@ -150,15 +166,43 @@ class _Worker:
                         continue
                     self.store.copy_image(src, e.path, e.size, e.mtime_ns, time.time())
                     status[e.path] = ("copied", "")
+        frames, frame_failures = self._videos(videos, status)
         paths = [e.path for e in entries if e.path in status]
-        out = {"path": paths, "status": [status[p][0] for p in paths], "error": [status[p][1] for p in paths],
-               "worker": [os.getpid()] * len(paths), "faces": [0] * len(paths), "from_xmp": [0] * len(paths),
-               "notes": [""] * len(paths)}
+        extra = [f.source for f in frame_failures]  # keyframes that failed: reported, not inputs
+        status.update({f.source: (f.kind or "failed", f.error) for f in frame_failures})
+        n = len(paths) + len(extra)
+        out = {"path": paths + extra, "status": [status[p][0] for p in paths + extra],
+               "error": [status[p][1] for p in paths + extra], "worker": [os.getpid()] * n,
+               "frames": [frames.get(p, 0) for p in paths] + [0] * len(extra),
+               "keyframe": [False] * len(paths) + [True] * len(extra),
+               "faces": [0] * n, "from_xmp": [0] * n, "notes": [""] * n}
         if self.faces is not None and paths:  # the batch's face counts and warnings ride on its first row
             out["faces"][0] = self.faces.faces - faces[0]
             out["from_xmp"][0] = self.faces.from_xmp - faces[1]
             out["notes"][0] = "\n".join(self.faces.warnings[faces[2]:])
         return out
+
+    def _videos(self, videos: list[tuple[Entry, str]], status: dict[str, tuple[str, str]]
+                ) -> tuple[dict[str, int], list[Failure]]:
+        """Index videos as an in-process run does (``_video.index_videos``): the video's row and
+        its keyframes' in one transaction. Returns keyframes indexed per video and the keyframes
+        that failed."""
+        from ._video import index_videos
+
+        frames: dict[str, int] = {}
+        frame_failures: list[Failure] = []
+        for e, digest in videos:
+            part = IndexReport(db=self.store.location)
+            index_videos(self.store, [e], {e.path: digest}, self.indexer.all_steps, self.settings, 1,
+                         self.indexer.labels, part, faces=self.faces, indexer=self.indexer)
+            mine = [f for f in part.failed if f.source == e.path]
+            if mine:
+                status[e.path] = (mine[0].kind or "failed", mine[0].error)
+            else:  # not one keyframe analysed: recorded as a bad file, its keyframes' failures reported
+                status[e.path] = ("analysed", "") if part.analysed else (NO_KEYFRAME, "")
+            frames[e.path] = part.frames
+            frame_failures += [f for f in part.failed if f.source != e.path]
+        return frames, frame_failures
 
     def __del__(self) -> None:
         store = getattr(self, "store", None)
@@ -302,11 +346,17 @@ def _pass(ray: Any, todo: list[Entry], batch_size: int, pool: dict, done: set[st
                              compute=ActorPoolStrategy(size=pool["actors"], max_tasks_in_flight_per_actor=1),
                              max_restarts=-1, max_task_retries=1, **pool["per_actor"])
     for batch in out.iter_batches(batch_size=None, batch_format="pandas"):
-        for path, state, error, worker, faces, from_xmp, notes in zip(
-                batch["path"], batch["status"], batch["error"], batch["worker"], batch["faces"], batch["from_xmp"],
-                batch["notes"]):
+        for path, state, error, worker, frames, keyframe, faces, from_xmp, notes in zip(
+                batch["path"], batch["status"], batch["error"], batch["worker"], batch["frames"], batch["keyframe"],
+                batch["faces"], batch["from_xmp"], batch["notes"]):
+            if keyframe:  # a keyframe of a video that failed; the video itself has its own row
+                report.failed.append(Failure(source=path, error=error, kind=state))
+                continue
             done.add(path)
             workers.add(int(worker))
+            if frames:
+                report.videos += 1
+                report.frames += int(frames)
             report.faces += int(faces)
             report.named_from_xmp += int(from_xmp)
             report.warnings += [n for n in str(notes).split("\n") if n]
@@ -314,6 +364,8 @@ def _pass(ray: Any, todo: list[Entry], batch_size: int, pool: dict, done: set[st
                 report.analysed += 1
             elif state == "copied":
                 report.copied += 1
+            elif state == NO_KEYFRAME:  # counted as the in-process run counts it: its keyframes failed
+                pass
             else:
                 report.failed.append(Failure(source=path, error=error, kind=state))
         if progress:
