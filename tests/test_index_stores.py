@@ -414,6 +414,11 @@ def test_people_on_postgresql_with_real_faces(pg_server, pg_url, tmp_path):
     hits = search(person="barack obama", db=pg_url, top_k=10)
     assert [Path(h.path).name for h in hits.hits][0] == "obama_small.jpg" and len(hits.hits) == 3
     assert [f.name for f in who(folder / "obama.jpg", db=pg_url).faces] == ["Barack Obama"]
+    from ocula.config import get_settings
+    from ocula.tasks._people import KnownNames
+
+    known = KnownNames(pg_url, get_settings())  # describe's resume key reads the shared index too
+    assert known(folder / "obama_small.jpg") == known(tmp_path / "elsewhere.jpg") == "names:Barack Obama"
     with psycopg.connect(pg_url, autocommit=True) as c:
         kind = c.execute("SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = "
                          "'faces'::regclass AND attname = 'embedding'").fetchone()[0]

@@ -389,12 +389,12 @@ class KnownNames:
     be recognised in it). Naming someone redoes exactly the photos whose names that changes."""
 
     def __init__(self, db: str | os.PathLike | None, settings: Settings):
-        from ..index import location
+        from ..index import exists
 
         self.faces: dict[str, set[str]] = {}
         self.indexed: set[str] = set()
         self.everyone: list[str] = []
-        if not settings.people or not location(db, settings).exists():
+        if not settings.people or not exists(db, settings):  # a file or a postgresql:// URL
             return
         with open_store(db, settings=settings) as store:
             named = [r for r in store.people_rows() if r.name]
