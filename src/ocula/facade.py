@@ -33,7 +33,8 @@ __all__ = ["Index"]
 
 
 class Index:
-    """A photo index in one SQLite file (default: OCULA_HOME/index.db)."""
+    """A photo index: one SQLite file, or a PostgreSQL database for a postgresql:// URL (default:
+    OCULA_DB, else OCULA_HOME/index.db)."""
 
     def __init__(self, path: str | os.PathLike | None = None, *, settings: "Settings | None" = None):
         from .config import get_settings

@@ -592,6 +592,7 @@ class IndexReport(Result):
                                                                   "from being indexed (a broken XMP sidecar)")
     seconds: float = 0.0
     images_per_second: float | None = Field(None, description="analysed images per second of analysis time")
+    workers: int | None = Field(None, description="Ray workers (actors) that analysed images, with --ray")
 
 
 class SearchHit(Result):

@@ -1,5 +1,5 @@
 """The `ocula` command line: one command per task of the task table (``ocula.tasks.registry``),
-plus `models` and `serve`. Each command is a thin shell over one task function."""
+plus `models`, `db` and `serve`. Each command is a thin shell over one task function."""
 
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ def build_app() -> typer.Typer:
     """The command line as the task table stands now (a task registered later appears in the
     next app built)."""
     from ..tasks import registry
-    from . import mcp, models, serve
+    from . import db, mcp, models, serve
     from .tasks import auto_command, load_command
 
     app = typer.Typer(
@@ -88,6 +88,7 @@ def build_app() -> typer.Typer:
         else:
             app.command(name, rich_help_panel=panel)(fn)
     app.add_typer(models.app, name="models", rich_help_panel="Models and server")
+    app.add_typer(db.app, name="db", rich_help_panel="Models and server")
     app.command("serve", rich_help_panel="Models and server")(serve.serve)
     app.command("mcp", rich_help_panel="Models and server")(mcp.mcp)
     return app

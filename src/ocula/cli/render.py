@@ -387,7 +387,9 @@ def _index_report(r) -> list[str]:
     for w in r.warnings:
         out.append(f"  note: {w}")
     if r.images_per_second:
-        out.append(f"  {r.images_per_second:.2f} images/s")
+        per = (f" ({r.images_per_second / r.workers:.2f} per worker, {r.workers} worker"
+               f"{'s' if r.workers > 1 else ''})") if r.workers else ""
+        out.append(f"  {r.images_per_second:.2f} images/s{per}")
     for f in r.failed:
         out.append(f"  bad: {f.source}: {f.error}")
     return out

@@ -10,7 +10,8 @@ from .common import JSON_HELP, dump_json, err, fail, out
 from .render import render
 
 Json = typer.Option(False, "--json", help=JSON_HELP)
-Db = typer.Option(None, "--db", help="Index file (default: OCULA_HOME/index.db).", show_default=False)
+Db = typer.Option(None, "--db", help="Index file or postgresql:// URL (default: OCULA_DB, else OCULA_HOME/index.db).",
+                  show_default=False)
 
 
 class _Bar:
@@ -57,17 +58,21 @@ def index(
     people: bool = typer.Option(True, "--people/--no-people", help="Find faces and group them into people "
                                                                    "(--no-people or OCULA_PEOPLE=0: no face "
                                                                    "embedding is computed)."),
+    ray: Optional[str] = typer.Option(None, "--ray", help="Run on a Ray cluster: auto, local or ray://HOST:PORT; "
+                                      "SOURCE may then be a .txt list of paths/URLs or an s3:// / gs:// URL.",
+                                      show_default=False),
     json: bool = Json,
 ) -> None:
     """Build or update a search index; only new or changed images are analysed.
 
-    Moved files are matched by content, deleted ones swept. Safe to interrupt and run again."""
+    Moved files are matched by content, deleted ones swept. Safe to interrupt and run again.
+    With --ray the work runs on a Ray cluster and --db should be a postgresql:// URL they share."""
     from ..tasks.index import index as run
 
     bar = _Bar()
     try:
         report = run(folders, db=db, exclude=exclude, hidden=hidden, jobs=jobs,
-                     steps=steps.split(",") if steps else None, batch_size=batch_size, people=people,
+                     steps=steps.split(",") if steps else None, batch_size=batch_size, people=people, ray=ray,
                      progress=bar, follow_links=follow_links, labels=[labels] if labels else None,
                      labels_file=labels_file)
     finally:

@@ -18,8 +18,8 @@ def serve(
     workers: Optional[int] = typer.Option(None, "--workers", min=1, max=64, show_default=False,
                                           help="Inference threads (default: cores / threads per model, at least 2 on 2+ cores)."),
     folder: List[Path] = typer.Option([], "--folder", help="Folder to index and search (repeat for more)."),
-    db: Optional[Path] = typer.Option(None, "--db", help="Index file (default: OCULA_HOME/index.db).",
-                                      show_default=False),
+    db: Optional[str] = typer.Option(None, "--db", help="Index file or postgresql:// URL shared by replicas "
+                                     "(default: OCULA_DB, else OCULA_HOME/index.db).", show_default=False),
     queue: Optional[int] = typer.Option(None, "--queue", min=0, show_default=False,
                                         help="Jobs that may wait before new requests get 429 (default: 8 per worker)."),
     max_request_mb: float = typer.Option(50, "--max-request-mb", min=0.001, help="Largest request body (413)."),

@@ -28,8 +28,8 @@ Rules every store keeps:
   Faces are a keyframe's like a photo's (``put_faces`` on its row: ``person_images`` and the
   ``people`` filter find the keyframe, so a search by person returns the video at that time);
   ``unscanned_faces`` leaves video rows out; removing a video removes its keyframes' faces.
-  The SQLite schema: columns ``media`` (image, video, frame), ``parent`` and ``at`` (migration 4,
-  after people's 3).
+  Both schemas: columns ``media`` (image, video, frame), ``parent`` and ``at`` (migration 4,
+  after people's 3; PostgreSQL's ``parent`` also cascades deletes, a safety net for racing writers).
 - faces (people, issue 15) are biometric data: a face row holds its box, quality and 128-d
   embedding, the person it belongs to and whether a person put it there (``locked``);
   ``forget_people`` erases rows and every copy the store keeps of their bytes.
@@ -363,6 +363,14 @@ class IndexStore(ABC):
         """Inside a transaction: delete moments by id, then store ``add`` (their ``photos`` are
         image ids as strings)."""
 
+    def exclusive(self, name: str) -> AbstractContextManager[Any]:
+        """Work that one process at a time may do on this index (grouping moments, clustering),
+        however many indexers and servers share it. A shared store (PostgreSQL) takes a lock
+        across machines; this default, for a store one machine owns, takes none."""
+        from contextlib import nullcontext
+
+        return nullcontext()
+
     @abstractmethod
     def dupe_rows(self) -> list[DupeRow]:
         """Every image's id, path, content hash and perceptual hash, by path."""
@@ -485,6 +493,20 @@ def passage_text(caption: str, tags_en: str, tags_zh: str, labels: str, ocr: str
     """What the multilingual text embedding of an image reads (the stored columns, so that a
     re-embedding with another model reads exactly the same)."""
     return ". ".join(p.strip() for p in (caption, tags_en, tags_zh, labels, ocr) if p and p.strip())
+
+
+def near_box(lat: float, lon: float, km: float) -> tuple[float, float, float | None, float | None]:
+    """(lat_lo, lat_hi, lon_lo, lon_hi) of a box around a point that holds every point within
+    ``km`` (lon bounds None where the box would cross the antimeridian or a pole): an index-friendly
+    first cut before the exact great-circle distance."""
+    import math
+
+    dlat = km / 111.19 + 1e-6
+    cos = math.cos(math.radians(min(89.9, abs(lat) + dlat)))
+    dlon = km / (111.19 * cos) + 1e-6 if cos > 0 else 360.0
+    if dlon < 180 and -180 <= lon - dlon and lon + dlon <= 180:
+        return lat - dlat, lat + dlat, lon - dlon, lon + dlon
+    return lat - dlat, lat + dlat, None, None
 
 
 def folder_key(folder: str | os.PathLike) -> str:

@@ -23,6 +23,7 @@ import os
 import re
 import sqlite3
 import time
+from abc import abstractmethod
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
@@ -30,13 +31,18 @@ import numpy as np
 
 from ..vocabulary import CJK_TOKEN
 from .base import (PASSAGE_COLUMNS, QUALITY, VECTOR_KINDS, Capture, CaptureRow, DupeRow, FaceRow, Filters, HitRow,
-                   IndexStore, Known, PersonRow, StoredFaces)
+                   IndexStore, Known, PersonRow, StoredFaces, near_box)
 
 if TYPE_CHECKING:
     from ..results import Moment
 
 _CJK_CHAR = re.compile(f"([{CJK_TOKEN}])")
 _TOKEN = re.compile(f"[{CJK_TOKEN}]+|[^\\W_]+", re.UNICODE)
+
+# the columns of a face row as ``face_row`` reads them (both stores)
+FACE_COLS = ", ".join(f"faces.{c}" for c in (
+    "id", "image_id", "x", "y", "w", "h", "score", "landmarks", "alignment", "quality", "usable", "reasons",
+    "model", "source", "person_id", "distance", "locked", "grouped"))
 
 MIGRATIONS: list[str] = [
     # 1: the first schema
@@ -217,7 +223,125 @@ def _face_tables(fn):
     return wrapper
 
 
-class Store(IndexStore):
+# a hit's row: a keyframe gives its video's path (``HitRow``); the caller adds the id condition
+HITS_SQL = ("SELECT i.id, coalesce(v.path, i.path), i.description, i.tags_en, i.ocr, i.width, i.height, i.taken, "
+            "i.captured, i.place, i.media, i.at FROM images i LEFT JOIN images v ON v.id = i.parent WHERE i.id")
+
+
+class SQLStore(IndexStore):
+    """What the SQLite and PostgreSQL stores ask in the same SQL: ``P`` is the driver's parameter
+    mark, written ``?`` in the queries here."""
+
+    P = "?"
+    db: Any
+
+    def _run(self, sql: str, args: Iterable[Any] = ()) -> Any:
+        return self.db.execute(sql.replace("?", self.P) if self.P != "?" else sql, tuple(args))
+
+    def _where(self, filters: Filters) -> tuple[str, list[Any]]:
+        return filter_sql(filters, self.P)
+
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        row = self._run("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def set_meta(self, key: str, value: str | None) -> None:
+        if value is None:
+            self._run("DELETE FROM meta WHERE key = ?", (key,))
+            return
+        self._run("INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                  (key, str(value)))
+
+    def known(self) -> dict[str, Known]:
+        return {p: Known(i, s, m, h) for i, p, s, m, h in
+                self._run("SELECT id, path, size, mtime_ns, hash FROM images WHERE media <> 'frame'")}
+
+    def known_errors(self) -> dict[str, tuple[int, int]]:
+        return {p: (s, m) for p, s, m in self._run("SELECT path, size, mtime_ns FROM errors")}
+
+    def count(self) -> int:
+        return self._run("SELECT count(*) FROM images WHERE media <> 'frame'").fetchone()[0]
+
+    def path_of(self, image_id: int) -> str | None:
+        row = self._run("SELECT path FROM images WHERE id = ?", (int(image_id),)).fetchone()
+        return row[0] if row else None
+
+    def image_id(self, path: str) -> int | None:
+        row = self._run("SELECT id FROM images WHERE path = ?", (path,)).fetchone()
+        return row[0] if row else None
+
+    def filter_ids(self, filters: Filters) -> tuple[np.ndarray | None, int]:
+        if filters.empty:
+            return None, self.count()
+        where, args = self._where(filters)
+        rows = self._run(f"SELECT id FROM images WHERE {where} ORDER BY id", args).fetchall()
+        return np.fromiter((r[0] for r in rows), np.int64, len(rows)), len(rows)
+
+    def missing_captures(self, place: bool) -> list[tuple[int, str]]:
+        cond = "capture IS NULL OR capture <> 'place'" if place else "capture IS NULL"
+        # videos and their keyframes get theirs when the video is indexed (from its container)
+        return [tuple(r) for r in self._run(f"SELECT id, path FROM images WHERE media = 'image' AND ({cond}) "
+                                            f"ORDER BY id")]
+
+    def dupe_rows(self) -> list[DupeRow]:
+        return [DupeRow(*r) for r in self._run("SELECT id, path, hash, phash FROM images WHERE media <> 'frame' "
+                                                "ORDER BY path")]
+
+    def move_image(self, image_id: int, path: str, size: int, mtime_ns: int) -> None:
+        old = self.path_of(image_id)
+        self._run("UPDATE images SET path = ?, size = ?, mtime_ns = ? WHERE id = ?", (path, size, mtime_ns, int(image_id)))
+        if old is not None and old != path:  # a video's keyframes are named after it
+            self._run("UPDATE images SET path = ? || substr(path, CAST(? AS INTEGER)), size = ?, mtime_ns = ? "
+                      "WHERE parent = ?", (path, len(old) + 1, size, mtime_ns, int(image_id)))
+        self._run("DELETE FROM errors WHERE path = ?", (path,))
+
+    def copy_image(self, src_id: int, path: str, size: int, mtime_ns: int, indexed_at: float) -> int:
+        new_id = self._copy_row(int(src_id), path, size, mtime_ns, indexed_at)
+        old = self.path_of(src_id) or ""
+        for frame_id, frame_path in self._run("SELECT id, path FROM images WHERE parent = ? ORDER BY id",
+                                              (int(src_id),)).fetchall():  # a video's keyframes, named after it
+            self._copy_row(frame_id, path + frame_path[len(old):], size, mtime_ns, indexed_at, parent=new_id)
+        return new_id
+
+    @abstractmethod
+    def _copy_row(self, src_id: int, path: str, size: int, mtime_ns: int, indexed_at: float,
+                  parent: int | None = None) -> int:
+        """Copy one row (its words, vectors, place names and faces) to ``path``; its new id."""
+
+    @abstractmethod
+    def _frames_of(self, video_ids: list[int]) -> list[int]:
+        """The ids of these videos' keyframes."""
+
+    def link_frames(self, video_id: int, frames: dict[int, float]) -> None:
+        old = set(self._frames_of([int(video_id)])) - set(frames)
+        if old:
+            self.delete_images(sorted(old))
+        for i, at in frames.items():  # a video has a few dozen at most
+            self._run("UPDATE images SET media = 'frame', parent = ?, at = ?, taken = (SELECT taken FROM images "
+                      "WHERE id = ?) WHERE id = ?", (int(video_id), float(at), int(video_id), int(i)))
+
+    def _counts(self) -> dict[str, Any]:
+        """What ``stats`` counts (files: photos and videos, not keyframes), the same on both stores."""
+        one = lambda sql: self._run(sql).fetchone()[0]  # noqa: E731
+        vectors: dict[str, int] = {}
+        models: dict[str, str] = {}
+        for kind, model, n in self._run("SELECT kind, model, count(*) FROM vectors GROUP BY kind, model"):
+            vectors[kind] = vectors.get(kind, 0) + n
+            models[kind] = model
+        return dict(images=one("SELECT count(*) FROM images WHERE media <> 'frame'"),
+                    videos=one("SELECT count(*) FROM images WHERE media = 'video'"),
+                    frames=one("SELECT count(*) FROM images WHERE media = 'frame'"),
+                    errors=one("SELECT count(*) FROM errors"), vectors=vectors, models=models,
+                    with_text=one("SELECT count(*) FROM images WHERE has_text <> 0"),
+                    with_faces=one("SELECT count(*) FROM images WHERE faces > 0"),
+                    with_time=one("SELECT count(*) FROM images WHERE captured IS NOT NULL"),
+                    with_place=one("SELECT count(*) FROM images WHERE place IS NOT NULL"),
+                    with_gps=one("SELECT count(*) FROM images WHERE lat IS NOT NULL"),
+                    moments=one("SELECT count(*) FROM moments"),
+                    faces=one("SELECT count(*) FROM faces"), people=one("SELECT count(*) FROM people"))
+
+
+class Store(SQLStore):
     """The index in one SQLite file (WAL) plus derived vector files beside it.
     One connection; not shared between threads."""
 
@@ -282,30 +406,12 @@ class Store(IndexStore):
         self.db.close()
 
     # -- meta ---------------------------------------------------------------------------
-    def get_meta(self, key: str, default: str | None = None) -> str | None:
-        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return row[0] if row else default
-
-    def set_meta(self, key: str, value: str | None) -> None:
-        if value is None:
-            self.db.execute("DELETE FROM meta WHERE key = ?", (key,))
-            return
-        self.db.execute("INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                        (key, str(value)))
-
     def bump_generation(self, kind: str) -> None:
         """Call inside a transaction that changes vectors of ``kind`` (the store's own writes do)."""
         gen = int(self.get_meta(f"vectors.{kind}.gen", "0")) + 1
         self.set_meta(f"vectors.{kind}.gen", str(gen))
 
     # -- what is indexed ------------------------------------------------------------------
-    def known(self) -> dict[str, Known]:
-        return {p: Known(i, s, m, h) for i, p, s, m, h in
-                self.db.execute("SELECT id, path, size, mtime_ns, hash FROM images WHERE media != 'frame'")}
-
-    def known_errors(self) -> dict[str, tuple[int, int]]:
-        return {p: (s, m) for p, s, m in self.db.execute("SELECT path, size, mtime_ns FROM errors")}
-
     def ids_by_hash(self, hashes: Iterable[str]) -> dict[str, int]:
         out: dict[str, int] = {}
         for chunk in _chunks(list(set(hashes))):
@@ -313,17 +419,6 @@ class Store(IndexStore):
             for h, id_ in self.db.execute(q, chunk):
                 out.setdefault(h, id_)
         return out
-
-    def count(self) -> int:
-        return self.db.execute("SELECT count(*) FROM images WHERE media != 'frame'").fetchone()[0]
-
-    def path_of(self, image_id: int) -> str | None:
-        row = self.db.execute("SELECT path FROM images WHERE id = ?", (image_id,)).fetchone()
-        return row[0] if row else None
-
-    def image_id(self, path: str) -> int | None:
-        row = self.db.execute("SELECT id FROM images WHERE path = ?", (path,)).fetchone()
-        return row[0] if row else None
 
     # -- writes ---------------------------------------------------------------------------
     def delete_images(self, ids: Iterable[int]) -> int:
@@ -374,14 +469,6 @@ class Store(IndexStore):
             self.put_vector(int(i), kind, model, v)
         self._dirty.add(kind)
 
-    def copy_image(self, src_id: int, path: str, size: int, mtime_ns: int, indexed_at: float) -> int:
-        new_id = self._copy_row(src_id, path, size, mtime_ns, indexed_at)
-        old = self.path_of(src_id) or ""
-        for frame_id, frame_path in self.db.execute("SELECT id, path FROM images WHERE parent = ? ORDER BY id",
-                                                    (src_id,)).fetchall():
-            self._copy_row(frame_id, path + frame_path[len(old):], size, mtime_ns, indexed_at, parent=new_id)
-        return new_id
-
     def _copy_row(self, src_id: int, path: str, size: int, mtime_ns: int, indexed_at: float,
                   parent: int | None = None) -> int:
         cols = [r[1] for r in self.db.execute("PRAGMA table_info(images)")
@@ -402,23 +489,6 @@ class Store(IndexStore):
         self.db.execute("DELETE FROM errors WHERE path = ?", (path,))
         self._copy_faces(src_id, new_id)
         return new_id
-
-    def move_image(self, image_id: int, path: str, size: int, mtime_ns: int) -> None:
-        old = self.path_of(image_id)
-        self.db.execute("UPDATE images SET path = ?, size = ?, mtime_ns = ? WHERE id = ?",
-                        (path, size, mtime_ns, image_id))
-        if old is not None and old != path:  # a video's keyframes are named after it
-            self.db.execute("UPDATE images SET path = ? || substr(path, ?), size = ?, mtime_ns = ? WHERE parent = ?",
-                            (path, len(old) + 1, size, mtime_ns, image_id))
-        self.db.execute("DELETE FROM errors WHERE path = ?", (path,))
-
-    def link_frames(self, video_id: int, frames: dict[int, float]) -> None:
-        old = set(self._frames_of([video_id])) - set(frames)
-        if old:
-            self.delete_images(sorted(old))
-        self.db.executemany("UPDATE images SET media = 'frame', parent = ?, at = ?, taken = "
-                            "(SELECT taken FROM images WHERE id = ?) WHERE id = ?",
-                            [(video_id, float(at), video_id, int(i)) for i, at in frames.items()])
 
     def record_error(self, path: str, size: int, mtime_ns: int, error: str, at: float) -> None:
         self.db.execute("INSERT OR REPLACE INTO errors(path, size, mtime_ns, error, at) VALUES(?, ?, ?, ?, ?)",
@@ -491,18 +561,11 @@ class Store(IndexStore):
         self.removed.clear()
 
     # -- search -----------------------------------------------------------------------------
-    def filter_ids(self, filters: Filters) -> tuple[np.ndarray | None, int]:
-        if filters.empty:
-            return None, self.count()
-        where, args = _where(filters)
-        rows = self.db.execute(f"SELECT id FROM images WHERE {where} ORDER BY id", args).fetchall()
-        return np.fromiter((r[0] for r in rows), np.int64, len(rows)), len(rows)
-
     def text_search(self, query: str, k: int, filters: Filters) -> list[int]:
         expr = fts_query(query)
         if not expr:
             return []
-        where, args = _where(filters)
+        where, args = self._where(filters)
         where = f" AND {where}" if where else ""
         sql = (f"SELECT fts.rowid FROM fts JOIN images ON images.id = fts.rowid WHERE fts MATCH ?{where} "
                f"ORDER BY bm25(fts, {', '.join(map(str, BM25_WEIGHTS))}) LIMIT ?")
@@ -515,9 +578,7 @@ class Store(IndexStore):
         out: dict[int, HitRow] = {}
         for chunk in _chunks(list(ids)):
             for id_, *cols in self.db.execute(
-                    f"SELECT i.id, coalesce(v.path, i.path), i.description, i.tags_en, i.ocr, i.width, i.height, "
-                    f"i.taken, i.captured, i.place, i.media, i.at FROM images i LEFT JOIN images v ON v.id = i.parent "
-                    f"WHERE i.id IN ({_marks(chunk)})", chunk):
+                    f"{HITS_SQL} IN ({_marks(chunk)})", chunk):
                 out[id_] = HitRow(*cols)
         return out
 
@@ -531,12 +592,6 @@ class Store(IndexStore):
         self.db.execute("DELETE FROM place_names WHERE image_id = ?", (image_id,))
         self.db.executemany("INSERT OR IGNORE INTO place_names(name, image_id) VALUES(?, ?)",
                             [(n, image_id) for n in dict.fromkeys(c.names) if n])
-
-    def missing_captures(self, place: bool) -> list[tuple[int, str]]:
-        cond = "capture IS NULL OR capture != 'place'" if place else "capture IS NULL"
-        # videos and their keyframes get theirs when the video is indexed (from its container)
-        return self.db.execute(f"SELECT id, path FROM images WHERE media = 'image' AND ({cond}) "
-                               f"ORDER BY id").fetchall()
 
     def forget(self, *, places: bool = False, positions: bool = False) -> int:
         ids: set[int] = set()
@@ -557,7 +612,7 @@ class Store(IndexStore):
         names = list(dict.fromkeys(n for n in names if n))
         if not names:
             return {}
-        where, args = _where(filters)
+        where, args = self._where(filters)
         where = f" AND {where}" if where else ""
         out: dict[int, int] = {}
         for chunk in _chunks(names):
@@ -602,30 +657,9 @@ class Store(IndexStore):
             self.db.execute(f"DELETE FROM moments WHERE id IN (SELECT moment_id FROM moment_photos WHERE image_id "
                             f"IN ({_marks(chunk)}))", chunk)
 
-    def dupe_rows(self) -> list[DupeRow]:
-        return [DupeRow(*r) for r in self.db.execute("SELECT id, path, hash, phash FROM images WHERE media != 'frame' "
-                                                     "ORDER BY path")]
-
     def stats(self) -> dict[str, Any]:
-        one = lambda sql: self.db.execute(sql).fetchone()[0]  # noqa: E731
-        vectors: dict[str, int] = {}
-        models: dict[str, str] = {}
-        for kind, model, n in self.db.execute("SELECT kind, model, count(*) FROM vectors GROUP BY kind, model"):
-            vectors[kind] = vectors.get(kind, 0) + n
-            models[kind] = model
         size = sum(os.path.getsize(p) for p in (self.path, Path(f"{self.path}-wal")) if p.exists())
-        return dict(db=str(self.path), schema_version=self.version,
-                    images=one("SELECT count(*) FROM images WHERE media != 'frame'"),
-                    videos=one("SELECT count(*) FROM images WHERE media = 'video'"),
-                    frames=one("SELECT count(*) FROM images WHERE media = 'frame'"),
-                    errors=one("SELECT count(*) FROM errors"), vectors=vectors, models=models,
-                    with_text=one("SELECT count(*) FROM images WHERE has_text"),
-                    with_faces=one("SELECT count(*) FROM images WHERE faces > 0"),
-                    with_time=one("SELECT count(*) FROM images WHERE captured IS NOT NULL"),
-                    with_place=one("SELECT count(*) FROM images WHERE place IS NOT NULL"),
-                    with_gps=one("SELECT count(*) FROM images WHERE lat IS NOT NULL"),
-                    moments=one("SELECT count(*) FROM moments"), bytes=size,
-                    faces=one("SELECT count(*) FROM faces"), people=one("SELECT count(*) FROM people"))
+        return dict(db=str(self.path), schema_version=self.version, bytes=size, **self._counts())
 
     # -- faces and people --------------------------------------------------------------------
     @_face_tables
@@ -671,20 +705,9 @@ class Store(IndexStore):
         self.db.execute("INSERT OR IGNORE INTO image_names(image_id, name, name_key, source) "
                         "SELECT ?, name, name_key, source FROM image_names WHERE image_id = ?", (new_id, src_id))
 
-    _FACE_COLS = ", ".join(f"faces.{c}" for c in (
-        "id", "image_id", "x", "y", "w", "h", "score", "landmarks", "alignment", "quality", "usable", "reasons",
-        "model", "source", "person_id", "distance", "locked", "grouped"))
-
     def _face(self, row: tuple, embedding: bytes | None = None, path: str | None = None,
               rejected: tuple[int, ...] = ()) -> FaceRow:
-        (id_, image_id, x, y, w, h, score, landmarks, alignment, quality, usable, reasons, model, source, person,
-         distance, locked, grouped) = row
-        vec = _vector(embedding) if embedding is not None else None
-        return FaceRow(box=(x, y, w, h), embedding=vec, model=model, score=score, quality=quality,
-                       usable=bool(usable), reasons=reasons, landmarks=_unjson(landmarks),
-                       alignment=_unjson(alignment), source=source, person_id=person, distance=distance,
-                       locked=bool(locked), grouped=bool(grouped), rejected=rejected, id=id_, image_id=image_id,
-                       path=path)
+        return face_row(row, _vector(embedding) if embedding is not None else None, path, rejected)
 
     @_face_tables
     def faces_of(self, image_ids: Iterable[int], *, embeddings: bool = False) -> dict[int, list[FaceRow]]:
@@ -692,7 +715,7 @@ class Store(IndexStore):
         extra = ", faces.embedding" if embeddings else ""
         for chunk in _chunks(sorted(set(int(i) for i in image_ids))):
             rows = self._people_query(
-                f"SELECT {self._FACE_COLS}{extra}, images.path FROM faces JOIN images ON images.id = faces.image_id "
+                f"SELECT {FACE_COLS}{extra}, images.path FROM faces JOIN images ON images.id = faces.image_id "
                 f"WHERE faces.image_id IN ({_marks(chunk)}) ORDER BY faces.image_id, x, faces.id", chunk)
             face_ids = [r[0] for r in rows]
             rejected = self._rejections_of(face_ids)
@@ -712,7 +735,7 @@ class Store(IndexStore):
 
     @_face_tables
     def face(self, face_id: int) -> FaceRow | None:
-        rows = self._people_query(f"SELECT {self._FACE_COLS}, images.path FROM faces JOIN images "
+        rows = self._people_query(f"SELECT {FACE_COLS}, images.path FROM faces JOIN images "
                                   f"ON images.id = faces.image_id WHERE faces.id = ?", (face_id,))
         return self._face(rows[0][:18], None, rows[0][-1]) if rows else None
 
@@ -833,7 +856,7 @@ class Store(IndexStore):
     @_face_tables
     def person_faces(self, person_id: int) -> list[FaceRow]:
         rows = self._people_query(
-            f"SELECT {self._FACE_COLS}, images.path FROM faces JOIN images ON images.id = faces.image_id "
+            f"SELECT {FACE_COLS}, images.path FROM faces JOIN images ON images.id = faces.image_id "
             "WHERE faces.person_id = ? ORDER BY faces.locked DESC, coalesce(faces.distance, 0), faces.quality DESC, faces.id",
             (person_id,))
         return [self._face(r[:18], None, r[-1]) for r in rows]
@@ -965,54 +988,42 @@ def _rollback(db: sqlite3.Connection) -> None:
         db.execute("ROLLBACK")
 
 
-def _where(f: Filters) -> tuple[str, list[Any]]:
+def filter_sql(f: Filters, mark: str) -> tuple[str, list[Any]]:
+    """The WHERE conditions (AND-ed) and arguments of ``f`` on the images table, with ``mark`` as
+    the parameter placeholder ("?" for SQLite, "%s" for PostgreSQL: the SQL is the same)."""
     where: list[str] = []
     args: list[Any] = []
+
+    def cond(sql: str, *values: Any) -> None:
+        where.append(sql.replace("?", mark))
+        args.extend(values)
     if f.has_text is not None:
-        where.append("has_text = ?")
-        args.append(int(bool(f.has_text)))
+        cond("has_text = ?", int(bool(f.has_text)))
     if f.faces is not None:
-        where.append("faces > 0" if f.faces else "faces = 0")
+        cond("faces > 0" if f.faces else "faces = 0")
     if f.min_quality is not None:
-        where.append("quality >= ?")
-        args.append(int(f.min_quality))
+        cond("quality >= ?", int(f.min_quality))
     if f.folder is not None:
-        where.append("(substr(path, 1, ?) = ?)")
-        args += [len(f.folder) + 1, f.folder + os.sep]
-    if f.after:
-        where.append("taken >= ?")
-        args.append(f.after)
-    if f.before:
-        where.append("taken < ?")
-        args.append(f.before)
-    if f.captured_after:
-        where.append("captured >= ?")
-        args.append(f.captured_after)
-    if f.captured_before:
-        where.append("captured < ?")
-        args.append(f.captured_before)
+        cond("(substr(path, 1, ?) = ?)", len(f.folder) + 1, f.folder + os.sep)
+    for column, op, value in (("taken", ">=", f.after), ("taken", "<", f.before),
+                              ("captured", ">=", f.captured_after), ("captured", "<", f.captured_before)):
+        if value:
+            cond(f"{column} {op} ?", value)
     if f.moment is not None:
-        where.append("id IN (SELECT image_id FROM moment_photos WHERE moment_id = ?)")
-        args.append(f.moment)
+        cond("id IN (SELECT image_id FROM moment_photos WHERE moment_id = ?)", f.moment)
     if f.near is not None:
         lat, lon, km = f.near
         # a box first (uses the lat index), then the exact great-circle distance
-        dlat = km / 111.19 + 1e-6
-        where.append("lat BETWEEN ? AND ?")
-        args += [lat - dlat, lat + dlat]
-        cos = math.cos(math.radians(min(89.9, abs(lat) + dlat)))
-        dlon = km / (111.19 * cos) + 1e-6 if cos > 0 else 360.0
-        if dlon < 180 and -180 <= lon - dlon and lon + dlon <= 180:
-            where.append("lon BETWEEN ? AND ?")
-            args += [lon - dlon, lon + dlon]
-        where.append("haversine_km(lat, lon, ?, ?) <= ?")
-        args += [lat, lon, km]
+        lat_lo, lat_hi, lon_lo, lon_hi = near_box(lat, lon, km)
+        cond("lat BETWEEN ? AND ?", lat_lo, lat_hi)
+        if lon_lo is not None:
+            cond("lon BETWEEN ? AND ?", lon_lo, lon_hi)
+        cond("haversine_km(lat, lon, ?, ?) <= ?", lat, lon, km)
     for pid in f.people or ():
         # through the person's faces, or a name without a box that is theirs
-        where.append("(id IN (SELECT image_id FROM faces WHERE person_id = ?) OR id IN (SELECT image_id FROM "
-                     "image_names WHERE name_key IN (SELECT name_key FROM people WHERE id = ? UNION "
-                     "SELECT alias_key FROM person_aliases WHERE person_id = ?)))")
-        args += [pid, pid, pid]
+        cond("(id IN (SELECT image_id FROM faces WHERE person_id = ?) OR id IN (SELECT image_id FROM image_names "
+             "WHERE name_key IN (SELECT name_key FROM people WHERE id = ? UNION SELECT alias_key FROM "
+             "person_aliases WHERE person_id = ?)))", int(pid), int(pid), int(pid))
     return " AND ".join(where), args
 
 
@@ -1025,6 +1036,17 @@ def _haversine_km(lat1: float | None, lon1: float | None, lat2: float, lon2: flo
 
 
 _FACE_DIM = 128
+
+
+def face_row(row: tuple, vec: np.ndarray | None, path: str | None, rejected: tuple[int, ...] = ()) -> FaceRow:
+    """A ``FACE_COLS`` row (and the embedding, already read) -> FaceRow."""
+    (id_, image_id, x, y, w, h, score, landmarks, alignment, quality, usable, reasons, model, source, person,
+     distance, locked, grouped) = row
+    return FaceRow(box=(x, y, w, h), embedding=vec, model=model, score=score, quality=quality,
+                   usable=bool(usable), reasons=reasons, landmarks=_unjson(landmarks),
+                   alignment=_unjson(alignment), source=source, person_id=person, distance=distance,
+                   locked=bool(locked), grouped=bool(grouped), rejected=rejected, id=id_, image_id=image_id,
+                   path=path)
 
 
 def _json(value: Any) -> str | None:

@@ -87,11 +87,11 @@ def create_app(config: ServeConfig | None = None) -> FastAPI:
     """The ocula HTTP app. Worker threads start here and stop when the app shuts down."""
     config = config or ServeConfig()
     settings = config.library_settings()
-    from ..index import default_db
+    from ..index import location
 
     jobs = JobManager(config.worker_count(), config.queue_capacity(), keep=config.keep_jobs, prefix=PREFIX)
     state = ServerState(config=config, settings=settings, jobs=jobs,
-                        db=Path(config.db).expanduser() if config.db else default_db(settings))
+                        db=location(config.db, settings))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

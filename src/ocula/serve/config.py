@@ -36,7 +36,8 @@ class ServeConfig(BaseModel):
     timeout: float = Field(120.0, gt=0, description="seconds a synchronous request may take, waiting included (504)")
     cors_origins: list[str] = Field(default_factory=list, description="origins allowed by CORS (none by default)")
     folders: list[Path] = Field(default_factory=list, description="folders POST /index indexes and thumbnails come from")
-    db: Path | None = Field(None, description="index database (default: the library's, under OCULA_HOME)")
+    db: Path | str | None = Field(None, description="index database: a file or a postgresql:// URL that replicas "
+                                  "share (default: OCULA_DB, else the library's, under OCULA_HOME)")
     allow_urls: bool = Field(False, description="accept image_url inputs (fetched from allowlisted public hosts only)")
     url_allowlist: list[str] = Field(default_factory=list, description="host names image_url may fetch from")
     keep_jobs: int = Field(200, ge=1, description="finished jobs kept for GET /jobs/{id} (oldest dropped first)")

@@ -22,7 +22,19 @@ class ServerState:
     config: ServeConfig
     settings: Settings
     jobs: JobManager
-    db: Path
+    db: Path | str  # a SQLite file or a postgresql:// URL
+
+
+def indexed(state: ServerState) -> bool:
+    """Whether the server's index exists (False too when its database cannot be reached). A
+    function of ``db`` and ``settings`` only, so that anything carrying those two will do."""
+    from ..errors import OculaError
+    from ..index import exists
+
+    try:
+        return exists(state.db, state.settings)
+    except OculaError:
+        return False
 
 
 def state_of(request: Request) -> ServerState:

@@ -231,7 +231,9 @@ def group(store: IndexStore) -> int:
     before = store.get_meta("people.grouping")
     if before in (None, GROUPING) and not store.faces_waiting():
         return 0  # nothing new: no face is read
-    with store.transaction():
+    # one grouper at a time on an index many indexers share (PostgreSQL: an advisory lock), so
+    # two runs never make two people of the same new faces
+    with store.exclusive("people"), store.transaction():
         stored = store.stored_faces()
         before = store.get_meta("people.grouping")
         if before is not None and before != GROUPING and len(stored.ids):
@@ -351,11 +353,11 @@ class Namer:
     no face work is done. Only named people come out; every other face stays "a person"."""
 
     def __init__(self, db: str | os.PathLike | None, settings: Settings):
-        from ..index import location
+        from ..index import exists
 
         self.settings = settings
         self.recogniser: Recogniser | None = None
-        self.active = bool(settings.people) and location(db, settings).exists()
+        self.active = bool(settings.people) and exists(db, settings)
         if self.active:
             with open_store(db, settings=settings) as store:
                 rec = Recogniser(store)
@@ -387,12 +389,12 @@ class KnownNames:
     be recognised in it). Naming someone redoes exactly the photos whose names that changes."""
 
     def __init__(self, db: str | os.PathLike | None, settings: Settings):
-        from ..index import location
+        from ..index import exists
 
         self.faces: dict[str, set[str]] = {}
         self.indexed: set[str] = set()
         self.everyone: list[str] = []
-        if not settings.people or not location(db, settings).exists():
+        if not settings.people or not exists(db, settings):  # a file or a postgresql:// URL
             return
         with open_store(db, settings=settings) as store:
             named = [r for r in store.people_rows() if r.name]

@@ -120,14 +120,15 @@ def split_videos(entries: list[Entry]) -> tuple[list[Entry], list[Entry]]:
 
 def index_videos(store: IndexStore, videos: list[Entry], hashes: dict[str, str], steps: tuple[str, ...],
                  settings: Settings, jobs: int, labels: list[str] | None, report: IndexReport,
-                 progress: Callable[[], None] | None = None, faces: Any = None) -> None:
+                 progress: Callable[[], None] | None = None, faces: Any = None, indexer: Any = None) -> None:
     """Sample, analyse, describe and embed the keyframes of each video; store the video and its
     keyframes in one transaction (``_Indexer.run_batch`` with a hook). Failures are recorded.
-    ``faces`` (the people step): the faces of each keyframe are embedded and stored with it."""
+    ``faces`` (the people step): the faces of each keyframe are embedded and stored with it.
+    ``indexer``: an ``_Indexer`` on ``store`` to use (a Ray actor's, made once), else one is made."""
     from ..index.walk import Entry
     from .index import _Indexer, _taken, read_capture
 
-    indexer = _Indexer(store, steps, settings, jobs, labels=labels, faces=faces)
+    indexer = indexer or _Indexer(store, steps, settings, jobs, labels=labels, faces=faces)
     for e in videos:
         h = hashes[e.path]
         try:

@@ -334,20 +334,33 @@ def _with_custom(tags_en: list[str], tags_zh: list[str], custom: list[str]) -> t
 
 def index(paths: Sequence[str | os.PathLike], *, db: str | os.PathLike | None = None, exclude: Iterable[str] = (),
           hidden: bool = False, jobs: int | None = None, steps: Iterable[str] | None = None,
-          batch_size: int = BATCH_SIZE, people: bool = True, settings: Settings | None = None,
+          batch_size: int = BATCH_SIZE, people: bool = True, ray: str | None = None,
+          settings: Settings | None = None,
           progress: ProgressFn | None = None, follow_links: bool = False, labels: list[str] | None = None,
           labels_file: str | None = None) -> IndexReport:
     """Index (or update the index of) image files and folders. See the module docstring.
     Links out of the folders given are not followed unless ``follow_links``. ``labels`` /
     ``labels_file``: the collection's own tags; those that apply to an image (zero-shot,
     CLIP/SigLIP) are stored with its tags, so search finds them (images analysed in this run).
-    ``people=False`` (or OCULA_PEOPLE=0) skips faces: no embedding is computed or stored."""
+    ``people=False`` (or OCULA_PEOPLE=0) skips faces: no embedding is computed or stored.
+    ``ray``: run the batch work on a Ray cluster (auto, local or ray://HOST:PORT); the paths may
+    then also be lists of paths/URLs and object-store URLs (see ``tasks/_ray_index.py``)."""
     settings = settings or get_settings()
     t_start = time.perf_counter()
     if not paths:
         raise InvalidArgument("give at least one folder or image file to index")
     if batch_size < 1:
         raise InvalidArgument(f"batch_size must be at least 1, got {batch_size}")
+    if ray:
+        from . import _ray_index
+        from ._zeroshot import parse_labels
+        from .analyze import check_steps
+
+        custom = parse_labels(labels, labels_file) if labels is not None or labels_file is not None else None
+        return _ray_index.run([os.fspath(p) for p in paths], db=db, ray_mode=ray, exclude=tuple(exclude),
+                              hidden=hidden, steps=tuple(check_steps(steps)), batch_size=batch_size,
+                              settings=settings, progress=progress, t_start=t_start, follow_links=follow_links,
+                              labels=custom, people=people and settings.people)
     roots = [os.path.abspath(os.path.expanduser(os.fspath(p))) for p in paths]
     missing_roots = [r for r in roots if not os.path.exists(r)]
     if missing_roots:
@@ -393,15 +406,7 @@ def _index(store: IndexStore, roots: list[str], exclude: tuple[str, ...], hidden
     known = store.known()
     bad = store.known_errors()
     seen_paths = {e.path for e in entries}
-    todo: list[Entry] = []
-    for e in entries:
-        k = known.get(e.path)
-        if k is not None and k.size == e.size and k.mtime_ns == e.mtime_ns:
-            report.unchanged += 1
-        elif k is None and bad.get(e.path) == (e.size, e.mtime_ns):
-            report.skipped_bad += 1
-        else:
-            todo.append(e)
+    todo = to_do(entries, known, bad, report)
     vanished = {p: k for p, k in known.items() if p not in seen_paths and under(p, roots)}
     stale_errors = [p for p in bad if p not in seen_paths and under(p, roots)]
 
@@ -526,6 +531,22 @@ def _index(store: IndexStore, roots: list[str], exclude: tuple[str, ...], hidden
     report.images = store.count()
     report.seconds = round(time.perf_counter() - t_start, 3)
     return report
+
+
+def to_do(entries: Iterable[Entry], known: dict[str, Any], bad: dict[str, tuple[int, int]],
+          report: IndexReport) -> list[Entry]:
+    """The new and changed files; unchanged ones, and bad ones unchanged since, are counted in
+    ``report`` and left alone."""
+    todo: list[Entry] = []
+    for e in entries:
+        k = known.get(e.path)
+        if k is not None and k.size == e.size and k.mtime_ns == e.mtime_ns:
+            report.unchanged += 1
+        elif k is None and bad.get(e.path) == (e.size, e.mtime_ns):
+            report.skipped_bad += 1
+        else:
+            todo.append(e)
+    return todo
 
 
 def _refresh_vectors(store: IndexStore, paths: set[str], settings: Settings, jobs: int, batch_size: int) -> int:

@@ -57,18 +57,19 @@ def update_moments(store: IndexStore, settings: Settings | None = None) -> int:
     moments; only moments that changed are written. Returns how many were made or changed."""
     from ..places.moments import group_moments
 
-    rows = store.ungrouped()
-    if not rows:
-        return 0
-    settings = settings or get_settings()
-    existing = store.moments()
-    grouped = group_moments([_record(r, settings) for r in rows], existing=existing)
-    before = {m.id: m for m in existing}
-    changed = [m for m in grouped if before.get(m.id) != m]
-    keep = {m.id for m in grouped} - {m.id for m in changed}
-    with store.transaction():
-        store.replace_moments([i for i in before if i not in keep], changed)
-    return len(changed)
+    with store.exclusive("moments"):  # several indexers sharing a database: one groups at a time
+        rows = store.ungrouped()
+        if not rows:
+            return 0
+        settings = settings or get_settings()
+        existing = store.moments()
+        grouped = group_moments([_record(r, settings) for r in rows], existing=existing)
+        before = {m.id: m for m in existing}
+        changed = [m for m in grouped if before.get(m.id) != m]
+        keep = {m.id for m in grouped} - {m.id for m in changed}
+        with store.transaction():
+            store.replace_moments([i for i in before if i not in keep], changed)
+        return len(changed)
 
 
 def _from_index(db: str | os.PathLike | None, settings: Settings) -> MomentsResult:

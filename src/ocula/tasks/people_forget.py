@@ -26,7 +26,11 @@ def people_forget(person: Any = None, *, db: str | os.PathLike | None = None,
                          "(OCULA_PEOPLE=0 or ocula index --no-people)")
         else:
             notes.append("faces of this person in photos that change later are found again, as an unnamed person")
-        if not counts.get("wal_emptied", 1):
+        if counts.get("shared_server"):
+            notes.append("the rows and the tables' files are erased; the PostgreSQL server's write-ahead log, "
+                         "archives and replicas drop their copies as the server recycles them (its "
+                         "administrator's settings)")
+        elif not counts.get("wal_emptied", 1):
             notes.append("another program has the index open, so its write-ahead log could not be emptied; "
                          "close it and run forget again")
         return ForgetReport(db=store.location, person=None if row is None else row.id,

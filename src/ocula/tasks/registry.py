@@ -251,7 +251,7 @@ _TASKS: list[Task] = [
     Task("index", "Build or update a search index; only new or changed images are analysed.", "IndexReport",
          group="search", exports=("remove", "stats"), cli="ocula.cli.search:index",
          route="ocula.serve.routes.search:index_route", image="none", options=(
-             Option("db", str, None, "Index file (default: OCULA_HOME/index.db).", http=False),
+             Option("db", str, None, "Index file or postgresql:// URL (default: OCULA_DB, else OCULA_HOME/index.db).", http=False),
              Option("exclude", list, None, "Globs of names or paths to skip."),
              Option("hidden", bool, False, "Also index hidden files and folders."),
              Option("jobs", int, None, "Images decoded in parallel (OCULA_JOBS).", ge=1),
@@ -260,11 +260,13 @@ _TASKS: list[Task] = [
              LABELS, LABELS_FILE,
              Option("people", bool, True, "Find faces and group them into people (OCULA_PEOPLE=0 or --no-people: "
                     "no face embedding is computed)."),
+             Option("ray", str, None, "Run on a Ray cluster: auto, local or ray://HOST:PORT (SOURCE may then be a "
+                    "list file or an s3:// / gs:// URL).", http=False),
          )),
     Task("search", "Search an index by words (English, Chinese, ...) or by an example image.", "SearchResult",
          group="search", exports=("search_image",), cli="ocula.cli.search:search",
          route="ocula.serve.routes.search:search_route", image="optional", options=(
-             Option("db", str, None, "Index file (default: OCULA_HOME/index.db).", http=False),
+             Option("db", str, None, "Index file or postgresql:// URL (default: OCULA_DB, else OCULA_HOME/index.db).", http=False),
              Option("top_k", int, 10, "How many results.", flags=("--top-k", "-k"), ge=1, le=1000,
                     server={"le": 200}),
              Option("has_text", bool, None, "Only images with (or without) text in them."),
@@ -289,7 +291,7 @@ _TASKS: list[Task] = [
     Task("dupes", "Groups of exact and near-duplicate images (resized, recompressed, lightly cropped).",
          "DupesResult", group="search", cli="ocula.cli.search:dupes", route="ocula.serve.routes.search:dupes_route",
          image="none", options=(
-             Option("db", str, None, "Index file (default: OCULA_HOME/index.db).", http=False),
+             Option("db", str, None, "Index file or postgresql:// URL (default: OCULA_DB, else OCULA_HOME/index.db).", http=False),
              Option("threshold", int, 16, "Largest perceptual-hash difference (bits of 64) for near duplicates.",
                     flags=("--threshold", "-t"), ge=0, le=64),
              Option("min_similarity", float, 0.85, "Smallest image-embedding cosine for near duplicates.", ge=-1,

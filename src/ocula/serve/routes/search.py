@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from ...results import DupeGroup, DupesResult, IndexReport, Moment, MomentsResult, SearchHit, SearchResult
 from ..jobs import JobInfo
 from ..problems import Problem, responses
-from ..run import ServerState, job_response, state_of, submit
+from ..run import ServerState, indexed, job_response, state_of, submit
 from . import AsJob, Options, image_route, options_model
 
 # routes that are not tasks: thumbnails of indexed images
@@ -25,7 +25,7 @@ router = APIRouter(tags=["search"])
 
 
 def _need_index(state: ServerState) -> None:
-    if not state.db.exists():
+    if not indexed(state):
         how = ("POST /api/v1/index indexes " + ", ".join(f.name for f in state.config.folders)) if state.config.folders \
             else "start the server with --folder DIR, then POST /api/v1/index"
         raise Problem(409, f"nothing is indexed on this server yet; {how}", title="No index")

@@ -8,7 +8,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ...version import __version__
 from ..problems import responses
-from ..run import state_of
+from ..run import indexed, state_of
 
 router = APIRouter(tags=["system"])
 
@@ -51,7 +51,7 @@ async def health(request: Request) -> Health:
     return Health(version=__version__, workers=stats["workers"],
                   queue=QueueInfo(waiting=stats["waiting"], running=stats["running"], capacity=stats["capacity"]),
                   auth=st.config.api_key is not None, folders=[f.name for f in st.config.folders],
-                  indexed=st.db.exists(), urls=st.config.allow_urls)
+                  indexed=indexed(st), urls=st.config.allow_urls)
 
 
 def _models(settings) -> list[ModelInfo]:
