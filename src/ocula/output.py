@@ -37,6 +37,7 @@ WRITE_FORMATS: dict[str, str] = {
 # default output suffix when the input's own format is a poor container for a new image
 _DEFAULT_SUFFIX = {".gif": ".png", ".bmp": ".png", ".dib": ".png", ".mpo": ".jpg"}
 JPEG_QUALITY = 95
+PNG_FAST_PIXELS = 4_000_000  # above this a PNG is written at zlib level 3 (a 12 MP one 3x faster)
 
 
 class OutputExists(OculaError):
@@ -304,7 +305,8 @@ def save_image(img: Image.Image, path: str | os.PathLike, *, inputs: Iterable[st
     elif fmt == "TIFF":
         params["compression"] = "tiff_adobe_deflate"
     elif fmt == "PNG":
-        params["compress_level"] = 6
+        # zlib level 6 took 8.8 s for a 12 MP RGBA cut-out, level 3 2.7 s for 12 % more bytes
+        params["compress_level"] = 3 if img.width * img.height > PNG_FAST_PIXELS else 6
 
     def write(fh: IO[bytes]) -> None:
         img.save(fh, format=fmt, **params)
