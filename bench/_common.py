@@ -52,7 +52,7 @@ def photo_set(folder: Path, count: int = 200, min_mp: float = 2.0) -> list[Path]
     for i in range(count):
         img = sources[i % len(sources)]
         w, h = img.size
-        crop = (i * 7) % 20
+        crop = (i * 7) % 20 + 3 * (i // 180)  # the other variations repeat every 180 files
         img = img.crop((crop, crop, w - crop, h - crop))
         if i % 2:
             img = ImageOps.mirror(img)
