@@ -221,6 +221,15 @@ def test_video_is_named_when_an_image_is_expected(clip):
         load_image(clip.read_bytes())
 
 
+def test_a_keyframe_name_given_as_an_image_says_what_it_is(clip):
+    """VIDEO#t=SECONDS (how the index and people show name a keyframe) is not a file: the one
+    line says so and where the keyframes are reported."""
+    with pytest.raises(InvalidImage, match=r"no such file: a frame of the video .*clip\.mp4.*ocula analyze"):
+        load_image(f"{clip}#t=4.000")
+    with pytest.raises(InvalidImage, match="no such file$"):
+        load_image(f"{clip.parent / 'gone.mp4'}#t=4.000")
+
+
 @pytest.mark.parametrize("kind", ["garbage", "no-index", "cut-short"])
 def test_bad_video_is_one_line_and_never_hangs(tmp_path, clip, card, kind):
     from ocula.tasks.analyze import analyze_many

@@ -205,6 +205,17 @@ def _source_name(src: Any) -> str:
     return f"<{type(src).__name__}>"
 
 
+def _missing(path: str) -> str:
+    from .media import frame_of
+
+    key = frame_of(path) if "#t=" in path else None
+    if key is None or not os.path.isfile(key[0]):
+        return "no such file"
+    # a keyframe as the index names it: only the video is a file
+    return (f"no such file: a frame of the video {key[0]} (the index's name for it); "
+            f"ocula analyze {key[0]} reports its keyframes")
+
+
 def _open_bytes(src: Any, name: str, settings: Settings) -> tuple[IO[bytes], Path | None, int | None]:
     """Resolve the input to a seekable binary stream, checking existence and byte limits."""
     if isinstance(src, (str, os.PathLike)):
@@ -212,7 +223,7 @@ def _open_bytes(src: Any, name: str, settings: Settings) -> tuple[IO[bytes], Pat
         try:
             st = path.stat()
         except FileNotFoundError:
-            raise InvalidImage(name, "no such file") from None
+            raise InvalidImage(name, _missing(str(src))) from None
         except PermissionError:
             raise InvalidImage(name, "permission denied") from None
         except OSError as e:
