@@ -305,6 +305,9 @@ def test_a_mixed_folder_indexes_completely_and_search_finds_the_frame(tmp_path, 
     assert str(mixed / "cat.dng") in [h.path for h in cats]
     st = ix.stats()
     assert (st.images, st.videos, st.frames) == (files, 1, 3)
+    # facts count files as images does: the video once (its keyframes have the text, its time and
+    # position), not once per keyframe; the DNG has a capture time
+    assert (st.with_text, st.with_time, st.with_place, st.with_gps) == (1, 2, 1, 1)
 
     r = ix.add(mixed, steps=["classify", "ocr"])  # nothing changed: a stat per file
     assert (r.analysed, r.unchanged) == (0, files)

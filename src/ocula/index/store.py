@@ -228,6 +228,12 @@ HITS_SQL = ("SELECT i.id, coalesce(v.path, i.path), i.description, i.tags_en, i.
             "i.captured, i.place, i.media, i.at FROM images i LEFT JOIN images v ON v.id = i.parent WHERE i.id")
 
 
+# files (photos and videos) with a fact: a video has it when one of its keyframes has it, so that
+# "with text: N" counts what "images: M" counts
+_FILES_WITH = ("SELECT count(*) FROM images i WHERE i.media <> 'frame' AND (i.{0} OR EXISTS "
+               "(SELECT 1 FROM images f WHERE f.parent = i.id AND f.{0}))")
+
+
 class SQLStore(IndexStore):
     """What the SQLite and PostgreSQL stores ask in the same SQL: ``P`` is the driver's parameter
     mark, written ``?`` in the queries here."""
@@ -332,11 +338,11 @@ class SQLStore(IndexStore):
                     videos=one("SELECT count(*) FROM images WHERE media = 'video'"),
                     frames=one("SELECT count(*) FROM images WHERE media = 'frame'"),
                     errors=one("SELECT count(*) FROM errors"), vectors=vectors, models=models,
-                    with_text=one("SELECT count(*) FROM images WHERE has_text <> 0"),
-                    with_faces=one("SELECT count(*) FROM images WHERE faces > 0"),
-                    with_time=one("SELECT count(*) FROM images WHERE captured IS NOT NULL"),
-                    with_place=one("SELECT count(*) FROM images WHERE place IS NOT NULL"),
-                    with_gps=one("SELECT count(*) FROM images WHERE lat IS NOT NULL"),
+                    with_text=one(_FILES_WITH.format("has_text <> 0")),
+                    with_faces=one(_FILES_WITH.format("faces > 0")),
+                    with_time=one(_FILES_WITH.format("captured IS NOT NULL")),
+                    with_place=one(_FILES_WITH.format("place IS NOT NULL")),
+                    with_gps=one(_FILES_WITH.format("lat IS NOT NULL")),
                     moments=one("SELECT count(*) FROM moments"),
                     faces=one("SELECT count(*) FROM faces"), people=one("SELECT count(*) FROM people"))
 
