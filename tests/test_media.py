@@ -216,6 +216,19 @@ def test_analyze_reports_each_keyframe(clip):
     assert any(line.startswith("  @ 00:04 (new scene)") for line in lines), lines
 
 
+@pytest.mark.parametrize("name,codec", [("clip.webm", "libvpx-vp9"), ("clip.webm", "libvpx"), ("clip.mkv", "libx264"),
+                                        ("clip.mov", "mpeg4")])
+def test_webm_mkv_and_mov_are_read_like_mp4(tmp_path, samples, name, codec):
+    """The containers and codecs phones, cameras and browsers write besides MP4/H.264."""
+    from ocula.tasks.analyze import analyze
+
+    video = make_video(tmp_path / name, [samples / "chelsea.jpg", samples / "rocket.jpg"], codec=codec)
+    a = analyze(video, steps=["classify"])
+    assert a.image.format == Path(name).suffix[1:].upper()
+    assert [k.timestamp for k in a.keyframes] == ["00:00", "00:02"]
+    assert "cat" in a.keyframes[0].facts.labels[0].name
+
+
 def test_video_is_named_when_an_image_is_expected(clip):
     with pytest.raises(InvalidImage, match="is a video|it is a video"):
         load_image(clip.read_bytes())
