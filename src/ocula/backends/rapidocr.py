@@ -248,39 +248,55 @@ def _inside_any(box: np.ndarray, rects: list[tuple[float, float, float, float]])
     return any(x0 <= cx <= x1 and y0 <= cy <= y1 for x0, y0, x1, y1 in rects)
 
 
-def read_two(det_rgb: np.ndarray, detail: Callable[[], np.ndarray], *, threads: int,
+def _bgr(view: Any, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
+    return np.ascontiguousarray(view.patch(x0, y0, x1, y1)[:, :, ::-1])
+
+
+def _line_crops(eng: Any, view: Any, boxes: np.ndarray) -> list[np.ndarray]:
+    """Each box cut out straight (RapidOCR's perspective crop) from a patch of the view just
+    around it: the view is never made whole."""
+    crops = []
+    for box in boxes:
+        x0, y0 = int(np.floor(box[:, 0].min())) - 3, int(np.floor(box[:, 1].min())) - 3
+        x0, y0 = max(0, x0), max(0, y0)  # the patch's origin, inside the view
+        x1, y1 = int(np.ceil(box[:, 0].max())) + 4, int(np.ceil(box[:, 1].max())) + 4
+        crops += eng.get_crop_img_list(_bgr(view, x0, y0, x1, y1), [box - np.float32((x0, y0))])
+    return crops
+
+
+def read_two(det_rgb: np.ndarray, detail: Callable[[], Any], *, threads: int,
              device: str = "cpu") -> list[RawLine]:
-    """Text lines found on ``det_rgb`` and read from ``detail()`` (a larger copy of the same
-    picture, made only when there is text; see above); boxes in ``det_rgb``'s pixels."""
+    """Text lines found on ``det_rgb`` and read from ``detail()``: a larger view of the same
+    picture (``image.DetailView``), asked for only when there is text, read only around it
+    (see above); boxes in ``det_rgb``'s pixels."""
     eng = engine(threads, device)
     small = _padded(np.ascontiguousarray(det_rgb[:, :, ::-1]))
     boxes, prob = _detect(eng, small)
     regions = _hot_regions(prob[:det_rgb.shape[0], :det_rgb.shape[1]], boxes)
     if not len(boxes) and not regions:
         return []
-    rgb = detail()
-    bgr = _padded(np.ascontiguousarray(rgb[:, :, ::-1]))
-    sx, sy = rgb.shape[1] / det_rgb.shape[1], rgb.shape[0] / det_rgb.shape[0]
+    view = detail()
+    vh, vw = view.shape[:2]
+    sx, sy = vw / det_rgb.shape[1], vh / det_rgb.shape[0]
     found = [b * (sx, sy) for b in boxes]
     if regions:
         full = [(x0 * sx, y0 * sy, x1 * sx, y1 * sy) for x0, y0, x1, y1 in regions]
         found = [b for b in found if not _inside_any(b, full)]  # re-found below, at full size
         for x0, y0, x1, y1 in full:
             x0, y0 = int(x0), int(y0)
-            crop = np.ascontiguousarray(bgr[y0:int(np.ceil(y1)), x0:int(np.ceil(x1))])
-            more, _ = _detect(eng, _padded(crop))
+            more, _ = _detect(eng, _padded(_bgr(view, x0, y0, int(np.ceil(x1)), int(np.ceil(y1)))))
             found += [b + (x0, y0) for b in more if b[:, 0].max() > 0]
     if not found:
         return []
     dt = eng.sorted_boxes(np.asarray(found, np.float32))
-    crops = eng.get_crop_img_list(bgr, dt)
+    crops = _line_crops(eng, view, dt)
     rec, _ = eng.text_rec(crops)
     out: list[RawLine] = []
     for box, got in zip(dt, rec):
         text, score = str(got[0]).strip(), float(got[1])
         if text:
             out.append(RawLine(text, min(max(score, 0.0), 1.0), [(float(x) / sx, float(y) / sy) for x, y in box]))
-    if bgr.shape[0] * bgr.shape[1] > 1_000_000:
+    if vw * vh > 1_000_000:
         from .._memory import trim
 
         trim()

@@ -146,7 +146,7 @@ def read_lines(rgb: np.ndarray, *, language: str, min_score: float, settings: An
     """The OCR backend interface (tasks/ocr.py): lines read with at least ``min_score``, boxes in
     ``rgb``'s pixels. Tesseract finds and reads text in one pass, so it works on the larger
     ``detail()`` copy when there is one."""
-    big = detail() if detail is not None else rgb
+    big = np.asarray(detail()) if detail is not None else rgb
     sx, sy = big.shape[1] / rgb.shape[1], big.shape[0] / rgb.shape[0]
     lines = read(big, language=language, min_confidence=min_score)
     if (sx, sy) == (1.0, 1.0):

@@ -121,7 +121,7 @@ def _look_closer(backend, loaded, rgb: np.ndarray, detected: list, window: int, 
     full_side = max(loaded.original_size)
     if not small or full_side <= max(rgb.shape[:2]) * 1.25:
         return detected
-    big = np.asarray(loaded.detail(DETAIL_SIDE))
+    big = loaded.detail_view(DETAIL_SIDE)  # only the areas around small faces are made
     k = big.shape[1] / rgb.shape[1]
     if k < 1.25:
         return detected
@@ -134,7 +134,7 @@ def _look_closer(backend, loaded, rgb: np.ndarray, detected: list, window: int, 
     closer = []
     for ax0, ay0, ax1, ay1 in merge_overlapping(areas):
         X0, Y0, X1, Y1 = int(ax0 * k), int(ay0 * k), int(math.ceil(ax1 * k)), int(math.ceil(ay1 * k))
-        crop = np.ascontiguousarray(big[Y0:Y1, X0:X1])
+        crop = big.patch(X0, Y0, X1, Y1)
         for (bx0, by0, bx1, by1), score, points in backend.detect_faces(crop, min_face, settings):
             # a face the crop cuts through is found whole by the first pass or another crop
             if ((bx0 < 2 and X0 > 0) or (by0 < 2 and Y0 > 0) or (bx1 > crop.shape[1] - 2 and X1 < big.shape[1])

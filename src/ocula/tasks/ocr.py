@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from statistics import median
 from typing import Sequence
 
-import numpy as np
-
 from ..config import Settings, get_settings
 from ..deprecation import renamed
 from ..errors import InvalidArgument
@@ -224,7 +222,7 @@ def ocr(image: ImageInput, *, model: str | None = None, language: str = "auto", 
     else:
         # boxes in the pixels of ``rgb``; the backend reads from ``detail()`` where it found text
         raw = backend.read_lines(rgb, language=language, min_score=min_score, settings=settings,
-                                 detail=lambda: np.asarray(loaded.detail(READ_SIDE)))
+                                 detail=lambda: loaded.detail_view(READ_SIDE))
 
     sx, sy = full_w / rgb.shape[1], full_h / rgb.shape[0]
     lines: list[TextLine] = []
