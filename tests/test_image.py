@@ -227,3 +227,27 @@ def test_iter_image_files(tmp_path, samples):
     names = [f.name for f in files]
     assert names.count("x.jpg") == 1 and "notes.txt" not in names and "y.jpg" not in names
     assert iter_image_files([tmp_path / "a" / "notes.txt"]) == [tmp_path / "a" / "notes.txt"]
+
+
+def test_a_detail_view_is_the_detail_copy_patch_by_patch(tmp_path, samples):
+    """``detail_view`` reads the copy ``detail`` makes without making it whole: any patch equals
+    that crop of the whole copy, pixel for pixel, at the edges too; one decode serves both
+    sizes asked for; a source smaller than asked for is shown at its own size."""
+    from PIL import Image
+
+    big = tmp_path / "big.jpg"
+    Image.open(samples / "chelsea.jpg").resize((3000, 2000), Image.Resampling.BICUBIC).save(big, quality=90)
+    for side in (2560, 2048):
+        whole = np.asarray(load_image(big, max_side=700).detail(side))
+        view = load_image(big, max_side=700).detail_view(side)
+        assert view.shape == whole.shape
+        h, w = whole.shape[:2]
+        for x0, y0, x1, y1 in ((0, 0, 37, 29), (401, 333, 1200, 380), (w - 50, h - 21, w + 9, h + 4), (-5, -5, 8, 8)):
+            assert np.array_equal(view.patch(x0, y0, x1, y1), whole[max(0, y0):y1, max(0, x0):x1])
+        assert np.array_equal(np.asarray(view), whole)
+    loaded = load_image(big, max_side=700)
+    loaded.detail_view(2048)
+    loaded.detail_view(2560)
+    assert [k for k in loaded._cache if k[0] == "again"] == [("again", 2048)]  # the 3000 px decode, once
+    small = load_image(samples / "chelsea.jpg", max_side=300).detail_view(2560)
+    assert small.size == Image.open(samples / "chelsea.jpg").size
