@@ -108,8 +108,6 @@ def bare_calls(paths: list[Path], settings, steps) -> tuple[float, dict[str, lis
     from ocula.tasks import colors, faces, moderate, ocr, quality
     from ocula.tasks.analyze import decode_side
 
-    import numpy as np
-
     side = decode_side(steps)
     detector = cached_model(("faces", "mtcnn", settings.device), lambda: mtcnn.MTCNN(settings.device))
     reader = catalog.load_backend(catalog.get_spec("rapidocr", "ocr"))
@@ -118,7 +116,7 @@ def bare_calls(paths: list[Path], settings, steps) -> tuple[float, dict[str, lis
         "classify": lambda li: efficientnet.forward([li.resized(384)], settings=settings),
         "ocr": lambda li: reader.read_lines(li.array(ocr.DET_SIDE), language="auto", min_score=0.5,
                                             settings=settings,
-                                            detail=lambda: np.asarray(li.detail(ocr.READ_SIDE))),
+                                            detail=lambda: li.detail_view(ocr.READ_SIDE)),
         "faces": lambda li: detector.detect(li.array(faces.MAX_SIDE), min_face=12),
         "colors": lambda li: colors.colors(li, settings=settings),  # no model: the work itself
         "quality": lambda li: quality.quality(li, settings=settings),

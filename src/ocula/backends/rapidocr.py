@@ -276,6 +276,12 @@ def read_two(det_rgb: np.ndarray, detail: Callable[[], Any], *, threads: int,
     if not len(boxes) and not regions:
         return []
     view = detail()
+    if isinstance(view, np.ndarray):  # a caller's whole larger copy: read it the same way
+        from PIL import Image
+
+        from ..image import DetailView
+
+        view = DetailView(Image.fromarray(view), max(view.shape[:2]))
     vh, vw = view.shape[:2]
     sx, sy = vw / det_rgb.shape[1], vh / det_rgb.shape[0]
     found = [b * (sx, sy) for b in boxes]
