@@ -30,6 +30,15 @@ def dump_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
 
+def print_result(result: Any, as_json: bool) -> None:
+    """A command's typed result: its JSON with --json, else its rendered lines."""
+    if as_json:
+        dump_json(result.model_dump(mode="json"))
+    else:
+        for line in render(result):
+            out.print(line, markup=False)
+
+
 def expand(inputs: list[str]) -> tuple[list[Path], bool]:
     """Files to process and whether the call is a batch (several inputs or a folder)."""
     from ..image import iter_image_files

@@ -11,7 +11,7 @@ from typing import Any, Optional
 
 import typer
 
-from .common import JSON_HELP, dump_json, err, fail, out
+from .common import JSON_HELP, dump_json, err, fail, out, print_result
 from .render import render
 
 # keys a batch item may set; the rest come from the command line
@@ -201,11 +201,7 @@ def generate_cmd(
             fail("give a prompt, e.g. ocula generate \"a red apple\" -o out/, or --from prompts.yaml")
         with _StepBar(True) as bar:
             res = generate(prompts, progress=bar, **common)
-        if as_json:
-            dump_json(res.model_dump(mode="json"))
-        else:
-            for line in render(res):
-                out.print(line, markup=False)
+        print_result(res, as_json)
         return
 
     if prompts:

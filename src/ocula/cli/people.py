@@ -4,23 +4,14 @@
 from __future__ import annotations
 
 import sys
-from typing import Any, Optional
+from typing import Optional
 
 import typer
 
-from .common import JSON_HELP, dump_json, err, fail, out
-from .render import render
+from .common import JSON_HELP, err, fail, print_result
 
 Json = typer.Option(False, "--json", help=JSON_HELP)
 Db = typer.Option(None, "--db", help="Index file (default: OCULA_HOME/index.db).", show_default=False)
-
-
-def _show(result: Any, as_json: bool) -> None:
-    if as_json:
-        dump_json(result.model_dump(mode="json"))
-    else:
-        for line in render(result):
-            out.print(line, markup=False)
 
 
 def people_list(ctx: typer.Context, db: Optional[str] = Db, json: bool = Json) -> None:
@@ -31,7 +22,7 @@ def people_list(ctx: typer.Context, db: Optional[str] = Db, json: bool = Json) -
         return
     from ..tasks.people import people
 
-    _show(people(db=db), json)
+    print_result(people(db=db), json)
 
 
 def show(person: str = typer.Argument(..., help="A person's id, name or alias.", show_default=False),
@@ -39,7 +30,7 @@ def show(person: str = typer.Argument(..., help="A person's id, name or alias.",
     """One person's photos (by id, name or alias)."""
     from ..tasks.people_show import people_show
 
-    _show(people_show(person, db=db), json)
+    print_result(people_show(person, db=db), json)
 
 
 def name(target: str = typer.Argument(..., help="An indexed image, or a person's id.", show_default=False),
@@ -52,7 +43,7 @@ def name(target: str = typer.Argument(..., help="An indexed image, or a person's
     """Name a face (an indexed image, --box when it has several) or a person (its id)."""
     from ..tasks.people_name import people_name
 
-    _show(people_name(target, new_name, box=box, alias=alias, db=db), json)
+    print_result(people_name(target, new_name, box=box, alias=alias, db=db), json)
 
 
 def split(person: str = typer.Argument(..., help="The person (id, name or alias).", show_default=False),
@@ -63,7 +54,7 @@ def split(person: str = typer.Argument(..., help="The person (id, name or alias)
     """Not this person: the face in IMAGE leaves PERSON for good."""
     from ..tasks.people_split import people_split
 
-    _show(people_split(person, image, box=box, db=db), json)
+    print_result(people_split(person, image, box=box, db=db), json)
 
 
 def merge(person: str = typer.Argument(..., help="The person to keep (id, name or alias).", show_default=False),
@@ -72,7 +63,7 @@ def merge(person: str = typer.Argument(..., help="The person to keep (id, name o
     """Two people are one: the second's faces move to the first; its name stays an alias."""
     from ..tasks.people_merge import people_merge
 
-    _show(people_merge(person, other, db=db), json)
+    print_result(people_merge(person, other, db=db), json)
 
 
 def forget(person: Optional[str] = typer.Argument(None, help="A person (id, name or alias); omit to erase every "
@@ -92,7 +83,7 @@ def forget(person: Optional[str] = typer.Argument(None, help="A person (id, name
         if not typer.confirm(f"Erase {what} from the index?", default=False, err=True):
             err.print("nothing erased", markup=False)
             raise typer.Exit(1)
-    _show(people_forget(person, db=db), json)
+    print_result(people_forget(person, db=db), json)
 
 
 def export(person: Optional[str] = typer.Argument(None, help="Only this person's photos (id, name or alias).",
@@ -106,6 +97,6 @@ def export(person: Optional[str] = typer.Argument(None, help="Only this person's
     from ..tasks.people_export import people_export
 
     report = people_export(person, xmp=xmp, embed=embed, db=db)
-    _show(report, json)
+    print_result(report, json)
     if report.failed:
         raise typer.Exit(1)

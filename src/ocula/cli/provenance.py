@@ -7,21 +7,12 @@ from typing import List
 
 import typer
 
-from .common import IMAGES_HELP, JSON_HELP, dump_json, out, run_batch
-from .render import render
+from .common import IMAGES_HELP, JSON_HELP, print_result, run_batch
 
 _ACTION_HELP = ("What was done to the image (repeatable): created, edited, upscaled, resized, cropped, denoised, "
                 "filtered, inpainted, restored, faces-blurred, metadata-stripped, watermarked, converted, "
                 "generated, or a standard c2pa.* action. Default: what an ocula command recorded in the "
                 "file's EXIF Software tag.")
-
-
-def _print(result, as_json: bool) -> None:
-    if as_json:
-        dump_json(result.model_dump(mode="json"))
-    else:
-        for line in render(result):
-            out.print(line, markup=False)
 
 
 def sign(
@@ -46,7 +37,7 @@ def sign(
     """Sign a copy of an image with C2PA content credentials: signer, actions, parent."""
     from ..tasks.sign import sign as run
 
-    _print(run(image, output=output, actions=list(action) if action else None, parent=parent,
+    print_result(run(image, output=output, actions=list(action) if action else None, parent=parent,
                generated=generated, source_type=source_type, cert=cert, key=key, overwrite=overwrite), json)
 
 
@@ -65,7 +56,7 @@ def embed(
     """Hide a payload in an image's pixels; it survives JPEG re-encoding (quality 75)."""
     from ..tasks.watermark import watermark as run
 
-    _print(run(image, payload=payload, output=output, method=method, overwrite=overwrite), json)
+    print_result(run(image, payload=payload, output=output, method=method, overwrite=overwrite), json)
 
 
 def detect(

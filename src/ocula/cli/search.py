@@ -6,7 +6,7 @@ from typing import List, Optional
 
 import typer
 
-from .common import JSON_HELP, dump_json, err, fail, out
+from .common import JSON_HELP, dump_json, err, fail, out, print_result
 from .render import render
 
 Json = typer.Option(False, "--json", help=JSON_HELP)
@@ -77,11 +77,7 @@ def index(
                      labels_file=labels_file)
     finally:
         bar.close()
-    if json:
-        dump_json(report.model_dump(mode="json"))
-    else:
-        for line in render(report):
-            out.print(line, markup=False)
+    print_result(report, json)
     if report.failed:
         raise typer.Exit(1)
 
@@ -139,11 +135,7 @@ def moments(
     from ..tasks.moments import moments as run
 
     result = run(folder, db=db)
-    if json:
-        dump_json(result.model_dump(mode="json"))
-    else:
-        for line in render(result):
-            out.print(line, markup=False)
+    print_result(result, json)
     if result.failed:
         raise typer.Exit(1)
 
@@ -160,8 +152,4 @@ def dupes(
     from ..tasks.dupes import dupes as run
 
     result = run(db=db, threshold=threshold, min_similarity=min_similarity)
-    if json:
-        dump_json(result.model_dump(mode="json"))
-    else:
-        for line in render(result):
-            out.print(line, markup=False)
+    print_result(result, json)
