@@ -42,7 +42,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import ROOT, table, write_json  # noqa: E402
+from _common import ROOT, photo_set, table, write_json  # noqa: E402
 from search import exact_top, make_queries, make_vectors, recall  # noqa: E402
 
 OCULA = [sys.executable, "-m", "ocula"]
@@ -56,34 +56,9 @@ def _server(folder: str):
 
 # -- in-process against Ray ------------------------------------------------------------------------
 
-def distinct_photos(folder: Path, count: int, min_mp: float = 2.0) -> list[Path]:
-    """``count`` JPEGs of >= ``min_mp`` MP from the samples, every one different (photo_set's
-    variations repeat after 180 files, and repeats would be copies, not analysed)."""
-    from PIL import Image, ImageOps
-
-    folder.mkdir(parents=True, exist_ok=True)
-    sources = [Image.open(p).convert("RGB") for p in sorted((ROOT / "samples").glob("*.jpg"))]
-    out = []
-    for i in range(count):
-        path = folder / f"photo_{i:05d}.jpg"
-        out.append(path)
-        if path.exists():
-            continue
-        img = sources[i % len(sources)]
-        k = i // len(sources)  # unique per source: a different crop for each of its copies
-        w, h = img.size
-        img = img.crop((k % 25, (k // 25) % 25, w - (k * 3) % 17, h - (k * 5) % 19))
-        if k % 2:
-            img = ImageOps.mirror(img)
-        scale = (min_mp * 1e6 / (img.width * img.height)) ** 0.5
-        img.resize((int(img.width * scale) + 1, int(img.height * scale) + 1), Image.Resampling.BICUBIC).save(
-            path, quality=88)
-    return out
-
-
 def index_rows(photos: int, steps: str, work: Path, new_db) -> list[dict]:
     folder = work / "distinct"
-    files = distinct_photos(folder, photos)
+    files = photo_set(folder, photos)  # distinct: repeats would be copies, not analysed
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     rows = []
     for mode in ("in-process", "ray local"):
