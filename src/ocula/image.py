@@ -171,14 +171,15 @@ class LoadedImage:
     def detail(self, max_side: int) -> Image.Image:
         """A copy at most ``max_side`` on its longer side with all the detail the source has at that
         size: when this image was decoded reduced (a JPEG draft) to less than that, the file is
-        decoded again at ``max_side`` (cached). Steps that look closer where they found something
-        (small text, small faces) use it; the rest share the one reduced decode."""
+        decoded again at ``max_side`` (cached, and shared with ``detail_view``). Steps that look
+        closer where they found something (small text, small faces) read it through
+        ``detail_view``; the rest share the one reduced decode."""
         have, full = max(self.size), max(self.original_size)
         if have >= min(max_side, full) or self._again is None:
             return self.resized(max_side)
         key = ("detail", max_side)
         if key not in self._cache:
-            self._cache[key] = self._again(max_side).resized(max_side)
+            self._cache[key] = Image.fromarray(np.asarray(self.detail_view(max_side)))
         return self._cache[key]
 
     def detail_view(self, max_side: int) -> "DetailView":
